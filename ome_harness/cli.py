@@ -1,0 +1,99 @@
+"""The `ome-harness` command: every subcommand turns bad input into one line and exit code 2."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ome_harness.config import ConfigError, HarnessConfig, load_config
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Diagnose and test OvenMediaEngine deployments.")
+
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config (default: ./harness.yaml if present).")]
+
+
+@app.callback()
+def _root() -> None:
+    """Diagnose and test OvenMediaEngine deployments."""
+
+
+def fail(message: str, code: int = 2) -> None:
+    """End the command with one line on stderr."""
+    typer.echo(f"ome-harness: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def configure(config_path: Path | None, overrides: dict[str, Any]) -> HarnessConfig:
+    try:
+        return load_config(config_path, overrides)
+    except ConfigError as exc:
+        fail(str(exc))
+        raise  # unreachable: fail() raises
+
+
+@app.command()
+def emulator(
+    host: Annotated[list[str] | None, typer.Option("--host", help="Address to bind (repeatable).")] = None,
+    port: Annotated[int | None, typer.Option(help="API port (OME's default is 8081).")] = None,
+    token: Annotated[str | None, typer.Option(help="Access token the API accepts.")] = None,
+    ome_version: Annotated[str | None, typer.Option("--ome-version", help="OME release to behave like.")] = None,
+    server_xml: Annotated[Path | None, typer.Option("--server-xml", help="Take API port and token from an OME Server.xml.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Run the OME API emulator in the foreground (a test double, not a real OvenMediaEngine)."""
+    from ome_harness.emulator import EmulatorServer, EmulatorSettings
+    from ome_harness.ome.server_xml import read_server_xml
+
+    cfg = configure(config, {"emulator": {"hosts": host, "port": port, "token": token, "version": ome_version}})
+    settings = EmulatorSettings(hosts=tuple(cfg.emulator.hosts), port=cfg.emulator.port or 8081,
+                                token=cfg.emulator.token.get_secret_value(), version=cfg.emulator.version)
+    if server_xml is not None:
+        try:
+            facts = read_server_xml(server_xml)
+        except ConfigError as exc:
+            fail(str(exc))
+        if not facts.api_enabled or not facts.access_token:
+            fail(f"{server_xml}: the API is not enabled (Bind/Managers/API and Managers/API/AccessToken are needed)")
+        settings.port = port or facts.api_port or 8081
+        settings.token = token or facts.access_token
+        if host is None:
+            settings.hosts = ("0.0.0.0", "::") if facts.listens_ipv6 else ("0.0.0.0",)
+    try:
+        server = EmulatorServer(settings)
+        typer.echo(f"OME API emulator (v{settings.version} behaviour; not a real OvenMediaEngine) on "
+                   + ", ".join(f"{h}:{settings.port}" for h in settings.hosts), err=True)
+        server.serve_forever()
+    except OSError as exc:
+        fail(f"cannot listen on port {settings.port}: {exc.strerror}")
+
+
+# Subcommands that live with their capability register themselves here.
+from ome_harness import commands  # noqa: E402
+
+commands.register(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigError as exc:
+        typer.echo(f"ome-harness: error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("ome-harness: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug of ours: still one line, the traceback only on request
+        if os.environ.get("OMH_DEBUG"):
+            raise
+        typer.echo(f"ome-harness: internal error: {type(exc).__name__}: {exc} (OMH_DEBUG=1 shows the traceback)",
+                   err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,10 @@
+"""Where each capability's subcommands are attached to the `ome-harness` app."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    # One line per capability module; each module exposes register(app).
+    pass

@@ -1,0 +1,178 @@
+"""One configuration model, loaded from (rising priority) defaults, YAML, OMH_* environment, flags.
+
+Environment variables use `__` between levels: `OMH_API__URL`, `OMH_API__TOKEN`,
+`OMH_BACKEND__DB_URL`. Secrets are SecretStr: they print as '**********' wherever a model is shown.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_CONFIG_FILE = Path("harness.yaml")
+
+
+class ConfigError(Exception):
+    """Bad configuration or input: one line for the user, exit code 2."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ApiConfig(Section):
+    url: str = "http://localhost:8081"
+    token: SecretStr | None = None
+    vhost: str = "default"
+    app: str = "app"
+    connect_timeout: float = Field(3.0, gt=0, le=120)
+    read_timeout: float = Field(5.0, gt=0, le=300)
+
+
+class ReportConfig(Section):
+    out: Path = Path("reports/out")
+    domain: str | None = None
+    template_dir: Path | None = None
+
+
+class EmulatorConfig(Section):
+    hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    port: int = Field(0, ge=0, le=65535)
+    token: SecretStr = SecretStr("ome-harness-emulator-token")
+    version: str = "0.20.0"
+    rtmp_port: int = Field(0, ge=0, le=65535)
+    llhls_port: int = Field(0, ge=0, le=65535)
+
+
+class ContainerConfig(Section):
+    image: str = "ovenmedialabs/ovenmediaengine:v0.21.0"
+    ready_timeout: float = Field(60.0, gt=0)
+    token: SecretStr | None = None
+    pull: bool = True
+
+
+class BackendConfig(Section):
+    url: str | None = None
+    token: SecretStr | None = None
+    db_url: SecretStr | None = None
+    table_map: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+
+class ChecksConfig(Section):
+    server_xml: Path | None = None
+    env_file: Path | None = None
+    env_token_key: str = "OME_API_TOKEN"
+
+
+class HarnessConfig(BaseSettings):
+    """Everything ome-harness can be told."""
+
+    model_config = SettingsConfigDict(env_prefix="OMH_", env_nested_delimiter="__", extra="forbid",
+                                      validate_assignment=True)
+
+    target: Literal["url", "emulator", "container"] = "url"
+    allow_mutating: bool = False
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    emulator: EmulatorConfig = Field(default_factory=EmulatorConfig)
+    container: ContainerConfig = Field(default_factory=ContainerConfig)
+    backend: BackendConfig = Field(default_factory=BackendConfig)
+    checks: ChecksConfig = Field(default_factory=ChecksConfig)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
+                                   init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Flags (passed as init values) beat the environment, which beats the file.
+        return init_settings, env_settings, _YamlSource(settings_cls)
+
+    def secrets(self) -> list[str]:
+        """Every secret value in this config: the redactor keeps them out of all output."""
+        values = [self.api.token, self.emulator.token, self.container.token, self.backend.token,
+                  self.backend.db_url]
+        found = [v.get_secret_value() for v in values if v is not None]
+        db = self.backend.db_url.get_secret_value() if self.backend.db_url else ""
+        if "@" in db and ":" in db.split("@", 1)[0].split("//", 1)[-1]:
+            found.append(db.split("@", 1)[0].split("//", 1)[-1].split(":", 1)[1])
+        return [s for s in found if s]
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """The YAML file's values; set per load through `_YamlSource.data`."""
+
+    data: dict[str, Any] = {}
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self.data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self.data)
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the config file must be a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def _describe(exc: ValidationError, source: str) -> str:
+    first = exc.errors()[0]
+    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        return f"{source}: unknown key '{key}'"
+    given = first.get("input")
+    shown = "" if isinstance(given, dict | list) or "token" in key or "db_url" in key else f" (got {given!r})"
+    return f"{source}: key '{key}': {first['msg']}{shown}"
+
+
+def _prune(values: dict[str, Any]) -> dict[str, Any]:
+    pruned: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            value = _prune(value)
+            if not value:
+                continue
+        if value is not None:
+            pruned[key] = value
+    return pruned
+
+
+def load_config(path: Path | str | None = None, overrides: dict[str, Any] | None = None) -> HarnessConfig:
+    """Build the config; any problem becomes a one-line ConfigError naming the file or variable and key."""
+    file = Path(path) if path is not None else (DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None)
+    data = read_yaml(file) if file is not None else {}
+    try:
+        # Validate the file alone first (no environment) so its errors name the file.
+        HarnessConfig(_env_prefix="OMH_NOT_READ_WHILE_CHECKING_THE_FILE_", **data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, str(file))) from None
+    _YamlSource.data = data
+    try:
+        return HarnessConfig(**_prune(overrides or {}))
+    except ValidationError as exc:
+        env_keys = sorted(k for k in os.environ if k.startswith("OMH_"))
+        source = "environment (" + ", ".join(env_keys) + ") or flags" if env_keys else "command-line flags"
+        raise ConfigError(_describe(exc, source)) from None
+    finally:
+        _YamlSource.data = {}

@@ -1,0 +1,163 @@
+"""JSON payloads shaped exactly like a real OME v0.20.0's (see ../shared/samples/)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ome_harness.emulator.state import AudioSpec, EmulatedStream, VideoSpec, ome_time
+
+# The default `app` of OME's example Origin config, as `GET /v1/vhosts/default/apps/app` shows it.
+DEFAULT_APP_CONFIG: dict[str, Any] = {
+    "dynamic": False,
+    "outputProfiles": {
+        "decodes": {"onlyKeyframes": "false", "threadCount": "2"},
+        "hwaccels": {"decoder": {"enable": "false"}, "encoder": {"enable": "false"}},
+        "outputProfile": [{
+            "encodes": {
+                "audios": [
+                    {"bitrate": "128000", "bypassIfMatch": {"codec": "eq"}, "channel": "2", "codec": "aac",
+                     "name": "aac_audio", "samplerate": "48000"},
+                    {"bitrate": "128000", "bypassIfMatch": {"codec": "eq"}, "channel": "2", "codec": "opus",
+                     "name": "opus_audio", "samplerate": "48000"},
+                ],
+                "videos": [{"bypass": "true", "name": "bypass_video"}],
+            },
+            "name": "bypass_stream",
+            "outputStreamName": "${OriginStreamName}",
+            "playlists": [{
+                "fileName": "master", "name": "default",
+                "options": {"enableTsPackaging": "true", "hLSChunklistPathDepth": "0", "webRtcAutoAbr": "true"},
+                "rendition_templates": [{"audio_template": {"encoding_type": "all"}, "name": "${Height}p",
+                                         "video_template": {"encoding_type": "all"}}],
+            }],
+        }],
+    },
+    "providers": {
+        "mpegts": {"streams": [{"name": "stream_4000", "port": "4000/udp"}]},
+        "ovt": {}, "rtmp": {}, "rtspPull": {},
+        "schedule": {"mediaRootDir": "/tmp/ome/media", "scheduleFilesDir": "/tmp/ome/media"},
+        "srt": {}, "webrtc": {"crossDomains": {"urls": ["*"]}, "timeout": "30000"},
+    },
+    "publishers": {
+        "appWorkerCount": "1",
+        "hls": {"createDefaultPlaylist": "true", "crossDomains": {"urls": ["*"]}, "segmentCount": "4",
+                "segmentDuration": "4"},
+        "llhls": {"chunkDuration": "0.5", "createDefaultPlaylist": "true", "crossDomains": {"urls": ["*"]},
+                  "dRM": {"enable": "false", "infoFile": "path/to/file.xml"},
+                  "dVR": {"enable": "false", "maxDuration": "3600", "tempStoragePath": "/tmp/ome/dvr/"},
+                  "partHoldBack": "1.5", "segmentCount": "10", "segmentDuration": "6"},
+        "ovt": {}, "streamWorkerCount": "8",
+        "webrtc": {"createDefaultPlaylist": "true", "jitterBuffer": "false", "rtx": "false", "timeout": "30000",
+                   "ulpfec": "false"},
+    },
+    "type": "live",
+}
+
+
+def app_config(name: str, *, action: bool = False) -> dict[str, Any]:
+    config = copy.deepcopy(DEFAULT_APP_CONFIG)
+    config["name"] = name
+    if action:
+        # `GET .../apps/app:` (an empty action) answers the config without the top-level flags.
+        config.pop("dynamic")
+        config.pop("type")
+    return config
+
+
+def _reported_height(height: int) -> int:
+    # OME aligns heights to 16-pixel multiples in its reports: 360 shows as 352.
+    return height - height % 16
+
+
+def _video(spec: VideoSpec, *, bypass: bool) -> dict[str, Any]:
+    return {
+        "bitrate": spec.bitrate, "bitrateAvg": spec.bitrate, "bitrateConf": 0, "bitrateLatest": spec.bitrate,
+        "bypass": bypass, "codec": spec.codec, "deltaFramesSinceLastKeyFrame": 0,
+        "framerate": spec.framerate, "framerateAvg": spec.framerate, "framerateConf": spec.framerate,
+        "framerateLatest": spec.framerate, "hasBframes": False, "height": _reported_height(spec.height),
+        "keyFrameInterval": spec.key_frame_interval, "keyFrameIntervalAvg": spec.key_frame_interval,
+        "keyFrameIntervalConf": 0.0, "keyFrameIntervalLatest": spec.key_frame_interval, "width": spec.width,
+    }
+
+
+def _audio(spec: AudioSpec, *, bypass: bool, codec: str | None = None, bitrate: int | None = None,
+           channel: int | None = None, samplerate: int | None = None) -> dict[str, Any]:
+    rate = bitrate or spec.bitrate
+    return {
+        "bitrate": rate, "bitrateAvg": rate, "bitrateConf": rate, "bitrateLatest": rate, "bypass": bypass,
+        "channel": channel or spec.channel, "codec": codec or spec.codec,
+        "samplerate": samplerate or spec.samplerate,
+    }
+
+
+def _input_tracks(stream: EmulatedStream) -> list[dict[str, Any]]:
+    # SRT/MPEG-TS inputs are numbered by PID (Data first); RTMP inputs 0, 1, 2.
+    srt = stream.source_type.upper() in ("SRT", "MPEGTS")
+    tracks: list[dict[str, Any]] = []
+    if srt:
+        tracks.append({"id": 1, "name": "Data", "type": "Data"})
+    if stream.video:
+        tracks.append({"id": 256 if srt else 0, "name": "Video", "type": "Video",
+                       "video": _video(stream.video, bypass=False)})
+    if stream.audio:
+        tracks.append({"audio": _audio(stream.audio, bypass=False), "id": 257 if srt else 1, "name": "Audio",
+                       "type": "Audio"})
+    if not srt:
+        tracks.append({"id": len(tracks), "name": "Data", "type": "Data"})
+    return tracks
+
+
+def _output_tracks(stream: EmulatedStream) -> list[dict[str, Any]]:
+    tracks: list[dict[str, Any]] = []
+    if stream.video:
+        tracks.append({"id": 0, "name": "bypass_video", "type": "Video", "video": _video(stream.video, bypass=True)})
+    if stream.audio:
+        tracks.append({"audio": _audio(stream.audio, bypass=True, bitrate=128_000), "id": len(tracks),
+                       "name": "aac_audio", "type": "Audio"})
+        tracks.append({"audio": _audio(stream.audio, bypass=False, codec="OPUS", bitrate=128_000, channel=2,
+                                       samplerate=48_000), "id": len(tracks), "name": "opus_audio",
+                       "type": "Audio"})
+    tracks.append({"id": len(tracks), "name": "Data", "type": "Data"})
+    return tracks
+
+
+def _playlists(height: int) -> list[dict[str, Any]]:
+    label = f"{_reported_height(height)}p"
+
+    def options(ts: bool, depth: int, abr: bool) -> dict[str, Any]:
+        return {"enableTsPackaging": ts, "hlsChunklistPathDepth": depth, "webrtcAutoAbr": abr}
+
+    return [
+        {"fileName": "llhls", "name": "llhls_default", "options": options(False, -1, False),
+         "renditions": [{"audioVariantName": "aac_audio", "name": "default", "videoVariantName": "bypass_video"}]},
+        {"fileName": "master", "name": "default", "options": options(True, 0, True),
+         "renditions": [{"audioVariantName": "aac_audio", "name": label, "videoVariantName": "bypass_video"},
+                        {"audioVariantName": "opus_audio", "name": f"{label}_1", "videoVariantName": "bypass_video"}]},
+        {"fileName": "webrtc_default", "name": "webrtc_default", "options": options(False, -1, False),
+         "renditions": [{"audioVariantName": "opus_audio", "name": "default", "videoVariantName": "bypass_video"}]},
+    ]
+
+
+def stream_detail(stream: EmulatedStream) -> dict[str, Any]:
+    height = stream.video.height if stream.video else 0
+    return {
+        "input": {"createdTime": ome_time(stream.created), "sourceType": stream.source_type,
+                  "sourceUrl": stream.source_url, "tracks": _input_tracks(stream)},
+        "name": stream.name,
+        "outputs": [{"name": stream.name, "playlists": _playlists(height), "tracks": _output_tracks(stream)}],
+    }
+
+
+CONNECTION_KINDS = ("file", "hlsv3", "llhls", "ovt", "push", "srt", "thumbnail", "webrtc")
+
+
+def stats(*, created: str, bytes_in: int, last_recv: str, throughput_in: int) -> dict[str, Any]:
+    return {
+        "avgThroughputIn": throughput_in, "avgThroughputOut": 0,
+        "connections": dict.fromkeys(CONNECTION_KINDS, 0),
+        "createdTime": created, "lastRecvTime": last_recv, "lastSentTime": created,
+        "lastThroughputIn": throughput_in // 8, "lastThroughputOut": 0, "lastUpdatedTime": last_recv,
+        "maxThroughputIn": throughput_in, "maxThroughputOut": 0, "maxTotalConnectionTime": created,
+        "maxTotalConnections": 0, "totalBytesIn": bytes_in, "totalBytesOut": 0, "totalConnections": 0,
+    }

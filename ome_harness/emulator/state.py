@@ -1,0 +1,196 @@
+"""The emulator's in-memory OME: vhosts, apps, streams, their stats, and the faults to inject."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ome_harness.ome.versions import OmeVersion
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def ome_time(moment: datetime) -> str:
+    """OME's timestamps: ISO 8601 with milliseconds and an offset."""
+    return moment.isoformat(timespec="milliseconds")
+
+
+@dataclass
+class Faults:
+    """Ways to make the emulator behave like a broken deployment (the suite must catch each)."""
+
+    accept_any_token: bool = False
+    response_delay_s: float = 0.0
+    garbage_json: bool = False
+    html: bool = False
+    stale_metrics: bool = False
+    wrong_shape: bool = False
+
+
+@dataclass
+class VideoSpec:
+    codec: str = "H264"
+    width: int = 640
+    height: int = 360
+    framerate: float = 30.0
+    bitrate: int = 160_000
+    key_frame_interval: float = 30.0
+
+
+@dataclass
+class AudioSpec:
+    codec: str = "AAC"
+    samplerate: int = 44_100
+    channel: int = 1
+    bitrate: int = 67_000
+
+
+@dataclass
+class EmulatedStream:
+    """One input stream. Bytes come from a real ingest (`record_bytes`) or are simulated from its bitrate."""
+
+    name: str
+    source_type: str = "Rtmp"
+    source_url: str = "TCP://127.0.0.1:50000"
+    video: VideoSpec | None = field(default_factory=VideoSpec)
+    audio: AudioSpec | None = field(default_factory=AudioSpec)
+    simulated: bool = True
+    created: datetime = field(default_factory=now)
+    deleted_at: float | None = None
+    on_delete: list[Callable[[], None]] = field(default_factory=list)
+    _bytes_in: int = 0
+    _last_recv: datetime | None = None
+    _frozen: tuple[int, datetime] | None = None
+
+    def record_bytes(self, count: int) -> None:
+        self._bytes_in += count
+        self._last_recv = now()
+
+    def bytes_in(self, stale: bool) -> tuple[int, datetime]:
+        if self.simulated:
+            elapsed = (now() - self.created).total_seconds()
+            bitrate = (self.video.bitrate if self.video else 0) + (self.audio.bitrate if self.audio else 0)
+            current = (int(elapsed * bitrate / 8), now())
+        else:
+            current = (self._bytes_in, self._last_recv or self.created)
+        if stale:
+            # A stuck pipeline: counters stop where they were when the fault was noticed.
+            if self._frozen is None:
+                self._frozen = current
+            return self._frozen
+        self._frozen = None
+        return current
+
+    @property
+    def bitrate(self) -> int:
+        return (self.video.bitrate if self.video else 0) + (self.audio.bitrate if self.audio else 0)
+
+
+@dataclass
+class ReceivedEvent:
+    """A `:sendEvent` the emulator accepted: what a backend test observes."""
+
+    vhost: str
+    app: str
+    stream: str
+    body: dict[str, Any]
+    at: datetime = field(default_factory=now)
+
+
+class EmulatorState:
+    """Thread-safe model of one OME server; shared by the HTTP API and in-process test code."""
+
+    def __init__(self, *, version: str = "0.20.0", vhost: str = "default", apps: tuple[str, ...] = ("app",),
+                 delete_lag_s: float = 0.3) -> None:
+        self.version = OmeVersion.parse(version)
+        self.started = now()
+        self.delete_lag_s = delete_lag_s
+        self.faults = Faults()
+        self.events: list[ReceivedEvent] = []
+        self._vhosts: dict[str, dict[str, dict[str, EmulatedStream]]] = {vhost: {app: {} for app in apps}}
+        self._lock = threading.RLock()
+        self._listeners: list[Callable[[str, EmulatedStream, str], None]] = []
+
+    # -- topology ---------------------------------------------------------------------------
+    def vhost_names(self) -> list[str]:
+        return list(self._vhosts)
+
+    def app_names(self, vhost: str) -> list[str] | None:
+        apps = self._vhosts.get(vhost)
+        return None if apps is None else list(apps)
+
+    def has_app(self, vhost: str, app: str) -> bool:
+        return app in self._vhosts.get(vhost, {})
+
+    # -- streams ----------------------------------------------------------------------------
+    def add_stream(self, name: str, *, vhost: str = "default", app: str = "app", **spec: Any) -> EmulatedStream:
+        stream = EmulatedStream(name=name, **spec)
+        with self._lock:
+            self._vhosts[vhost][app][name] = stream
+        self._notify("added", stream, f"{vhost}/{app}")
+        return stream
+
+    def remove_stream(self, name: str, *, vhost: str = "default", app: str = "app") -> None:
+        """The publisher went away: the stream is gone at once."""
+        with self._lock:
+            stream = self._vhosts.get(vhost, {}).get(app, {}).pop(name, None)
+        if stream is not None:
+            self._notify("removed", stream, f"{vhost}/{app}")
+
+    def streams(self, vhost: str, app: str) -> list[EmulatedStream]:
+        self._reap()
+        with self._lock:
+            return list(self._vhosts.get(vhost, {}).get(app, {}).values())
+
+    def stream(self, vhost: str, app: str, name: str) -> EmulatedStream | None:
+        self._reap()
+        with self._lock:
+            return self._vhosts.get(vhost, {}).get(app, {}).get(name)
+
+    def delete_stream(self, vhost: str, app: str, name: str) -> bool:
+        """OME's DELETE: answered at once, the stream stays visible for `delete_lag_s`."""
+        with self._lock:
+            stream = self._vhosts.get(vhost, {}).get(app, {}).get(name)
+            if stream is None or stream.deleted_at is not None:
+                return False
+            stream.deleted_at = time.monotonic()
+        for disconnect in stream.on_delete:
+            disconnect()
+        return True
+
+    def all_streams(self, vhost: str | None = None, app: str | None = None) -> list[EmulatedStream]:
+        self._reap()
+        with self._lock:
+            return [s for vh, apps in self._vhosts.items() if vhost in (None, vh)
+                    for ap, streams in apps.items() if app in (None, ap) for s in streams.values()]
+
+    def subscribe(self, listener: Callable[[str, EmulatedStream, str], None]) -> None:
+        """Be told when streams are added or removed (LL-HLS packaging, tests)."""
+        self._listeners.append(listener)
+
+    def record_event(self, event: ReceivedEvent) -> None:
+        with self._lock:
+            self.events.append(event)
+
+    def _reap(self) -> None:
+        deadline = time.monotonic() - self.delete_lag_s
+        gone: list[tuple[str, EmulatedStream]] = []
+        with self._lock:
+            for vh, apps in self._vhosts.items():
+                for ap, streams in apps.items():
+                    for name, stream in list(streams.items()):
+                        if stream.deleted_at is not None and stream.deleted_at <= deadline:
+                            del streams[name]
+                            gone.append((f"{vh}/{ap}", stream))
+        for where, stream in gone:
+            self._notify("removed", stream, where)
+
+    def _notify(self, what: str, stream: EmulatedStream, where: str) -> None:
+        for listener in list(self._listeners):
+            listener(what, stream, where)

@@ -1,0 +1,26 @@
+"""Everything about reaching OvenMediaEngine's REST API v1: one client, its models, its errors."""
+
+from ome_harness.ome.client import Exchange, OmeClient
+from ome_harness.ome.errors import (
+    OmeApiError,
+    OmeBadRequest,
+    OmeBadResponse,
+    OmeError,
+    OmeNotFound,
+    OmeTimeout,
+    OmeUnauthorized,
+    OmeUnreachable,
+)
+
+__all__ = [
+    "Exchange",
+    "OmeApiError",
+    "OmeBadRequest",
+    "OmeBadResponse",
+    "OmeClient",
+    "OmeError",
+    "OmeNotFound",
+    "OmeTimeout",
+    "OmeUnauthorized",
+    "OmeUnreachable",
+]

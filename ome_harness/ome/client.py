@@ -1,0 +1,255 @@
+"""The one client for OME's REST API v1. Nothing else builds OME URLs or auth headers."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+import httpx
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from ome_harness.ome.errors import (
+    OmeApiError,
+    OmeBadRequest,
+    OmeBadResponse,
+    OmeNotFound,
+    OmeTimeout,
+    OmeUnauthorized,
+    OmeUnreachable,
+)
+from ome_harness.ome.models import (
+    Application,
+    EventResult,
+    Stats,
+    Stream,
+    Version,
+    VirtualHost,
+)
+
+EMULATOR_HEADER = "X-OME-Emulator"
+"""Header the built-in emulator adds to every answer, so reports can say what they ran against."""
+
+T = TypeVar("T")
+
+
+def auth_header(token: str) -> str:
+    """OME wants the token alone base64-encoded: no 'user:' prefix and no trailing colon."""
+    return "Basic " + base64.b64encode(token.encode()).decode()
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """What one request looked like on the wire: the evidence checks report."""
+
+    method: str
+    path: str
+    status: int | None
+    latency_ms: float
+    server: str | None = None
+    emulator: str | None = None
+    error: str | None = None
+
+
+class OmeClient:
+    """Typed access to OME's REST API v1 with connect/read timeouts and OME's auth."""
+
+    def __init__(self, base_url: str, token: str | None, *, connect_timeout: float = 3.0,
+                 read_timeout: float = 5.0, transport: httpx.BaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
+        headers = {"Accept": "application/json", "User-Agent": "ome-harness"}
+        if token is not None:
+            headers["Authorization"] = auth_header(token)
+        timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
+        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout,
+                                  transport=transport, follow_redirects=False, trust_env=False)
+        self._lock = threading.Lock()
+        self.exchanges: list[Exchange] = []
+
+    # -- life cycle -------------------------------------------------------------------------
+    def with_token(self, token: str | None) -> OmeClient:
+        """A fresh client for the same API with another token (or none)."""
+        return OmeClient(self.base_url, token, connect_timeout=self.connect_timeout,
+                         read_timeout=self.read_timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> OmeClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def emulator_identity(self) -> str | None:
+        """The emulator's self-identification if any answer carried it."""
+        return next((e.emulator for e in self.exchanges if e.emulator), None)
+
+    # -- endpoints --------------------------------------------------------------------------
+    def version(self) -> Version:
+        return self._get("/v1/version", Version)
+
+    def vhosts(self) -> list[str]:
+        return self._get("/v1/vhosts", list[str])
+
+    def vhost(self, vhost: str) -> VirtualHost:
+        return self._get(f"/v1/vhosts/{_seg(vhost)}", VirtualHost)
+
+    def apps(self, vhost: str) -> list[str]:
+        return self._get(f"/v1/vhosts/{_seg(vhost)}/apps", list[str])
+
+    def app(self, vhost: str, app: str) -> Application:
+        return self._get(_app_path(vhost, app), Application)
+
+    def streams(self, vhost: str, app: str) -> list[str]:
+        return self._get(f"{_app_path(vhost, app)}/streams", list[str])
+
+    def stream(self, vhost: str, app: str, stream: str) -> Stream:
+        return self._get(_stream_path(vhost, app, stream), Stream)
+
+    def delete_stream(self, vhost: str, app: str, stream: str) -> None:
+        """Drop a stream and disconnect its publisher. OME deletes asynchronously: poll to see it gone."""
+        self._call("DELETE", _stream_path(vhost, app, stream))
+
+    def stats(self, vhost: str | None = None, app: str | None = None, stream: str | None = None) -> Stats:
+        path = "/v1/stats/current"
+        if vhost is not None:
+            path += f"/vhosts/{_seg(vhost)}"
+            if app is not None:
+                path += f"/apps/{_seg(app)}"
+                if stream is not None:
+                    path += f"/streams/{_seg(stream)}"
+        return self._get(path, Stats)
+
+    def send_event(self, vhost: str, app: str, stream: str, body: dict[str, Any]) -> None:
+        """POST :sendEvent. OME's 400s surface as OmeBadRequest with OME's own message."""
+        self._call("POST", f"{_stream_path(vhost, app, stream)}:sendEvent", json_body=body)
+
+    def send_events(self, vhost: str, app: str, stream: str, bodies: list[dict[str, Any]]) -> list[EventResult]:
+        """POST :sendEvents; 207 (mixed) answers are results, not errors."""
+        payload = self._call("POST", f"{_stream_path(vhost, app, stream)}:sendEvents",
+                             json_body=bodies, bare=True)
+        return _parse(TypeAdapter(list[EventResult]), payload, self._url(""), 200)
+
+    # -- transport --------------------------------------------------------------------------
+    def _get(self, path: str, shape: type[T] | Any) -> T:
+        payload = self._call("GET", path)
+        adapter = shape if isinstance(shape, TypeAdapter) else TypeAdapter(shape)
+        return _parse(adapter, payload, self._url(path), 200)
+
+    def _url(self, path: str) -> str:
+        return self.base_url + path
+
+    def _call(self, method: str, path: str, *, json_body: Any = None, bare: bool = False) -> Any:
+        url = self._url(path)
+        started = time.perf_counter()
+        try:
+            response = self._http.request(method, path, json=json_body)
+        except httpx.TimeoutException as exc:
+            phase = "connect" if isinstance(exc, httpx.ConnectTimeout) else "read"
+            seconds = self.connect_timeout if phase == "connect" else self.read_timeout
+            self._record(method, path, None, started, error=f"{phase} timeout")
+            raise OmeTimeout(url=url, phase=phase, seconds=seconds) from None
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            self._record(method, path, None, started, error=type(exc).__name__)
+            raise _unreachable(url, exc) from None
+        self._record(method, path, response.status_code, started,
+                     server=response.headers.get("server"),
+                     emulator=response.headers.get(EMULATOR_HEADER))
+        return _unwrap(response, url, bare=bare)
+
+    def _record(self, method: str, path: str, status: int | None, started: float, **extra: Any) -> None:
+        exchange = Exchange(method, path, status, round((time.perf_counter() - started) * 1000, 2), **extra)
+        with self._lock:
+            self.exchanges.append(exchange)
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _app_path(vhost: str, app: str) -> str:
+    return f"/v1/vhosts/{_seg(vhost)}/apps/{_seg(app)}"
+
+
+def _stream_path(vhost: str, app: str, stream: str) -> str:
+    return f"{_app_path(vhost, app)}/streams/{_seg(stream)}"
+
+
+def _unwrap(response: httpx.Response, url: str, *, bare: bool) -> Any:
+    status = response.status_code
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        raise _not_json(response, url) from None
+    if bare and isinstance(body, list):
+        return body
+    if not isinstance(body, dict) or "statusCode" not in body or "message" not in body:
+        raise OmeBadResponse(url=url, status=status, kind="shape",
+                             detail="JSON without OME's statusCode/message envelope")
+    if 200 <= status < 300:
+        return body.get("response")
+    message = str(body.get("message", ""))
+    error_type = {400: OmeBadRequest, 401: OmeUnauthorized, 404: OmeNotFound}.get(status, OmeApiError)
+    raise error_type(url=url, status=status, message=message)
+
+
+def _not_json(response: httpx.Response, url: str) -> OmeBadResponse:
+    content_type = response.headers.get("content-type", "?")
+    head = response.text[:200].lstrip().lower()
+    if "html" in content_type or head.startswith(("<!doctype html", "<html")):
+        return OmeBadResponse(url=url, status=response.status_code, kind="html",
+                              detail=f"answered with HTML ({content_type}), not OME's JSON")
+    snippet = response.text[:60].replace("\n", " ")
+    return OmeBadResponse(url=url, status=response.status_code, kind="not-json",
+                          detail=f"answer is not JSON ({content_type}): {snippet!r}")
+
+
+def _parse(adapter: TypeAdapter[T], payload: Any, url: str, status: int) -> T:
+    try:
+        return adapter.validate_python(payload)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "response"
+        raise OmeBadResponse(url=url, status=status, kind="shape",
+                             detail=f"unexpected shape at {where}: {first['msg']}") from None
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _unreachable(url: str, exc: Exception) -> OmeUnreachable:
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    os_error = next((e for e in _causes(exc) if isinstance(e, OSError)), None)
+    if isinstance(os_error, socket.gaierror):
+        return OmeUnreachable(url=url, host=host, port=port, errno=None,
+                              reason=f"name not resolved: {os_error.strerror}")
+    errno = getattr(os_error, "errno", None)
+    reason = os_error.strerror if os_error is not None and os_error.strerror else str(exc) or type(exc).__name__
+    return OmeUnreachable(url=url, host=host, port=port, errno=errno, reason=reason,
+                          addresses=_addresses(host, port))
+
+
+def _addresses(host: str, port: int) -> tuple[str, ...]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        return ()
+    return tuple(dict.fromkeys(str(info[4][0]) for info in infos))

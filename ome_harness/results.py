@@ -1,0 +1,100 @@
+"""The one result model: checks and scenarios both produce these; every renderer reads them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+SCHEMA_VERSION = "1"
+
+
+class Status(StrEnum):
+    OK = "OK"
+    WARN = "WARN"
+    ERROR = "ERROR"
+    SKIP = "SKIP"
+
+    @property
+    def rank(self) -> int:
+        return {"OK": 0, "SKIP": 1, "WARN": 2, "ERROR": 3}[self.value]
+
+
+class Evidence(BaseModel):
+    """One observation behind a verdict: what was tried and what came back."""
+
+    what: str
+    outcome: str
+    http_status: int | None = None
+    latency_ms: float | None = None
+
+
+class CheckResult(BaseModel):
+    """A check = what is looked at + what is expected + what was found."""
+
+    id: str
+    title: str
+    status: Status
+    summary: str
+    evidence: list[Evidence] = Field(default_factory=list)
+    remediation: str | None = None
+    duration_ms: float = 0.0
+    facts: dict[str, Any] = Field(default_factory=dict)
+
+
+class Finding(BaseModel):
+    """An issue found, derived from failed checks, in the words of the report's 'Issues Found'."""
+
+    key: str
+    title: str
+    details: list[str] = Field(default_factory=list)
+
+
+class NextStep(BaseModel):
+    title: str
+    details: list[str] = Field(default_factory=list)
+    commands: list[str] = Field(default_factory=list)
+
+
+class TargetInfo(BaseModel):
+    """What was examined; `emulator` is set whenever any answer came from the built-in emulator."""
+
+    kind: Literal["url", "emulator", "container"] = "url"
+    api_url: str
+    key: str
+    vhost: str = "default"
+    app: str = "app"
+    version: str | None = None
+    emulator: str | None = None
+    image: str | None = None
+    image_digest: str | None = None
+
+
+class Report(BaseModel):
+    schema_version: str = SCHEMA_VERSION
+    kind: Literal["connection", "scenarios"]
+    title: str
+    generated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    domain: str | None = None
+    target: TargetInfo
+    headline: str = ""
+    error: str | None = None
+    results: list[CheckResult] = Field(default_factory=list)
+    issues: list[Finding] = Field(default_factory=list)
+    next_steps: list[NextStep] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+    @property
+    def status(self) -> Status:
+        worst = max((r.status for r in self.results), key=lambda s: s.rank, default=Status.OK)
+        return Status.WARN if worst is Status.SKIP else worst
+
+    @property
+    def exit_code(self) -> int:
+        """Part of the interface: 0 nothing failed, 1 a check failed (2 is for bad input, raised earlier)."""
+        return 1 if any(r.status is Status.ERROR for r in self.results) else 0
+
+    def counts(self) -> dict[str, int]:
+        return {s.value: sum(1 for r in self.results if r.status is s) for s in Status}
