@@ -77,6 +77,10 @@ class EmulatorServer:
         host = "localhost" if {"127.0.0.1", "::1"} <= hosts else _url_host(self.settings.hosts[0])
         return f"http://{host}:{self.port}"
 
+    def target_addresses(self) -> dict[str, str | None]:
+        """Ingest and playback bases for an OmeTarget (none until the emulator serves them)."""
+        return {"rtmp_base": None, "srt_base": None, "llhls_base": None}
+
     def start(self) -> EmulatorServer:
         self._sockets = bind_sockets(self.settings.hosts, self.settings.port)
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, server_header=False,

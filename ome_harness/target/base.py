@@ -1,0 +1,94 @@
+"""The target: where OME's API, ingest and playback are, and whether we own it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from ome_harness.config import HarnessConfig
+from ome_harness.ome.client import OmeClient
+
+
+@dataclass
+class OmeTarget:
+    """An OME to examine. `launched` is True when the harness started it (so mutating is fine)."""
+
+    kind: Literal["url", "emulator", "container"]
+    api_url: str
+    token: str | None
+    vhost: str = "default"
+    app: str = "app"
+    connect_timeout: float = 3.0
+    read_timeout: float = 5.0
+    launched: bool = False
+    rtmp_base: str | None = None
+    srt_base: str | None = None
+    llhls_base: str | None = None
+    emulator: Any = None
+    image: str | None = None
+    image_digest: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, token: str | None | Literal[False] = False) -> OmeClient:
+        """A fresh API client (pass a token to override the configured one, None for no auth)."""
+        return OmeClient(self.api_url, self.token if token is False else token,
+                         connect_timeout=self.connect_timeout, read_timeout=self.read_timeout)
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.api_url).hostname or "localhost"
+
+    def rtmp_url(self, stream: str, app: str | None = None) -> str:
+        base = self.rtmp_base or f"rtmp://{_host_for_url(self.host)}:1935"
+        return f"{base}/{app or self.app}/{stream}"
+
+    def srt_url(self, stream: str, app: str | None = None) -> str:
+        # OME's SRT streamid convention: vhost/app/stream.
+        base = self.srt_base or f"srt://{_host_for_url(self.host)}:9999"
+        return f"{base}?streamid={self.vhost}/{app or self.app}/{stream}"
+
+    def llhls_url(self, stream: str, app: str | None = None) -> str:
+        base = self.llhls_base or f"http://{_host_for_url(self.host)}:3333"
+        return f"{base}/{app or self.app}/{stream}/llhls.m3u8"
+
+
+def _host_for_url(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def attach_target(cfg: HarnessConfig) -> OmeTarget:
+    token = cfg.api.token.get_secret_value() if cfg.api.token else None
+    return OmeTarget(kind="url", api_url=cfg.api.url, token=token, vhost=cfg.api.vhost, app=cfg.api.app,
+                     connect_timeout=cfg.api.connect_timeout, read_timeout=cfg.api.read_timeout)
+
+
+@contextlib.contextmanager
+def emulator_target(cfg: HarnessConfig) -> Iterator[OmeTarget]:
+    from ome_harness.emulator import EmulatorServer, EmulatorSettings
+
+    settings = EmulatorSettings(hosts=tuple(cfg.emulator.hosts), port=cfg.emulator.port,
+                                token=cfg.emulator.token.get_secret_value(), version=cfg.emulator.version,
+                                vhost=cfg.api.vhost, apps=(cfg.api.app,))
+    with EmulatorServer(settings) as server:
+        yield OmeTarget(kind="emulator", api_url=server.url, token=settings.token, vhost=cfg.api.vhost,
+                        app=cfg.api.app, connect_timeout=cfg.api.connect_timeout,
+                        read_timeout=cfg.api.read_timeout, launched=True, emulator=server,
+                        **server.target_addresses())
+
+
+@contextlib.contextmanager
+def open_target(cfg: HarnessConfig) -> Iterator[OmeTarget]:
+    """The target the config names; whatever the harness starts here, it also stops."""
+    if cfg.target == "emulator":
+        with emulator_target(cfg) as target:
+            yield target
+    elif cfg.target == "container":
+        from ome_harness.target.container import container_target
+
+        with container_target(cfg) as target:
+            yield target
+    else:
+        yield attach_target(cfg)
