@@ -36,6 +36,73 @@ def configure(config_path: Path | None, overrides: dict[str, Any]) -> HarnessCon
         raise  # unreachable: fail() raises
 
 
+def _check_url(url: str | None) -> None:
+    from urllib.parse import urlsplit
+
+    if url is None:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        fail(f"--api-url {url!r} is not an http(s) URL with a host (e.g. http://localhost:8081)")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        fail(f"--api-url {url!r} has an invalid port")
+
+
+def _check_file(path: Path | None, option: str) -> None:
+    if path is not None and not path.is_file():
+        fail(f"{option} {path}: no such file")
+
+
+@app.command()
+def diagnose(
+    api_url: Annotated[str | None, typer.Option("--api-url", help="OME API URL (default http://localhost:8081).")] = None,
+    token: Annotated[str | None, typer.Option(help="OME API access token (or OMH_API__TOKEN).")] = None,
+    config: ConfigOption = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for the reports (default reports/out).")] = None,
+    domain: Annotated[str | None, typer.Option(help="Domain named in the report.")] = None,
+    vhost: Annotated[str | None, typer.Option(help="Virtual host to check (default 'default').")] = None,
+    app_name: Annotated[str | None, typer.Option("--app", help="Application to check (default 'app').")] = None,
+    server_xml: Annotated[Path | None, typer.Option("--server-xml", help="Cross-check OME's Server.xml.")] = None,
+    env_file: Annotated[Path | None, typer.Option("--env-file", help="Cross-check the backend's .env.")] = None,
+    template_dir: Annotated[Path | None, typer.Option("--template-dir", help="Override report templates.")] = None,
+    use_emulator: Annotated[bool, typer.Option("--emulator", help="Start the built-in OME API emulator and diagnose it.")] = False,
+    launch: Annotated[bool, typer.Option("--launch", help="Launch an OME container, diagnose it, remove it.")] = False,
+    image: Annotated[str | None, typer.Option(help="OME image for --launch.")] = None,
+) -> None:
+    """Diagnose an OME deployment and write connection-report.md/.json/.junit.xml (exit 0 ok, 1 failed, 2 bad input)."""
+    from ome_harness.checks.diagnosis import diagnose as run_diagnosis
+    from ome_harness.redaction import Redactor
+    from ome_harness.report import write_report
+    from ome_harness.report.terminal import print_summary
+    from ome_harness.target import open_target
+
+    if use_emulator and launch:
+        fail("--emulator and --launch exclude each other")
+    _check_url(api_url)
+    _check_file(server_xml, "--server-xml")
+    _check_file(env_file, "--env-file")
+    if template_dir is not None and not template_dir.is_dir():
+        fail(f"--template-dir {template_dir}: no such folder")
+    target_kind = "emulator" if use_emulator else "container" if launch else None
+    cfg = configure(config, {"target": target_kind, "api": {"url": api_url, "token": token, "vhost": vhost,
+                                                            "app": app_name},
+                             "report": {"out": out, "domain": domain, "template_dir": template_dir},
+                             "container": {"image": image},
+                             "checks": {"server_xml": server_xml, "env_file": env_file}})
+    cfg.target = cfg.target or "url"
+    _check_url(cfg.api.url)
+    with open_target(cfg) as target:
+        report = run_diagnosis(target, server_xml=cfg.checks.server_xml, env_file=cfg.checks.env_file,
+                               env_token_key=cfg.checks.env_token_key, domain=cfg.report.domain)
+        secrets = [*cfg.secrets(), *([target.token] if target.token else [])]
+    files = write_report(report, cfg.report.out, secrets=secrets, template_dir=cfg.report.template_dir)
+    print_summary(report, files, Redactor(secrets))
+    typer.echo(str(files["markdown"]))
+    raise typer.Exit(report.exit_code)
+
+
 @app.command()
 def emulator(
     host: Annotated[list[str] | None, typer.Option("--host", help="Address to bind (repeatable).")] = None,

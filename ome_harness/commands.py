@@ -7,4 +7,4 @@ import typer
 
 def register(app: typer.Typer) -> None:
     # One line per capability module; each module exposes register(app).
-    pass
+    __import__("ome_harness.backend.command", fromlist=["register"]).register(app)

@@ -57,10 +57,16 @@ class ContainerConfig(Section):
 
 
 class BackendConfig(Section):
+    # url: a user's backend to test; unset, the harness runs the reference backend in-process.
     url: str | None = None
     token: SecretStr | None = None
     db_url: SecretStr | None = None
     table_map: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # For `ome-harness backend` (the reference backend); OME defaults to the api section's.
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    ome_url: str | None = None
+    ome_token: SecretStr | None = None
 
 
 class ChecksConfig(Section):
@@ -75,7 +81,8 @@ class HarnessConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OMH_", env_nested_delimiter="__", extra="forbid",
                                       validate_assignment=True)
 
-    target: Literal["url", "emulator", "container"] = "url"
+    # None lets each command pick its natural default: diagnose attaches to api.url, scenarios use the emulator.
+    target: Literal["url", "emulator", "container"] | None = None
     allow_mutating: bool = False
     api: ApiConfig = Field(default_factory=ApiConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)

@@ -88,8 +88,9 @@ class Report(BaseModel):
 
     @property
     def status(self) -> Status:
-        worst = max((r.status for r in self.results), key=lambda s: s.rank, default=Status.OK)
-        return Status.WARN if worst is Status.SKIP else worst
+        # A skipped check says why on its own line; it does not colour the verdict.
+        ran = [r.status for r in self.results if r.status is not Status.SKIP]
+        return max(ran, key=lambda s: s.rank, default=Status.SKIP)
 
     @property
     def exit_code(self) -> int:

@@ -18,7 +18,7 @@ class OmeTarget:
 
     kind: Literal["url", "emulator", "container"]
     api_url: str
-    token: str | None
+    token: str | None = field(repr=False)
     vhost: str = "default"
     app: str = "app"
     connect_timeout: float = 3.0

@@ -1,0 +1,1 @@
+"""Diagnosis: independent checks of one deployment, run concurrently, each a CheckResult."""

@@ -1,0 +1,76 @@
+"""`diagnose`: run the registered checks against a target and build the connection report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ome_harness.checks.context import CheckContext
+from ome_harness.checks.findings import derive
+from ome_harness.checks.host_probe import RuntimeHints, probe_runtime
+from ome_harness.checks.network import api_host_port, is_loopback
+from ome_harness.checks.registry import all_checks
+from ome_harness.checks.runner import run_checks
+from ome_harness.ome.versions import capabilities
+from ome_harness.redaction import describe_secret
+from ome_harness.results import CheckResult, NextStep, Report, Status, TargetInfo
+from ome_harness.target import OmeTarget
+
+EMULATOR_NOTE = "OME API emulator — not a real OvenMediaEngine. These results describe the harness's test double."
+
+
+def diagnose(target: OmeTarget, *, server_xml: Path | None = None, env_file: Path | None = None,
+             env_token_key: str = "OME_API_TOKEN", domain: str | None = None,
+             probe_host: bool = True) -> Report:
+    """Read-only: looks at the target, changes nothing."""
+    ctx = CheckContext(target=target, server_xml=server_xml, env_file=env_file, env_token_key=env_token_key)
+    checks = all_checks()
+    applicable = [c for c in checks if c.applies(ctx)]
+    results = run_checks(applicable, ctx)
+    by_id = {r.id: r for r in results}
+    hints = _runtime_hints(target, by_id) if probe_host else RuntimeHints()
+    issues, steps = derive(results, hints, target.api_url)
+    api = by_id.get("api")
+    emulator = (api.facts.get("emulator") if api else None) or (
+        "ome-harness emulator" if target.kind == "emulator" else None)
+    version = api.facts.get("version") if api else None
+    notes = [EMULATOR_NOTE] if emulator else []
+    notes += [c.not_run_note for c in checks if not c.applies(ctx) and c.not_run_note]
+    if version:
+        notes += capabilities(str(version)).notes()
+    notes.append("Read-only: the diagnosis changed nothing on the target.")
+    if not issues:
+        steps.append(NextStep(title="Exercise stream workflows",
+                              details=["The API is healthy. Run the scenarios (read-only unless you allow mutating):"],
+                              commands=["ome-harness run --target emulator" if target.kind == "emulator" else
+                                        f"ome-harness run --target {target.kind} --api-url {target.api_url}"]))
+    return Report(
+        kind="connection", title="OvenMediaEngine Connection Test Report", domain=domain or _domain(target),
+        target=TargetInfo(kind=target.kind, api_url=target.api_url, key=describe_secret(target.token),
+                          vhost=target.vhost, app=target.app, version=str(version) if version else None,
+                          emulator=emulator, image=target.image, image_digest=target.image_digest),
+        headline=_headline(api), error=_error(api), results=results, issues=issues, next_steps=steps, notes=notes)
+
+
+def _runtime_hints(target: OmeTarget, results: dict[str, CheckResult]) -> RuntimeHints:
+    # Only worth a look (and only meaningful) when a local OME seems down.
+    down = any(results.get(i) is not None and results[i].status is Status.ERROR for i in ("tcp", "api"))
+    host, _ = api_host_port(target.api_url)
+    return probe_runtime() if down and target.kind == "url" and is_loopback(host) else RuntimeHints()
+
+
+def _headline(api: CheckResult | None) -> str:
+    if api is None or api.status is Status.ERROR:
+        return "OME API is not accessible"
+    version = api.facts.get("version")
+    return f"OME API is accessible (OvenMediaEngine v{version})" if version else "OME API answers"
+
+
+def _error(api: CheckResult | None) -> str | None:
+    if api is None or api.status is not Status.ERROR:
+        return None
+    return str(api.facts.get("error") or api.summary)
+
+
+def _domain(target: OmeTarget) -> str:
+    host, _ = api_host_port(target.api_url)
+    return host

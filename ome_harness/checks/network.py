@@ -1,0 +1,136 @@
+"""Check 1: name resolution and a TCP connect to every address of the API host.
+
+For a loopback host both 127.0.0.1 and ::1 are probed whatever the resolver says: Node.js
+(17+) resolves `localhost` to ::1 first while OME binds IPv4 only by default (`<IP>*</IP>`),
+which is the `ECONNREFUSED ::1:8081` of many failed deployments.
+"""
+
+from __future__ import annotations
+
+import errno as errno_codes
+import ipaddress
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ome_harness.checks.context import CheckContext
+from ome_harness.checks.registry import check
+from ome_harness.results import CheckResult, Evidence, Status
+
+LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
+LOOPBACKS = ("::1", "127.0.0.1")
+
+
+@dataclass(frozen=True)
+class Probe:
+    address: str
+    resolved: bool
+    outcome: str
+    latency_ms: float
+
+    @property
+    def open(self) -> bool:
+        return self.outcome == "open"
+
+    @property
+    def family(self) -> str:
+        return "IPv6" if ":" in self.address else "IPv4"
+
+
+def shown(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def api_host_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "localhost", parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def connect(address: str, port: int, timeout: float) -> Probe:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    started = time.perf_counter()
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect((address, port))
+        outcome = "open"
+    except TimeoutError:
+        outcome = f"no answer within {timeout:g}s"
+    except OSError as exc:
+        outcome = errno_codes.errorcode.get(exc.errno or 0, str(exc))
+    return Probe(address, True, outcome, round((time.perf_counter() - started) * 1000, 2))
+
+
+def probe_addresses(host: str, port: int, timeout: float) -> tuple[list[Probe], str | None]:
+    """Connect to every address of `host` (and both loopbacks for a loopback host)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        resolved = list(dict.fromkeys(str(i[4][0]) for i in infos))
+        resolve_error = None
+    except socket.gaierror as exc:
+        resolved, resolve_error = [], exc.strerror
+    addresses = list(resolved)
+    if is_loopback(host):
+        addresses += [a for a in LOOPBACKS if a not in addresses]
+    if not addresses:
+        return [], resolve_error
+    with ThreadPoolExecutor(max_workers=len(addresses)) as pool:
+        probes = list(pool.map(lambda a: connect(a, port, timeout), addresses))
+    return [Probe(p.address, p.address in resolved, p.outcome, p.latency_ms) for p in probes], resolve_error
+
+
+@check("tcp", "Name resolution and TCP connect", order=10)
+def diagnose_addresses(ctx: CheckContext) -> CheckResult:
+    host, port = api_host_port(ctx.target.api_url)
+    probes, resolve_error = probe_addresses(host, port, ctx.target.connect_timeout)
+    if not probes:
+        return CheckResult(id="tcp", title="Name resolution and TCP connect", status=Status.ERROR,
+                           summary=f"cannot resolve {host}: {resolve_error}",
+                           remediation="Check the host name in the API URL, or use the server's IP address.",
+                           facts={"host": host, "port": port})
+    evidence = [Evidence(what=f"tcp {shown(p.address, port)}" + ("" if p.resolved else " (loopback sibling)"),
+                         outcome=p.outcome, latency_ms=p.latency_ms) for p in probes]
+    open_ = [p for p in probes if p.open]
+    closed = [p for p in probes if not p.open]
+    facts = {"host": host, "port": port, "open": [p.address for p in open_],
+             "closed": {p.address: p.outcome for p in closed},
+             "ipv4_only": bool(open_) and all(p.family == "IPv4" for p in open_)
+                          and any(p.family == "IPv6" for p in closed)}
+    title = "Name resolution and TCP connect"
+    if not open_:
+        where = " or ".join(shown(p.address, port).rsplit(":", 1)[0] for p in probes)
+        refused = all(p.outcome == "ECONNREFUSED" for p in probes)
+        summary = (f"nothing listens on port {port} at {where}" if refused
+                   else f"no address of {host} accepts connections on port {port}")
+        return CheckResult(id="tcp", title=title, status=Status.ERROR, summary=summary, evidence=evidence,
+                           facts=facts, remediation="Start OvenMediaEngine and make sure its API is enabled "
+                                                    f"on port {port} (Bind/Managers/API/Port in Server.xml).")
+    configured_open = [p for p in open_ if p.resolved]
+    if not configured_open:
+        return CheckResult(
+            id="tcp", title=title, status=Status.ERROR, evidence=evidence, facts=facts,
+            summary=(f"{host} resolves to {', '.join(p.address for p in probes if p.resolved)} where nothing "
+                     f"listens on port {port}; the API answers only on {', '.join(p.address for p in open_)}"),
+            remediation=f"Point the client at http://{shown(open_[0].address, port)} or make OME listen on "
+                        "both families (<IP>*</IP> and <IP>::</IP> in Server.xml).")
+    if closed:
+        sample = closed[0]
+        return CheckResult(
+            id="tcp", title=title, status=Status.WARN, evidence=evidence, facts=facts,
+            summary=(f"open on {', '.join(p.address for p in open_)}; {sample.outcome} on "
+                     f"{shown(sample.address, port)}"),
+            remediation=(f"Clients that try {sample.address} first fail. Use http://{shown(open_[0].address, port)} "
+                         "in their configuration, or add <IP>::</IP> to Server.xml so OME listens on IPv6 too."))
+    return CheckResult(id="tcp", title=title, status=Status.OK, evidence=evidence, facts=facts,
+                       summary=f"port {port} open on " + ", ".join(p.address for p in open_))

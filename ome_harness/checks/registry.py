@@ -1,0 +1,48 @@
+"""The check registry: a new check is one function plus its @check line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ome_harness.checks.context import CheckContext
+from ome_harness.results import CheckResult
+
+CheckFn = Callable[[CheckContext], CheckResult]
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    title: str
+    run: CheckFn
+    needs: tuple[str, ...] = ()
+    order: int = 0
+    when: Callable[[CheckContext], bool] | None = None
+    not_run_note: str = ""
+
+    def applies(self, ctx: CheckContext) -> bool:
+        return self.when is None or self.when(ctx)
+
+
+CHECKS: dict[str, Check] = {}
+
+
+def check(id: str, title: str, *, needs: tuple[str, ...] = (), order: int,
+          when: Callable[[CheckContext], bool] | None = None, not_run_note: str = "",
+          ) -> Callable[[CheckFn], CheckFn]:
+    """Register a check; `needs` are checks whose results it reads from `ctx.done`; `when` gates optional ones."""
+
+    def register(fn: CheckFn) -> CheckFn:
+        CHECKS[id] = Check(id=id, title=title, run=fn, needs=needs, order=order, when=when,
+                           not_run_note=not_run_note)
+        return fn
+
+    return register
+
+
+def all_checks() -> list[Check]:
+    # Importing the modules runs their @check lines.
+    from ome_harness.checks import api, config_files, network, scte35_capability  # noqa: F401
+
+    return sorted(CHECKS.values(), key=lambda c: c.order)

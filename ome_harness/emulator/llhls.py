@@ -1,0 +1,281 @@
+"""LL-HLS playlists for ingested streams, at OME's paths, with OME v0.20's SCTE-35 behaviour.
+
+Only playlists are real: segment and part URIs answer tiny placeholders. The timeline comes
+from the encoder's own frames (timestamps and keyframes): a segment closes on the first
+keyframe after the target duration, parts close every part target. As in OME v0.20.0, an
+accepted cue-out cuts a segment at the cue time and the cue-in follows `duration` later
+(another cut) without any tag in the playlist; with `daterange=True` the playlist also
+carries `EXT-X-DATERANGE ... SCTE35-OUT/IN=0x...` built with threefive, so that every path of
+the verifier can be exercised. `ignore_cues=True` is a fault: cues are accepted by the API
+but leave no trace in the output.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ome_harness.emulator.state import EmulatedStream, EmulatorState, ReceivedEvent, now, ome_time
+from ome_harness.scte35.splice import splice_insert
+
+PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+PLACEHOLDER = b"\x00\x00\x00\x08free"  # an empty MP4 box: not media, just something to fetch
+
+
+@dataclass
+class Part:
+    start: datetime
+    independent: bool
+    duration: float = 0.0
+
+
+@dataclass
+class Segment:
+    sequence: int
+    start: datetime
+    duration: float = 0.0
+    parts: list[Part] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Cut:
+    at: datetime
+    kind: str  # "out" | "in"
+    event_id: int | None
+    duration_s: float | None = None
+
+
+class Timeline:
+    """The segment/part timeline of one stream, driven by its frames and cut by cues."""
+
+    def __init__(self, stream: EmulatedStream, *, segment_s: float, part_s: float, segment_count: int,
+                 daterange: bool) -> None:
+        self.stream = stream
+        self.key = secrets.token_urlsafe(6).replace("-", "x").replace("_", "y")[:8]
+        self.segment_s, self.part_s, self.segment_count = segment_s, part_s, segment_count
+        self.daterange = daterange
+        self.origin: datetime | None = None
+        self.first_ts: int | None = None
+        self.segments: list[Segment] = []
+        self.cuts: list[_Cut] = []
+        self.cut_log: list[tuple[str, datetime]] = []
+        self._outs: dict[int | None, datetime] = {}
+        self._sequence = 0
+
+    # -- input ------------------------------------------------------------------------------
+    def frame(self, timestamp_ms: int, keyframe: bool) -> None:
+        if self.first_ts is None:
+            self.first_ts, self.origin = timestamp_ms, now()
+        assert self.origin is not None
+        at = self.origin + timedelta(milliseconds=timestamp_ms - self.first_ts)
+        current = self.segments[-1] if self.segments else None
+        if current is None:
+            self._open(at, keyframe, [])
+            return
+        due = [c for c in self.cuts if c.at <= at]
+        if due:
+            self.cuts = [c for c in self.cuts if c.at > at]
+            self._close(current, at)
+            self._open(at, keyframe, [t for c in due for t in self._tags(c, at)])
+            self.cut_log.extend((c.kind, at) for c in due)
+            return
+        if keyframe and (at - current.start).total_seconds() >= self.segment_s - 0.001:
+            self._close(current, at)
+            self._open(at, keyframe, [])
+            return
+        part = current.parts[-1]
+        if (at - part.start).total_seconds() >= self.part_s - 0.001:
+            part.duration = (at - part.start).total_seconds()
+            current.parts.append(Part(start=at, independent=keyframe))
+
+    def cue(self, kind: str, at: datetime, event_id: int | None, duration_s: float | None) -> None:
+        """A cue accepted by the API: cut at `at`; a cue-out with a duration also schedules its cue-in."""
+        if kind == "in":
+            self.cuts = [c for c in self.cuts if not (c.kind == "in" and c.event_id == event_id)]
+        self.cuts.append(_Cut(at, kind, event_id, duration_s))
+        if kind == "out" and duration_s:
+            self.cuts.append(_Cut(at + timedelta(seconds=duration_s), "in", event_id, duration_s))
+        self.cuts.sort(key=lambda c: c.at)
+
+    def _open(self, at: datetime, keyframe: bool, tags: list[str]) -> None:
+        self.segments.append(Segment(self._sequence, at, parts=[Part(start=at, independent=keyframe)], tags=tags))
+        self._sequence += 1
+        # Keep the live window: segment_count closed segments plus the open one.
+        del self.segments[:-(self.segment_count + 1)]
+
+    @staticmethod
+    def _close(segment: Segment, at: datetime) -> None:
+        segment.duration = (at - segment.start).total_seconds()
+        last = segment.parts[-1]
+        last.duration = (at - last.start).total_seconds()
+        if last.duration <= 0:
+            segment.parts.pop()
+
+    def _tags(self, cut: _Cut, at: datetime) -> list[str]:
+        if cut.kind == "out":
+            self._outs[cut.event_id] = at
+        if not self.daterange:
+            return []
+        event_id = cut.event_id if cut.event_id is not None else 1
+        cue = splice_insert(event_id, out=cut.kind == "out", duration_s=cut.duration_s)
+        if cut.kind == "out":
+            planned = f",PLANNED-DURATION={cut.duration_s:.3f}" if cut.duration_s else ""
+            return [f'#EXT-X-DATERANGE:ID="{event_id}",START-DATE="{ome_time(at)}"{planned},SCTE35-OUT={cue.hex()}']
+        started = self._outs.get(cut.event_id, at)
+        return [f'#EXT-X-DATERANGE:ID="{event_id}",START-DATE="{ome_time(started)}",END-DATE="{ome_time(at)}",'
+                f'DURATION={(at - started).total_seconds():.3f},SCTE35-IN={cue.hex()}']
+
+    # -- output -----------------------------------------------------------------------------
+    def chunklist(self, track: int, kind: str, session: str) -> str:
+        name = f"{track}_{kind}_{self.key}_llhls"
+        closed = self.segments[:-1]
+        target = max([round(self.segment_s)] + [round(s.duration) for s in closed])
+        lines = ["#EXTM3U", "#EXT-X-VERSION:6", f"#EXT-X-TARGETDURATION:{target}",
+                 f"#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={self.part_s * 3:.6f}",
+                 f"#EXT-X-PART-INF:PART-TARGET={self.part_s:.6f}",
+                 f"#EXT-X-MEDIA-SEQUENCE:{self.segments[0].sequence if self.segments else 0}",
+                 f'#EXT-X-MAP:URI="init_{track}_{kind}_{self.key}_llhls.m4s?session={session}"']
+        # OME lists parts only for the most recent segments (about three part-hold-backs).
+        with_parts = {s.sequence for s in self.segments[-3:]}
+        for segment in self.segments:
+            lines.extend(segment.tags)
+            lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{ome_time(segment.start)}")
+            is_open = segment is self.segments[-1]
+            if segment.sequence in with_parts:
+                parts = segment.parts[:-1] if is_open else segment.parts
+                for index, part in enumerate(parts):
+                    independent = ",INDEPENDENT=YES" if part.independent else ""
+                    lines.append(f'#EXT-X-PART:DURATION={part.duration:.6f},URI="part_{track}_{segment.sequence}_'
+                                 f'{index}_{name}.m4s?session={session}"{independent}')
+            if is_open:
+                lines.append(f'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="part_{track}_{segment.sequence}_'
+                             f'{len(segment.parts) - 1}_{name}.m4s?session={session}"')
+            else:
+                lines += [f"#EXTINF:{segment.duration:.6f},", f"seg_{track}_{segment.sequence}_{name}.m4s?session={session}"]
+        return "\n".join(lines) + "\n"
+
+
+class LlhlsPackager:
+    """Keeps a timeline per ingested stream and serves OME-shaped LL-HLS playlists over HTTP."""
+
+    def __init__(self, state: EmulatorState, *, segment_s: float = 6.0, part_s: float = 0.5,
+                 segment_count: int = 10, daterange: bool = False) -> None:
+        self.state = state
+        self.segment_s, self.part_s, self.segment_count = segment_s, part_s, segment_count
+        self.daterange = daterange
+        self.ignore_cues = False
+        self._timelines: dict[tuple[str, str, str], Timeline] = {}
+        self._lock = threading.Lock()
+        state.subscribe_events(self._on_event)
+
+    def timeline(self, vhost: str, app: str, name: str) -> Timeline | None:
+        with self._lock:
+            return self._timelines.get((vhost, app, name))
+
+    # -- MediaSink (called by the RTMP ingest) -----------------------------------------------
+    def publish_started(self, vhost: str, app: str, stream: EmulatedStream) -> None:
+        with self._lock:
+            self._timelines[(vhost, app, stream.name)] = Timeline(
+                stream, segment_s=self.segment_s, part_s=self.part_s, segment_count=self.segment_count,
+                daterange=self.daterange)
+
+    def frame(self, vhost: str, app: str, name: str, timestamp_ms: int, keyframe: bool) -> None:
+        with self._lock:
+            timeline = self._timelines.get((vhost, app, name))
+            if timeline is not None:
+                timeline.frame(timestamp_ms, keyframe)
+
+    def publish_ended(self, vhost: str, app: str, name: str) -> None:
+        with self._lock:
+            self._timelines.pop((vhost, app, name), None)
+
+    # -- cues (called by EmulatorState.record_event on the API's thread) --------------------
+    def _on_event(self, event: ReceivedEvent) -> None:
+        if self.ignore_cues:
+            return
+        cue = _cue_of(event.body)
+        if cue is None:
+            return
+        kind, event_id, duration_s = cue
+        with self._lock:
+            timeline = self._timelines.get((event.vhost, event.app, event.stream))
+            if timeline is not None:
+                timeline.cue(kind, event.at, event_id, duration_s)
+
+    # -- HTTP -------------------------------------------------------------------------------
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        response = self._answer(Request(scope, receive))
+        await response(scope, receive, send)
+
+    def _answer(self, request: Request) -> Response:
+        headers = {"Access-Control-Allow-Origin": "*", "Server": "OvenMediaEngine", "Cache-Control": "no-cache"}
+        parts = request.url.path.strip("/").split("/")
+        if request.method not in ("GET", "HEAD") or len(parts) != 3:
+            return Response(status_code=404, headers=headers)
+        app, name, file = parts
+        vhost = self.state.vhost_names()[0]
+        with self._lock:
+            timeline = self._timelines.get((vhost, app, name))
+            if timeline is None or not timeline.segments:
+                return Response(status_code=404, headers=headers)
+            session = request.query_params.get("session") or f"{secrets.randbelow(90) + 10}_{secrets.token_hex(4)}"
+            if file == "llhls.m3u8":
+                return Response(_master(app, name, timeline, session), media_type=PLAYLIST_TYPE, headers=headers)
+            if file.startswith("chunklist_") and file.endswith("_llhls.m3u8"):
+                track, kind = file.split("_")[1:3]
+                if kind in ("video", "audio") and track.isdigit():
+                    return Response(timeline.chunklist(int(track), kind, session), media_type=PLAYLIST_TYPE,
+                                    headers=headers)
+            if file.endswith(".m4s"):
+                return Response(PLACEHOLDER, media_type="video/mp4", headers=headers)
+        return Response(status_code=404, headers=headers)
+
+
+def _master(app: str, name: str, timeline: Timeline, session: str) -> str:
+    stream = timeline.stream
+    lines = ["#EXTM3U", "#EXT-X-VERSION:6", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    codecs = []
+    audio_group = ""
+    if stream.audio is not None:
+        lines.append(f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac_audio",NAME="Audio_1_1",DEFAULT=NO,AUTOSELECT=NO,'
+                     f'FORCED=NO,CHANNELS="{stream.audio.channel}",'
+                     f'URI="/{app}/{name}/chunklist_1_audio_{timeline.key}_llhls.m3u8?session={session}"')
+        codecs.append("mp4a.40.2")
+        audio_group = ',AUDIO="aac_audio"'
+    lines += ["", ""]
+    video = stream.video
+    if video is not None:
+        codecs.insert(0, "avc1.64001e")
+        height = video.height - video.height % 16
+        lines.append(f"#EXT-X-STREAM-INF:BANDWIDTH={max(stream.bitrate, 1)},RESOLUTION={video.width}x{height},"
+                     f'FRAME-RATE={video.framerate:.3f},CODECS="{",".join(codecs)}"{audio_group}')
+        lines.append(f"/{app}/{name}/chunklist_0_video_{timeline.key}_llhls.m3u8?session={session}")
+    return "\n".join(lines) + "\n"
+
+
+def _cue_of(body: dict[str, Any]) -> tuple[str, int | None, float | None] | None:
+    """(kind, event id, duration in s) of an accepted scte35 or cue event; None for id3v2."""
+    event_format = str(body.get("eventFormat", "")).lower()
+    events = body.get("events") or [{}]
+    first = events[0] if isinstance(events[0], dict) else {}
+    if event_format == "scte35":
+        kind, event_id = first.get("type"), first.get("id")
+    elif event_format == "cue":
+        kind, event_id = first.get("cueType"), None
+    else:
+        return None
+    if kind not in ("out", "in"):
+        return None
+    duration = first.get("duration")
+    duration_s = float(duration) / 1000 if isinstance(duration, int | float) and duration > 0 else None
+    return kind, event_id, duration_s
+

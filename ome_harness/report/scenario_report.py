@@ -1,0 +1,38 @@
+"""The scenario run's test-report.md/json: same look as the connection report, one line per scenario."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ome_harness.checks.diagnosis import EMULATOR_NOTE
+from ome_harness.redaction import describe_secret
+from ome_harness.report.render import write_report
+from ome_harness.results import CheckResult, Finding, Report, TargetInfo
+
+
+def scenario_report(results: list[CheckResult], target: Any) -> Report:
+    if target is not None:
+        info = TargetInfo(kind=target.kind, api_url=target.api_url, key=describe_secret(target.token),
+                          vhost=target.vhost, app=target.app, image=target.image, image_digest=target.image_digest,
+                          emulator="ome-harness emulator" if target.kind == "emulator" else None)
+    else:
+        info = TargetInfo(api_url="-", key="Not configured")
+    failed = [r for r in results if r.status.value == "ERROR"]
+    report = Report(kind="scenarios", title="OvenMediaEngine Scenario Report", domain=info.api_url, target=info,
+                    results=results,
+                    headline=f"{len(results) - len(failed)} of {len(results)} scenarios did not fail",
+                    issues=[Finding(key="scenario_failed", title=r.title, details=[r.summary]) for r in failed])
+    if info.emulator:
+        report.notes.append(EMULATOR_NOTE)
+    return report
+
+
+def write_scenario_report(results: list[CheckResult], target: Any, out: Path,
+                          secrets: list[str] | None = None) -> dict[str, Path]:
+    tokens = list(secrets or [])
+    if target is not None and target.token:
+        tokens.append(target.token)
+    report = scenario_report(results, target)
+    # pytest writes junit.xml for a scenario run itself.
+    return write_report(report, out, secrets=tokens, junit=False)

@@ -1,0 +1,74 @@
+"""Collects one result per scenario (pytest-bdd hooks) into the common result model."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ome_harness.results import CheckResult, Evidence, Status
+
+
+class ScenarioCollector:
+    KEY = pytest.StashKey["ScenarioCollector"]()
+
+    def __init__(self) -> None:
+        self.results: list[CheckResult] = []
+        self.target: Any = None
+        self._scenarios: dict[str, tuple[str, str, list[str]]] = {}
+        self._failed_step: dict[str, str] = {}
+
+    @pytest.hookimpl
+    def pytest_bdd_before_scenario(self, request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
+        self._scenarios[request.node.nodeid] = (feature.name, scenario.name, sorted(scenario.tags))
+
+    @pytest.hookimpl
+    def pytest_bdd_step_error(self, request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
+                              step_func: Any, step_func_args: Any, exception: Exception) -> None:
+        self._failed_step[request.node.nodeid] = f"{step.keyword} {step.name}"
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Generator[None, Any, Any]:
+        report = yield
+        scenario = self._scenarios.get(item.nodeid)
+        doc = getattr(getattr(item, "obj", None), "__doc__", "") or ""
+        is_bdd = scenario is not None or ": " in doc and item.nodeid.startswith(("steps/", "steps\\"))
+        if not is_bdd:
+            return report
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            self.results.append(self._result(item, report, scenario, doc))
+        return report
+
+    def _result(self, item: pytest.Item, report: pytest.TestReport, scenario: Any, doc: str) -> CheckResult:
+        feature, name, tags = scenario if scenario else (*doc.split(": ", 1), [])
+        if report.skipped:
+            status, summary = Status.SKIP, _skip_reason(report)
+        elif report.passed:
+            status, summary = Status.OK, "passed"
+        else:
+            status = Status.ERROR
+            step = self._failed_step.get(item.nodeid)
+            summary = f"failed at '{step}': {_failure_line(report)}" if step else _failure_line(report)
+        return CheckResult(id=item.nodeid, title=f"{feature}: {name}", status=status, summary=summary,
+                           duration_ms=round(report.duration * 1000, 1),
+                           evidence=[Evidence(what="tags", outcome=" ".join(f"@{t}" for t in tags) or "-")])
+
+    def write_report(self, out: Path, config: pytest.Config) -> None:
+        from ome_harness.report.scenario_report import write_scenario_report
+
+        write_scenario_report(self.results, self.target, out)
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return "skipped"
+
+
+def _failure_line(report: pytest.TestReport) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else str(report.longrepr)
+    return text.strip().splitlines()[0][:300] if text.strip() else "failed"

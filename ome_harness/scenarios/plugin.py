@@ -1,0 +1,91 @@
+"""pytest plugin behind features/ and steps/: target from config, mutating gate, scenario results.
+
+Loaded by the repository's root conftest.py and by `ome-harness run` (with -p), so the same
+fixtures serve a developer's `pytest` and a user's installed `ome-harness run`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ome_harness.config import ConfigError, HarnessConfig, load_config
+from ome_harness.ome.client import OmeClient
+from ome_harness.scenarios.collector import ScenarioCollector
+from ome_harness.target import OmeTarget, open_target
+
+SCENARIO_DEFAULT_TARGET = "emulator"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ome-harness", "ome-harness scenarios")
+    group.addoption("--omh-config", default=None, help="ome-harness YAML config for the scenarios")
+    group.addoption("--omh-target", default=None, choices=("emulator", "url", "container"),
+                    help="where the scenarios run (default: the built-in emulator)")
+    group.addoption("--omh-api-url", default=None, help="OME API URL (with --omh-target url)")
+    group.addoption("--omh-token", default=None, help="OME API access token")
+    group.addoption("--omh-image", default=None, help="OME image (with --omh-target container)")
+    group.addoption("--omh-allow-mutating", action="store_true", default=None,
+                    help="allow @mutating scenarios against a target the harness did not launch")
+    group.addoption("--omh-report", default=None, help="write test-report.md and test-report.json here")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    collector = ScenarioCollector()
+    config.stash[ScenarioCollector.KEY] = collector
+    config.pluginmanager.register(collector, "omh-scenario-collector")
+
+
+def _overrides(config: pytest.Config) -> dict[str, Any]:
+    opt = config.getoption
+    return {"target": opt("--omh-target"), "allow_mutating": opt("--omh-allow-mutating"),
+            "api": {"url": opt("--omh-api-url"), "token": opt("--omh-token")},
+            "container": {"image": opt("--omh-image")}}
+
+
+@pytest.fixture(scope="session")
+def harness_config(pytestconfig: pytest.Config) -> HarnessConfig:
+    """The harness configuration the scenarios run with (file, OMH_* env, --omh-* options)."""
+    try:
+        cfg = load_config(pytestconfig.getoption("--omh-config"), _overrides(pytestconfig))
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if cfg.target is None:
+        cfg.target = SCENARIO_DEFAULT_TARGET
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def ome_target(harness_config: HarnessConfig, pytestconfig: pytest.Config) -> Iterator[OmeTarget]:
+    """The OME under test; whatever the harness starts for it is stopped at the end of the session."""
+    with open_target(harness_config) as target:
+        pytestconfig.stash[ScenarioCollector.KEY].target = target
+        yield target
+
+
+@pytest.fixture
+def ome_client(ome_target: OmeTarget) -> Iterator[OmeClient]:
+    with ome_target.client() as client:
+        yield client
+
+
+@pytest.fixture(autouse=True)
+def _mutating_gate(request: pytest.FixtureRequest) -> None:
+    """Read-only by default: a target we did not launch is only changed on explicit request."""
+    if request.node.get_closest_marker("mutating") is None:
+        return
+    target: OmeTarget = request.getfixturevalue("ome_target")
+    cfg: HarnessConfig = request.getfixturevalue("harness_config")
+    if not (target.launched or cfg.allow_mutating):
+        pytest.skip("mutating scenario: the target was not launched by the harness "
+                    "(pass --allow-mutating to run it against this OME)")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    out = session.config.getoption("--omh-report")
+    collector: ScenarioCollector = session.config.stash[ScenarioCollector.KEY]
+    if out and collector.results:
+        collector.write_report(Path(out), session.config)
