@@ -50,10 +50,19 @@ class EmulatorConfig(Section):
 
 
 class ContainerConfig(Section):
+    # Newest OME release; the legacy mirror airensoft/ovenmediaengine carries the same tags.
     image: str = "ovenmedialabs/ovenmediaengine:v0.21.0"
     ready_timeout: float = Field(60.0, gt=0)
-    token: SecretStr | None = None
+    token: SecretStr | None = None  # None: a fresh random token per launch
     pull: bool = True
+    pull_timeout: float = Field(600.0, gt=0)
+    engine_timeout: float = Field(30.0, gt=0, le=600)  # each Docker API call
+    bind_address: str = "127.0.0.1"  # host address the ports are published on
+    host_ports: dict[Literal["api", "rtmp", "srt", "llhls"], int] = Field(default_factory=dict)  # absent: free port
+    labels: dict[str, str] = Field(default_factory=dict)  # added to the harness's own labels
+    keep_logs: bool = True  # save each container's log under report.out/containers/
+    log_tail: int = Field(20, ge=1, le=1000)  # log lines quoted in start-up errors
+    server_xml_template: Path | None = None  # default: docker/Server.xml.j2
 
 
 class BackendConfig(Section):

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from ome_harness import __version__
 from ome_harness.backend import contract
@@ -125,6 +126,14 @@ def create_app(settings: BackendSettings) -> FastAPI:
     return app
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if route.matches(request.scope)[0] != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BackendError)
     async def backend_error(_request: Request, exc: BackendError) -> JSONResponse:
@@ -140,9 +149,13 @@ def _install_error_handlers(app: FastAPI) -> None:
                                         details=problems))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _json_error(BackendError(exc.status_code, code, str(exc.detail)), getattr(exc, "headers", None))
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Starlette names only the first route matching the path; GET and POST of one path are two routes.
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return _json_error(BackendError(exc.status_code, code, str(exc.detail)), headers or None)
 
     @app.exception_handler(SQLAlchemyError)
     async def database_error(_request: Request, exc: SQLAlchemyError) -> JSONResponse:

@@ -37,6 +37,8 @@ class TableMap:
                 raise ConfigError(f"backend.table_map: unknown table '{logical}' "
                                   f"(known: {', '.join(sorted(self._map))})")
             for key, name in keys.items():
+                if not isinstance(name, str) or not name:
+                    raise ConfigError(f"backend.table_map.{logical}.{key}: must be a non-empty name")
                 if logical == "audit" and "." in key:
                     self._actions[key] = name
                 elif key in self._map[logical]:
@@ -45,8 +47,6 @@ class TableMap:
                     known = ", ".join(sorted(self._map[logical]))
                     raise ConfigError(f"backend.table_map.{logical}: unknown key '{key}' (known: {known}, "
                                       "or an action name like 'stream.start' in audit)")
-                if not isinstance(name, str) or not name:
-                    raise ConfigError(f"backend.table_map.{logical}.{key}: must be a non-empty name")
 
     def table(self, logical: str) -> str:
         return self._map[logical]["table"]

@@ -85,6 +85,10 @@ class Timeline:
             self._close(current, at)
             self._open(at, keyframe, [t for c in due for t in self._tags(c, at)])
             self.cut_log.extend((c.kind, at) for c in due)
+            # OME schedules the cue-in itself, `duration` after the cue-out's place in the media.
+            self.cuts += [_Cut(at + timedelta(seconds=c.duration_s), "in", c.event_id, c.duration_s)
+                          for c in due if c.kind == "out" and c.duration_s]
+            self.cuts.sort(key=lambda c: c.at)
             return
         if keyframe and (at - current.start).total_seconds() >= self.segment_s - 0.001:
             self._close(current, at)
@@ -100,8 +104,6 @@ class Timeline:
         if kind == "in":
             self.cuts = [c for c in self.cuts if not (c.kind == "in" and c.event_id == event_id)]
         self.cuts.append(_Cut(at, kind, event_id, duration_s))
-        if kind == "out" and duration_s:
-            self.cuts.append(_Cut(at + timedelta(seconds=duration_s), "in", event_id, duration_s))
         self.cuts.sort(key=lambda c: c.at)
 
     def _open(self, at: datetime, keyframe: bool, tags: list[str]) -> None:
@@ -134,7 +136,7 @@ class Timeline:
 
     # -- output -----------------------------------------------------------------------------
     def chunklist(self, track: int, kind: str, session: str) -> str:
-        name = f"{track}_{kind}_{self.key}_llhls"
+        name = f"{kind}_{self.key}_llhls"
         closed = self.segments[:-1]
         target = max([round(self.segment_s)] + [round(s.duration) for s in closed])
         lines = ["#EXTM3U", "#EXT-X-VERSION:6", f"#EXT-X-TARGETDURATION:{target}",

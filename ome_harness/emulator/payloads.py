@@ -59,9 +59,9 @@ def app_config(name: str, *, action: bool = False) -> dict[str, Any]:
     config = copy.deepcopy(DEFAULT_APP_CONFIG)
     config["name"] = name
     if action:
-        # `GET .../apps/app:` (an empty action) answers the config without the top-level flags.
+        # `GET .../apps/app:` (an empty action) answers the raw config: no `dynamic`, unexpanded macros.
         config.pop("dynamic")
-        config.pop("type")
+        config["providers"]["mpegts"]["streams"] = [{"name": "stream_${Port}", "port": "4000"}]
     return config
 
 
@@ -109,16 +109,20 @@ def _input_tracks(stream: EmulatedStream) -> list[dict[str, Any]]:
 
 
 def _output_tracks(stream: EmulatedStream) -> list[dict[str, Any]]:
-    tracks: list[dict[str, Any]] = []
+    # Output tracks follow the input's order: an MPEG-TS input lists its Data track first.
+    srt = stream.source_type.upper() in ("SRT", "MPEGTS")
+    tracks: list[dict[str, Any]] = [{"id": 0, "name": "Data", "type": "Data"}] if srt else []
     if stream.video:
-        tracks.append({"id": 0, "name": "bypass_video", "type": "Video", "video": _video(stream.video, bypass=True)})
+        tracks.append({"id": len(tracks), "name": "bypass_video", "type": "Video",
+                       "video": _video(stream.video, bypass=True)})
     if stream.audio:
         tracks.append({"audio": _audio(stream.audio, bypass=True, bitrate=128_000), "id": len(tracks),
                        "name": "aac_audio", "type": "Audio"})
         tracks.append({"audio": _audio(stream.audio, bypass=False, codec="OPUS", bitrate=128_000, channel=2,
                                        samplerate=48_000), "id": len(tracks), "name": "opus_audio",
                        "type": "Audio"})
-    tracks.append({"id": len(tracks), "name": "Data", "type": "Data"})
+    if not srt:
+        tracks.append({"id": len(tracks), "name": "Data", "type": "Data"})
     return tracks
 
 

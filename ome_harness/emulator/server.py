@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import threading
@@ -12,6 +13,8 @@ from dataclasses import dataclass, field
 import uvicorn
 
 from ome_harness.emulator.api import OmeApi
+from ome_harness.emulator.llhls import LlhlsPackager
+from ome_harness.emulator.rtmp import RtmpIngest
 from ome_harness.emulator.state import EmulatorState
 
 
@@ -24,6 +27,12 @@ class EmulatorSettings:
     vhost: str = "default"
     apps: tuple[str, ...] = ("app",)
     extra: dict = field(default_factory=dict)
+    # Media side (None: not served). OME's defaults are 1935 and 3333; 0 picks free ports (tests).
+    rtmp_port: int | None = 0
+    llhls_port: int | None = 0
+    llhls_daterange: bool = False
+    llhls_segment_s: float = 6.0
+    llhls_part_s: float = 0.5
 
 
 def bind_sockets(hosts: tuple[str, ...], port: int) -> list[socket.socket]:
@@ -67,6 +76,10 @@ class EmulatorServer:
         self._sockets: list[socket.socket] = []
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self.llhls = LlhlsPackager(self.state, segment_s=self.settings.llhls_segment_s,
+                                   part_s=self.settings.llhls_part_s, daterange=self.settings.llhls_daterange)
+        self.ingest = RtmpIngest(self.state, sink=self.llhls)
+        self._media = _MediaThread(self.ingest, self.llhls)
 
     @property
     def port(self) -> int:
@@ -79,12 +92,28 @@ class EmulatorServer:
         host = "localhost" if {"127.0.0.1", "::1"} <= hosts else _url_host(self.settings.hosts[0])
         return f"http://{host}:{self.port}"
 
+    @property
+    def rtmp_port(self) -> int | None:
+        return self._media.rtmp_port
+
+    @property
+    def llhls_port(self) -> int | None:
+        return self._media.llhls_port
+
     def target_addresses(self) -> dict[str, str | None]:
-        """Ingest and playback bases for an OmeTarget (none until the emulator serves them)."""
-        return {"rtmp_base": None, "srt_base": None, "llhls_base": None}
+        """Ingest and playback bases for an OmeTarget (no SRT: the emulator ingests RTMP only)."""
+        host = _media_host(self.settings.hosts)
+        return {"rtmp_base": f"rtmp://{host}:{self.rtmp_port}" if self.rtmp_port else None,
+                "srt_base": None,
+                "llhls_base": f"http://{host}:{self.llhls_port}" if self.llhls_port else None}
 
     def start(self) -> EmulatorServer:
-        self._sockets = bind_sockets(self.settings.hosts, self.settings.port)
+        self._media.start(self.settings)
+        try:
+            self._sockets = bind_sockets(self.settings.hosts, self.settings.port)
+        except OSError:
+            self._media.stop()
+            raise
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, server_header=False,
                                 date_header=True, lifespan="off", timeout_graceful_shutdown=1)
         self._server = uvicorn.Server(config)
@@ -101,14 +130,16 @@ class EmulatorServer:
 
     def serve_forever(self) -> None:
         """Foreground mode for the CLI: returns on SIGINT/SIGTERM (uvicorn handles both)."""
-        self._sockets = bind_sockets(self.settings.hosts, self.settings.port)
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, server_header=False,
-                                lifespan="off")
-        self._server = uvicorn.Server(config)
+        self._media.start(self.settings)
         try:
+            self._sockets = bind_sockets(self.settings.hosts, self.settings.port)
+            config = uvicorn.Config(self.app, log_level="warning", access_log=False, server_header=False,
+                                    lifespan="off")
+            self._server = uvicorn.Server(config)
             self._server.run(sockets=self._sockets)
         finally:
             self._close_sockets()
+            self._media.stop()
 
     def stop(self) -> None:
         if self._server is not None:
@@ -116,6 +147,7 @@ class EmulatorServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._close_sockets()
+        self._media.stop()
 
     def _close_sockets(self) -> None:
         for sock in self._sockets:
@@ -127,6 +159,79 @@ class EmulatorServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _media_host(hosts: tuple[str, ...]) -> str:
+    """The address encoders and players should use for sockets bound on `hosts`."""
+    if any(h in ("127.0.0.1", "0.0.0.0", "") for h in hosts):
+        return "127.0.0.1"
+    return _url_host("::1" if hosts[0] == "::" else hosts[0])
+
+
+class _MediaThread:
+    """RTMP ingest and the LL-HLS HTTP server on one asyncio loop in a background thread."""
+
+    def __init__(self, ingest: RtmpIngest, llhls: LlhlsPackager) -> None:
+        self.ingest, self.llhls = ingest, llhls
+        self.rtmp_port: int | None = None
+        self.llhls_port: int | None = None
+        self._sockets: list[socket.socket] = []
+        self._http: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    def start(self, settings: EmulatorSettings) -> None:
+        rtmp = bind_sockets(settings.hosts, settings.rtmp_port) if settings.rtmp_port is not None else []
+        try:
+            http = bind_sockets(settings.hosts, settings.llhls_port) if settings.llhls_port is not None else []
+        except OSError:
+            for sock in rtmp:
+                sock.close()
+            raise
+        self._sockets = rtmp + http
+        self.rtmp_port = rtmp[0].getsockname()[1] if rtmp else None
+        self.llhls_port = http[0].getsockname()[1] if http else None
+        config = uvicorn.Config(self.llhls, log_level="warning", access_log=False, server_header=False,
+                                lifespan="off", timeout_graceful_shutdown=1)
+        self._http = uvicorn.Server(config)
+        self._thread = threading.Thread(target=asyncio.run, args=(self._main(rtmp, http),),
+                                        name="ome-emulator-media", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10) or self._error is not None:
+            self.stop()
+            raise RuntimeError(f"the emulator's RTMP/LL-HLS side did not start: {self._error}")
+
+    async def _main(self, rtmp: list[socket.socket], http: list[socket.socket]) -> None:
+        assert self._http is not None
+        try:
+            await self.ingest.serve(rtmp)
+            if http:
+                serving = asyncio.create_task(self._http.serve(sockets=http))
+                while not self._http.started and not serving.done():
+                    await asyncio.sleep(0.01)
+            self._ready.set()
+            if http:
+                await serving
+            else:
+                while not self._http.should_exit:
+                    await asyncio.sleep(0.05)
+        except Exception as exc:  # reported by start(); the thread must not die silently
+            self._error = exc
+            self._ready.set()
+        finally:
+            await self.ingest.close()
+
+    def stop(self) -> None:
+        if self._http is not None:
+            self._http.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        for sock in self._sockets:
+            with contextlib.suppress(OSError):
+                sock.close()
+        self._sockets = []
 
 
 @contextlib.contextmanager

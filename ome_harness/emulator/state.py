@@ -116,6 +116,7 @@ class EmulatorState:
         self._vhosts: dict[str, dict[str, dict[str, EmulatedStream]]] = {vhost: {app: {} for app in apps}}
         self._lock = threading.RLock()
         self._listeners: list[Callable[[str, EmulatedStream, str], None]] = []
+        self._event_listeners: list[Callable[[ReceivedEvent], None]] = []
 
     # -- topology ---------------------------------------------------------------------------
     def vhost_names(self) -> list[str]:
@@ -174,9 +175,15 @@ class EmulatorState:
         """Be told when streams are added or removed (LL-HLS packaging, tests)."""
         self._listeners.append(listener)
 
+    def subscribe_events(self, listener: Callable[[ReceivedEvent], None]) -> None:
+        """Be told of every accepted :sendEvent (the LL-HLS packager cuts segments on cues)."""
+        self._event_listeners.append(listener)
+
     def record_event(self, event: ReceivedEvent) -> None:
         with self._lock:
             self.events.append(event)
+        for listener in list(self._event_listeners):
+            listener(event)
 
     def _reap(self) -> None:
         deadline = time.monotonic() - self.delete_lag_s

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import io
 from dataclasses import dataclass
 
 from threefive import Cue, SpliceInsert
+from threefive.crc import crc32
 
 
 class SpliceDecodeError(ValueError):
@@ -65,15 +68,17 @@ def splice_insert(event_id: int, *, out: bool = True, duration_s: float | None =
 
 
 def decode_splice(data: str | bytes) -> SpliceFacts:
-    """Decode hex ('0xFC...'), base64 or raw bytes; the CRC and table id must be right."""
-    if isinstance(data, str):
-        data = data.strip()
-    if not data:
-        raise SpliceDecodeError("empty SCTE-35 payload")
+    """Decode hex ('0xFC...'), base64 or raw bytes; the table id and the CRC must be right."""
+    raw = _section_bytes(data)
+    if raw[0] != 0xFC:
+        raise SpliceDecodeError(f"table id 0x{raw[0]:02x}, not SCTE-35's 0xfc")
+    # threefive decodes without checking the CRC_32; a corrupted cue must not pass as the one sent.
+    if len(raw) < 15 or crc32(raw) != 0:
+        raise SpliceDecodeError("CRC_32 mismatch: the splice info section is corrupted")
     # threefive reports some problems on stderr instead of raising: keep the terminal clean.
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
         try:
-            cue = Cue(data)
+            cue = Cue(raw)
             decoded = cue.decode()
         except Exception as exc:  # threefive raises assorted exceptions on garbage
             raise SpliceDecodeError(f"not a SCTE-35 section: {exc}") from None
@@ -93,6 +98,20 @@ def decode_splice(data: str | bytes) -> SpliceFacts:
         pts_s=getattr(command, "pts_time", None),
         hex=cue.hex(),
     )
+
+
+def _section_bytes(data: str | bytes) -> bytes:
+    if isinstance(data, bytes | bytearray):
+        raw = bytes(data)
+    else:
+        text = data.strip()
+        try:
+            raw = bytes.fromhex(text[2:]) if text.lower().startswith("0x") else base64.b64decode(text, validate=True)
+        except (ValueError, binascii.Error):
+            raise SpliceDecodeError(f"neither hex (0x...) nor base64: {text[:40]!r}") from None
+    if not raw:
+        raise SpliceDecodeError("empty SCTE-35 payload")
+    return raw
 
 
 def _as_int(value: object) -> int:

@@ -1,0 +1,68 @@
+"""Containers of earlier runs: find them by label, keep their logs, remove them (and only them)."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+from docker.errors import DockerException
+from docker.models.containers import Container
+
+from ome_harness.config import ConfigError
+from ome_harness.container import labels as lbl
+from ome_harness.container.launcher import remove_container, save_log
+from ome_harness.ome.server_xml import read_server_xml
+from ome_harness.redaction import Redactor
+
+
+@dataclass(frozen=True)
+class RemovedContainer:
+    name: str
+    run_id: str
+    image: str
+    log_path: Path | None
+
+
+def launched_containers(client: docker.DockerClient) -> list[Container]:
+    """Every container carrying the harness's owner label, newest first."""
+    found = client.containers.list(all=True, filters={"label": f"{lbl.OWNER_LABEL}={lbl.OWNER}"})
+    return sorted(found, key=lambda c: c.attrs.get("Created", ""), reverse=True)
+
+
+def is_leftover(container: Container) -> bool:
+    """A container whose launcher process is gone (a crash, `up --detach`, a killed CI job)."""
+    return not lbl.launcher_alive(container.labels.get(lbl.LAUNCHER_LABEL, ""))
+
+
+def redactor_for(container: Container) -> Redactor:
+    """Masks the token the container was configured with, read back from its rendered Server.xml."""
+    config_dir = lbl.owned_config_dir(container.labels)
+    redactor = Redactor()
+    if config_dir is not None and (config_dir / "Server.xml").is_file():
+        with contextlib.suppress(ConfigError):
+            redactor.add(read_server_xml(config_dir / "Server.xml", env={}).access_token)
+    return redactor
+
+
+def remove_leftovers(client: docker.DockerClient, logs_dir: Path | None, *,
+                     include_live: bool = False) -> list[RemovedContainer]:
+    """Remove labelled containers of finished runs (with include_live, also of running ones)."""
+    removed: list[RemovedContainer] = []
+    for container in launched_containers(client):
+        if not include_live and not is_leftover(container):
+            continue
+        log_path = logs_dir / f"{container.name}.log" if logs_dir is not None else None
+        save_log(container, log_path, redactor_for(container))
+        try:
+            remove_container(container)
+        except DockerException:
+            continue
+        config_dir = lbl.owned_config_dir(container.labels)
+        if config_dir is not None:
+            shutil.rmtree(config_dir, ignore_errors=True)
+        removed.append(RemovedContainer(container.name, container.labels.get(lbl.RUN_ID_LABEL, "?"),
+                                        container.labels.get(lbl.IMAGE_LABEL, "?"), log_path))
+    return removed

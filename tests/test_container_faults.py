@@ -1,0 +1,93 @@
+"""Launch failures are reported with what the container left behind, and nothing is left running."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ome_harness.config import HarnessConfig
+from ome_harness.container.errors import (
+    ContainerExited,
+    ContainerNotReady,
+    EngineUnavailable,
+    ImageUnavailable,
+)
+from ome_harness.target.container import container_target
+
+pytest_plugins = ["container_fixtures"]
+
+
+@pytest.mark.docker
+def test_a_container_dying_at_start_is_reported_with_its_exit_code_and_log_tail(
+        container_cfg: HarnessConfig, test_containers, tmp_path: Path) -> None:
+    container_cfg.container.token = ""  # OME refuses an empty <AccessToken> and exits at start
+    with pytest.raises(ContainerExited) as caught, container_target(container_cfg):
+        pytest.fail("an empty token must not give a ready container")
+    error = caught.value
+    assert error.exit_code == 1
+    assert "Empty <AccessToken> is not allowed" in error.log_tail
+    assert "exited with code 1" in str(error) and "Empty <AccessToken> is not allowed" in str(error)
+    assert error.log_path and Path(error.log_path).parent == tmp_path / "reports" / "containers"
+    assert test_containers() == []
+
+
+@pytest.mark.docker
+def test_a_passing_deadline_is_reported_and_the_container_is_still_removed(
+        container_cfg: HarnessConfig, test_containers, api_off_template: Path) -> None:
+    container_cfg.container.server_xml_template = api_off_template
+    container_cfg.container.ready_timeout = 2.5
+    with pytest.raises(ContainerNotReady) as caught, container_target(container_cfg):
+        pytest.fail("a config without the API must never be ready")
+    message = str(caught.value)
+    assert "still running but not ready after 2.5s" in message
+    assert "wait strategy api-answers-authenticated" in message and "/v1/version" in message
+    assert "last seen:" in message
+    assert "API Server is disabled" in caught.value.log_tail
+    assert test_containers() == []
+
+
+@pytest.mark.docker
+def test_a_missing_image_with_pulling_off_is_named(container_cfg: HarnessConfig, test_containers) -> None:
+    container_cfg.container.image = "ome-harness/never-built:0"
+    container_cfg.container.pull = False
+    with pytest.raises(ImageUnavailable, match=r"ome-harness/never-built:0 is not on the Docker engine"), \
+            container_target(container_cfg):
+        pass
+    assert test_containers() == []
+
+
+@pytest.mark.docker
+def test_a_failed_pull_is_one_error_naming_the_image(container_cfg: HarnessConfig) -> None:
+    # No registry is reachable here; with one, this repository does not exist: both must read the same way.
+    container_cfg.container.image = "ome-harness-test/never-published:0"
+    container_cfg.container.pull_timeout = 120
+    with pytest.raises(ImageUnavailable) as caught, container_target(container_cfg):
+        pass
+    assert str(caught.value).startswith("Could not pull image ome-harness-test/never-published:0: ")
+    assert "--image" in str(caught.value)
+
+
+def test_no_docker_engine_is_one_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    cfg = HarnessConfig(container={"image": "ome-harness/any:0"}, report={"out": str(tmp_path)})
+    with pytest.raises(EngineUnavailable) as caught, container_target(cfg):
+        pass
+    assert str(caught.value).startswith(f"No Docker engine answers at unix://{tmp_path}/no-engine.sock (no such socket).")
+
+
+def test_no_docker_engine_on_the_command_line_is_one_line_and_exit_code_2(run_cli, tmp_path: Path) -> None:
+    env = {"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}
+    for args in (["up"], ["down"], ["logs"]):
+        result = run_cli(*args, env=env)
+        assert result.code == 2, result.output
+        assert result.stderr.count("\n") == 1 and "No Docker engine answers" in result.stderr, result.stderr
+        assert "Traceback" not in result.output
+
+
+@pytest.mark.docker
+def test_up_reports_a_dying_container_without_a_traceback(run_cli, standin_image: str) -> None:
+    result = run_cli("up", "--image", standin_image, "--token", "")
+    assert result.code == 2
+    assert "exited with code 1" in result.stderr and "Empty <AccessToken> is not allowed" in result.stderr
+    assert "Traceback" not in result.output

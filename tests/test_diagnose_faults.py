@@ -1,0 +1,163 @@
+"""Each injected fault makes the right check fail with the right diagnosis; a healthy target passes."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from conftest import TOKEN
+
+from ome_harness.checks.diagnosis import diagnose
+from ome_harness.emulator import EmulatorServer
+from ome_harness.results import Report, Status
+from ome_harness.target import OmeTarget
+
+
+def target(url: str, token: str | None = TOKEN, **extra: object) -> OmeTarget:
+    return OmeTarget(kind="url", api_url=url, token=token, connect_timeout=1.0, read_timeout=1.0, **extra)
+
+
+def statuses(report: Report) -> dict[str, Status]:
+    return {r.id: r.status for r in report.results}
+
+
+def finding_keys(report: Report) -> list[str]:
+    return [f.key for f in report.issues]
+
+
+def test_healthy_emulator_gives_all_ok(emulator: EmulatorServer) -> None:
+    report = diagnose(target(emulator.url), probe_host=False)
+    assert set(statuses(report).values()) == {Status.OK}, statuses(report)
+    assert report.exit_code == 0 and report.issues == []
+    assert report.target.version == "0.20.0"
+    assert report.target.emulator and "not a real OvenMediaEngine" in report.target.emulator
+
+
+def test_live_stream_is_read_and_its_stats_move(emulator: EmulatorServer) -> None:
+    emulator.state.add_stream("stream")
+    report = diagnose(target(emulator.url), probe_host=False)
+    by_id = {r.id: r for r in report.results}
+    assert "stream" in by_id["streams"].summary and "H264 640x352" in by_id["streams"].summary
+    assert by_id["metrics"].status is Status.OK and by_id["metrics"].facts["bitrate_bps"] > 0
+
+
+def test_closed_port_is_diagnosed_as_ome_not_running_on_both_loopbacks(closed_port: int) -> None:
+    report = diagnose(target(f"http://localhost:{closed_port}"), probe_host=False)
+    tcp = report.results[0]
+    assert tcp.status is Status.ERROR
+    assert f"nothing listens on port {closed_port} at 127.0.0.1 or [::1]" in tcp.summary
+    assert {e.what.split()[1] for e in tcp.evidence} == {f"127.0.0.1:{closed_port}", f"[::1]:{closed_port}"}
+    assert statuses(report)["auth"] is Status.SKIP  # never OK when the API cannot be reached
+    assert finding_keys(report)[0] == "ome_not_running"
+    assert "ECONNREFUSED" in (report.error or "")
+    assert report.exit_code == 1
+
+
+def test_ipv4_only_api_reached_as_localhost_warns_about_the_ipv6_trap(emulator_ipv4_only: EmulatorServer) -> None:
+    report = diagnose(target(f"http://localhost:{emulator_ipv4_only.port}"), probe_host=False)
+    assert statuses(report)["tcp"] is Status.WARN
+    assert statuses(report)["api"] is Status.OK
+    assert "ipv4_only" in finding_keys(report)
+    issue = next(f for f in report.issues if f.key == "ipv4_only")
+    assert f"ECONNREFUSED ::1:{emulator_ipv4_only.port}" in " ".join(issue.details)
+
+
+def test_ipv4_only_api_probed_as_ipv6_is_the_ipv6_trap(emulator_ipv4_only: EmulatorServer) -> None:
+    report = diagnose(target(f"http://[::1]:{emulator_ipv4_only.port}"), probe_host=False)
+    tcp = next(r for r in report.results if r.id == "tcp")
+    assert tcp.status is Status.ERROR
+    assert "the API answers only on 127.0.0.1" in tcp.summary
+    assert statuses(report)["api"] is Status.ERROR
+    assert "ipv4_only" in finding_keys(report) and "ome_not_running" not in finding_keys(report)
+    assert report.exit_code == 1
+
+
+def test_wrong_token_is_diagnosed_as_auth_failure(emulator: EmulatorServer) -> None:
+    report = diagnose(target(emulator.url, token="not-the-token"), probe_host=False)
+    auth = next(r for r in report.results if r.id == "auth")
+    assert auth.status is Status.ERROR and auth.summary == "token rejected: Invalid credential"
+    assert statuses(report)["api"] is Status.OK  # the API is there: only the token is wrong
+    assert statuses(report)["streams"] is Status.SKIP
+    assert finding_keys(report) == ["token_rejected"]
+
+
+def test_missing_token_is_an_auth_error(emulator: EmulatorServer) -> None:
+    report = diagnose(target(emulator.url, token=None), probe_host=False)
+    assert statuses(report)["auth"] is Status.ERROR
+
+
+def test_api_that_accepts_any_token_warns(emulator: EmulatorServer) -> None:
+    emulator.state.faults.accept_any_token = True
+    report = diagnose(target(emulator.url), probe_host=False)
+    assert statuses(report)["auth"] is Status.WARN
+    assert "accepts_any_token" in finding_keys(report)
+    assert report.exit_code == 0
+
+
+def test_html_answer_is_diagnosed_not_crashed_on(emulator: EmulatorServer) -> None:
+    emulator.state.faults.html = True
+    report = diagnose(target(emulator.url), probe_host=False)
+    api = next(r for r in report.results if r.id == "api")
+    assert api.status is Status.ERROR and api.summary == "API answered with HTML — is this OME?"
+    assert finding_keys(report) == ["api_bad_response_html"]
+
+
+def test_garbage_json_is_diagnosed_not_crashed_on(emulator: EmulatorServer) -> None:
+    emulator.state.faults.garbage_json = True
+    report = diagnose(target(emulator.url), probe_host=False)
+    api = next(r for r in report.results if r.id == "api")
+    assert api.status is Status.ERROR and "not JSON" in api.summary
+    assert "api_bad_response_not-json" in finding_keys(report)
+
+
+def test_wrong_shape_of_a_stream_is_diagnosed(emulator: EmulatorServer) -> None:
+    emulator.state.add_stream("stream")
+    emulator.state.faults.wrong_shape = True
+    report = diagnose(target(emulator.url), probe_host=False)
+    streams = next(r for r in report.results if r.id == "streams")
+    assert streams.status is Status.ERROR and "unexpected shape at input" in streams.summary
+
+
+def test_slow_api_is_bounded_by_the_timeout(emulator: EmulatorServer) -> None:
+    emulator.state.faults.response_delay_s = 3.0
+    report = diagnose(target(emulator.url), probe_host=False)
+    api = next(r for r in report.results if r.id == "api")
+    assert api.status is Status.ERROR and api.summary == "No answer within 1s"
+    assert "api_timeout" in finding_keys(report)
+
+
+def test_server_that_never_answers_is_bounded_by_the_timeout(silent_server: int) -> None:
+    started = time.monotonic()
+    report = diagnose(target(f"http://127.0.0.1:{silent_server}"), probe_host=False)
+    # A bound, not a speed claim: the diagnosis must end instead of hanging on a silent peer.
+    assert time.monotonic() - started < 15
+    assert statuses(report)["tcp"] is not Status.ERROR  # it does accept connections
+    assert statuses(report)["api"] is Status.ERROR and "No answer within" in report.results[1].summary
+
+
+def test_stale_metrics_are_caught(emulator: EmulatorServer) -> None:
+    emulator.state.add_stream("stream")
+    emulator.state.faults.stale_metrics = True
+    report = diagnose(target(emulator.url), probe_host=False)
+    metrics = next(r for r in report.results if r.id == "metrics")
+    assert metrics.status is Status.ERROR and metrics.summary.startswith("stale:")
+    assert "stale_metrics" in finding_keys(report)
+
+
+def test_unknown_app_is_diagnosed(emulator: EmulatorServer) -> None:
+    report = diagnose(target(emulator.url, app="live"), probe_host=False)
+    vhosts = next(r for r in report.results if r.id == "vhosts")
+    assert vhosts.status is Status.ERROR and "app 'live' not found" in vhosts.summary
+
+
+@pytest.mark.parametrize("version, status", [("0.20.0", Status.OK), ("0.21.0", Status.WARN)])
+def test_scte35_capability_follows_the_version(version: str, status: Status) -> None:
+    from ome_harness.emulator import EmulatorSettings
+
+    with EmulatorServer(EmulatorSettings(token=TOKEN, version=version)) as server:
+        report = diagnose(target(server.url), probe_host=False)
+    scte = next(r for r in report.results if r.id == "scte35")
+    assert scte.status is status
+    if status is Status.WARN:
+        assert "eventFormat is not supported" in scte.summary
+        assert "scte35_api_unavailable" in finding_keys(report)
