@@ -104,21 +104,57 @@ def diagnose(
 
 
 @app.command()
+def run(
+    target: Annotated[str | None, typer.Option(help="emulator (default), url or container.")] = None,
+    api_url: Annotated[str | None, typer.Option("--api-url", help="OME API URL (with --target url).")] = None,
+    token: Annotated[str | None, typer.Option(help="OME API access token.")] = None,
+    image: Annotated[str | None, typer.Option(help="OME image (with --target container).")] = None,
+    config: ConfigOption = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for test-report.md and junit.xml (default reports/out).")] = None,
+    allow_mutating: Annotated[bool, typer.Option("--allow-mutating", help="Run @mutating scenarios on a target the harness did not launch.")] = False,
+    select: Annotated[str | None, typer.Option("-k", help="Only scenarios matching this pytest -k expression.")] = None,
+    tags: Annotated[str | None, typer.Option("--tags", "-m", help="Tag expression, e.g. 'not media'.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the Gherkin scenarios against a target; writes test-report.md and junit.xml (exit 0/1/2)."""
+    from ome_harness.scenarios.runner import run_scenarios
+
+    if target not in (None, "emulator", "url", "container"):
+        fail(f"--target {target!r}: choose emulator, url or container")
+    _check_url(api_url)
+    if config is not None and not config.is_file():
+        fail(f"--config {config}: no such file")
+    # Validate now so a bad config is one line here rather than a pytest usage error later.
+    cfg = configure(config, {"report": {"out": out}})
+    code = run_scenarios(cfg.report.out, config=config, target=target, api_url=api_url, token=token, image=image,
+                         allow_mutating=allow_mutating, select=select, tags=tags, verbose=verbose)
+    typer.echo(str(cfg.report.out / "test-report.md"))
+    raise typer.Exit(code)
+
+
+@app.command()
 def emulator(
     host: Annotated[list[str] | None, typer.Option("--host", help="Address to bind (repeatable).")] = None,
     port: Annotated[int | None, typer.Option(help="API port (OME's default is 8081).")] = None,
     token: Annotated[str | None, typer.Option(help="Access token the API accepts.")] = None,
     ome_version: Annotated[str | None, typer.Option("--ome-version", help="OME release to behave like.")] = None,
-    server_xml: Annotated[Path | None, typer.Option("--server-xml", help="Take API port and token from an OME Server.xml.")] = None,
+    server_xml: Annotated[Path | None, typer.Option("--server-xml", help="Take API, RTMP and LL-HLS ports and the token from an OME Server.xml.")] = None,
+    rtmp_port: Annotated[int | None, typer.Option("--rtmp-port", help="RTMP ingest port (OME's default is 1935).")] = None,
+    llhls_port: Annotated[int | None, typer.Option("--llhls-port", help="LL-HLS port (OME's default is 3333).")] = None,
+    llhls_daterange: Annotated[bool | None, typer.Option("--llhls-daterange/--no-llhls-daterange", help="Also write EXT-X-DATERANGE SCTE-35 tags (OME v0.20.0 writes none).")] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Run the OME API emulator in the foreground (a test double, not a real OvenMediaEngine)."""
+    """Run the OME emulator in the foreground: API, RTMP ingest, LL-HLS (a test double, not a real OvenMediaEngine)."""
     from ome_harness.emulator import EmulatorServer, EmulatorSettings
     from ome_harness.ome.server_xml import read_server_xml
 
-    cfg = configure(config, {"emulator": {"hosts": host, "port": port, "token": token, "version": ome_version}})
+    cfg = configure(config, {"emulator": {"hosts": host, "port": port, "token": token, "version": ome_version,
+                                          "rtmp_port": rtmp_port, "llhls_port": llhls_port,
+                                          "llhls_daterange": llhls_daterange}})
     settings = EmulatorSettings(hosts=tuple(cfg.emulator.hosts), port=cfg.emulator.port or 8081,
-                                token=cfg.emulator.token.get_secret_value(), version=cfg.emulator.version)
+                                token=cfg.emulator.token.get_secret_value(), version=cfg.emulator.version,
+                                rtmp_port=cfg.emulator.rtmp_port or 1935, llhls_port=cfg.emulator.llhls_port or 3333,
+                                llhls_daterange=cfg.emulator.llhls_daterange)
     if server_xml is not None:
         try:
             facts = read_server_xml(server_xml)
@@ -128,15 +164,19 @@ def emulator(
             fail(f"{server_xml}: the API is not enabled (Bind/Managers/API and Managers/API/AccessToken are needed)")
         settings.port = port or facts.api_port or 8081
         settings.token = token or facts.access_token
+        settings.rtmp_port = rtmp_port or facts.rtmp_port or settings.rtmp_port
+        settings.llhls_port = llhls_port or facts.llhls_port or settings.llhls_port
         if host is None:
             settings.hosts = ("0.0.0.0", "::") if facts.listens_ipv6 else ("0.0.0.0",)
     try:
         server = EmulatorServer(settings)
         typer.echo(f"OME API emulator (v{settings.version} behaviour; not a real OvenMediaEngine) on "
-                   + ", ".join(f"{h}:{settings.port}" for h in settings.hosts), err=True)
+                   + ", ".join(f"{h}:{settings.port}" for h in settings.hosts)
+                   + f"; RTMP ingest on port {settings.rtmp_port}, LL-HLS on port {settings.llhls_port}", err=True)
         server.serve_forever()
     except OSError as exc:
-        fail(f"cannot listen on port {settings.port}: {exc.strerror}")
+        fail(f"cannot listen on one of the ports (API {settings.port}, RTMP {settings.rtmp_port}, "
+             f"LL-HLS {settings.llhls_port}): {exc.strerror}")
 
 
 # Subcommands that live with their capability register themselves here.

@@ -47,6 +47,19 @@ class EmulatorConfig(Section):
     version: str = "0.20.0"
     rtmp_port: int = Field(0, ge=0, le=65535)
     llhls_port: int = Field(0, ge=0, le=65535)
+    # Also write EXT-X-DATERANGE SCTE35-OUT/IN tags (OME v0.20.0 writes none; the verifier reads both).
+    llhls_daterange: bool = False
+
+
+class MediaConfig(Section):
+    """The test encoder and the media checks (ingest, SCTE-35, stats)."""
+
+    video_bitrate: int = Field(500_000, ge=50_000, le=50_000_000)
+    audio_bitrate: int = Field(64_000, ge=16_000, le=512_000)
+    listed_deadline_s: float = Field(10.0, gt=0, le=120)
+    stats_window_s: float = Field(5.0, ge=1, le=120)
+    # Clock difference allowed between this host and OME's when judging cue timing (0 on one host).
+    clock_skew_s: float = Field(0.25, ge=0, le=10)
 
 
 class ContainerConfig(Section):
@@ -76,6 +89,9 @@ class BackendConfig(Section):
     port: int = Field(8080, ge=0, le=65535)
     ome_url: str | None = None
     ome_token: SecretStr | None = None
+    # Scenarios on a user's backend: an existing channel/marker to use (unset: created via /api/channels, /api/markers).
+    channel: str | None = None
+    marker: str | None = None
 
 
 class ChecksConfig(Section):
@@ -99,6 +115,7 @@ class HarnessConfig(BaseSettings):
     container: ContainerConfig = Field(default_factory=ContainerConfig)
     backend: BackendConfig = Field(default_factory=BackendConfig)
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
+    media: MediaConfig = Field(default_factory=MediaConfig)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],

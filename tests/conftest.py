@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from ome_samples import TOKEN
 
 from ome_harness.emulator import EmulatorServer, EmulatorSettings
-
-TOKEN = "ome-api-token-2024"
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from conftest import TOKEN
+from ome_samples import TOKEN
 
 from ome_harness.emulator import EmulatorServer
 
@@ -58,7 +58,7 @@ def test_refused_port_exits_1_and_token_never_appears(run_cli, tmp_path: Path, c
     assert run.code == 1
     text = (tmp_path / "out" / "connection-report.md").read_text()
     assert "[ERROR] OME API is not accessible" in text and "OvenMediaEngine Not Running" in text
-    assert f"127.0.0.1 or [::1]" in text
+    assert "127.0.0.1 or [::1]" in text
     everything = all_output(run, tmp_path)
     assert TOKEN not in everything and base64.b64encode(TOKEN.encode()).decode() not in everything
     assert "Configured (18 chars, sha256:" in text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import TOKEN
+from ome_samples import TOKEN
 
 from ome_harness.checks.diagnosis import diagnose
 from ome_harness.emulator import EmulatorServer

@@ -9,7 +9,7 @@ import time
 
 import httpx
 import pytest
-from samples import SAMPLES, TOKEN, Sample, all_samples, json_shape
+from ome_samples import SAMPLES, TOKEN, Sample, all_samples, json_shape
 
 from ome_harness.emulator import EmulatorServer, EmulatorSettings
 

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from samples import SAMPLES, TOKEN, Sample, all_samples
+from ome_samples import SAMPLES, TOKEN, Sample, all_samples
 
 from ome_harness.ome import OmeBadRequest, OmeClient, OmeNotFound, OmeUnauthorized
 from ome_harness.ome.models import Stats, Stream
@@ -75,7 +75,8 @@ def _call_for(sample: Sample) -> Callable[[OmeClient], Any] | None:
     for verb, pattern, fn in routes:
         match = re.fullmatch(pattern, path)
         if verb == method and match:
-            return lambda c, fn=fn, args=match.groups(): fn(c, *args)
+            args = match.groups()
+            return lambda c, fn=fn, args=args: fn(c, *args)
     return None
 
 

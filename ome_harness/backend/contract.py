@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 # Ids travel in URL paths and OME stream names: a conservative alphabet keeps both safe.
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -13,6 +13,16 @@ ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 OME_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,128}$"
 UINT32_MAX = 0xFFFFFFFF
+
+
+def _integer_not_bool_or_text(value: Any) -> Any:
+    # JSON Schema's integer accepts 1.0 but neither `true` nor "1": pydantic's lax mode would take both.
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
+Integer = Annotated[int, BeforeValidator(_integer_not_bool_or_text)]
 
 
 class _Body(BaseModel):
@@ -31,10 +41,10 @@ class MarkerCreate(_Body):
     id: str = Field(pattern=ID_PATTERN)
     name: str = Field(min_length=1, max_length=200, pattern=TEXT_PATTERN)
     cue_type: Literal["out", "in"] = "out"
-    duration_ms: int = Field(30_000, ge=0, le=86_400_000, description="Break length; OME schedules the cue-in")
-    auto_return: bool = True
+    duration_ms: Integer = Field(30_000, ge=0, le=86_400_000, description="Break length; OME schedules the cue-in")
+    auto_return: StrictBool = True
     event_id_policy: Literal["fixed", "increment"] = "increment"
-    splice_event_id: int = Field(1, ge=0, le=UINT32_MAX, description="Fixed id, or the next id to use")
+    splice_event_id: Integer = Field(1, ge=0, le=UINT32_MAX, description="Fixed id, or the next id to use")
 
 
 class Scte35Request(_Body):

@@ -11,6 +11,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -35,11 +36,16 @@ def shown(value: str) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def aware(moment: datetime | None) -> datetime | None:
+    """Stored naive UTC → answered with its offset (RFC 3339 date-time, as the OpenAPI document says)."""
+    return None if moment is None else moment.replace(tzinfo=UTC)
+
+
 def channel_out(channel: Channel) -> contract.ChannelOut:
     return contract.ChannelOut(
         id=channel.id, name=channel.name, status=channel.status, stream_key=channel.stream_key,  # type: ignore[arg-type]
-        ome=_location(channel), created_at=channel.created_at, updated_at=channel.updated_at,
-        activated_at=channel.activated_at, deactivated_at=channel.deactivated_at)
+        ome=_location(channel), created_at=aware(channel.created_at), updated_at=aware(channel.updated_at),
+        activated_at=aware(channel.activated_at), deactivated_at=aware(channel.deactivated_at))
 
 
 def marker_out(marker: Scte35Marker) -> contract.MarkerOut:
@@ -154,7 +160,7 @@ class StreamWorkflows:
             query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
             if channel_id is not None:
                 query = query.where(AuditEntry.channel_id == (channel_id if _ID.match(channel_id) else None))
-            return [{"id": e.id, "time": e.created_at.isoformat(), "actor": e.actor, "action": e.action,
+            return [{"id": e.id, "time": aware(e.created_at).isoformat(),  # type: ignore[union-attr] "actor": e.actor, "action": e.action,
                      "channel_id": e.channel_id, "marker_id": e.marker_id, "outcome": e.outcome,
                      "message": e.message, "details": e.details} for e in session.scalars(query)]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from dotenv import dotenv_values
 
 from ome_harness.checks.context import CheckContext
@@ -72,10 +74,8 @@ def diagnose_env_file(ctx: CheckContext) -> CheckResult:
     key = next((k for k in keys if values.get(k)), None)
     expected = ctx.target.token
     if ctx.server_xml is not None:
-        try:
+        with contextlib.suppress(ConfigError):  # its own check reports a broken Server.xml
             expected = read_server_xml(ctx.server_xml).access_token or expected
-        except ConfigError:
-            pass
     evidence: list[Evidence] = []
     problems: list[str] = []
     warnings: list[str] = []

@@ -28,31 +28,32 @@ def up(
 
     cfg = configure(config, {"container": {"image": image, "token": token, "ready_timeout": ready_timeout}})
     ome_container = OmeContainer(cfg)
+    ome, code = None, 0
     with stop_signals_unwind(restore_sigint=True):
         try:
             ome = ome_container.start()
-        except ContainerError as exc:
-            fail(str(exc))
-        except (KeyboardInterrupt, Terminated) as exc:
-            typer.echo("ome-harness: interrupted while starting; the container was removed", err=True)
-            raise typer.Exit(143 if isinstance(exc, Terminated) else 130) from None
-        code = 0
-        try:
             _print_launched(ome, cfg)
             if detach:
                 typer.echo(f"Left running. Remove it with: ome-harness down   (or: docker rm -f {ome.name})")
                 return
             typer.echo("Ctrl-C stops and removes it.", err=True)
             code = _wait_while_running(ome_container)
-        except (KeyboardInterrupt, Terminated):
-            typer.echo("stopping", err=True)
+        except ContainerError as exc:
+            fail(str(exc))
+        except (KeyboardInterrupt, Terminated) as exc:
+            if ome is None:
+                typer.echo("ome-harness: interrupted while starting; the container was removed", err=True)
+                code = 143 if isinstance(exc, Terminated) else 130
+            else:
+                typer.echo("stopping", err=True)
         finally:
-            # Also when a signal lands while the URLs are printed: from here on, removal is the default.
-            if not detach:
+            # Whatever ends the command (a signal while the URLs print, too), removal is the default.
+            if ome is None or not detach:
                 ome_container.remove()
+            if ome is not None and not detach:
                 typer.echo(f"removed {ome.name}" + (f"; log kept in {ome.log_path}" if ome.log_path else ""),
                            err=True)
-        raise typer.Exit(code)
+    raise typer.Exit(code)
 
 
 def _print_launched(ome, cfg) -> None:

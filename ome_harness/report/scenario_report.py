@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ome_harness.checks.diagnosis import EMULATOR_NOTE
 from ome_harness.redaction import describe_secret
@@ -19,9 +20,10 @@ def scenario_report(results: list[CheckResult], target: Any) -> Report:
     else:
         info = TargetInfo(api_url="-", key="Not configured")
     failed = [r for r in results if r.status.value == "ERROR"]
-    report = Report(kind="scenarios", title="OvenMediaEngine Scenario Report", domain=info.api_url, target=info,
-                    results=results,
-                    headline=f"{len(results) - len(failed)} of {len(results)} scenarios did not fail",
+    counts = {s: sum(1 for r in results if r.status.value == s) for s in ("OK", "ERROR", "SKIP")}
+    report = Report(kind="scenarios", title="OvenMediaEngine Scenario Report",
+                    domain=urlsplit(info.api_url).hostname or "-", target=info, results=results,
+                    headline=f"{counts['OK']} passed, {counts['ERROR']} failed, {counts['SKIP']} skipped",
                     issues=[Finding(key="scenario_failed", title=r.title, details=[r.summary]) for r in failed])
     if info.emulator:
         report.notes.append(EMULATOR_NOTE)

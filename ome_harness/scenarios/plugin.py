@@ -19,6 +19,21 @@ from ome_harness.target import OmeTarget, open_target
 
 SCENARIO_DEFAULT_TARGET = "emulator"
 
+# Registered here, not in an ini file, so an installed `ome-harness run` knows them too.
+MARKERS = {
+    "connectivity": "reaching the OME API",
+    "authentication": "the API token",
+    "streams": "the streams endpoint",
+    "metrics": "the stats endpoints",
+    "media": "needs a real encoder (ffmpeg) pushing media",
+    "mutating": "changes state on the target (skipped on a target the harness did not launch, "
+                "unless --allow-mutating)",
+    "docker": "needs a Docker engine",
+    "container": "launches an OME container",
+    "backend": "exercises the stream backend",
+    "db": "checks the database",
+}
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("ome-harness", "ome-harness scenarios")
@@ -34,6 +49,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    for name, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
     collector = ScenarioCollector()
     config.stash[ScenarioCollector.KEY] = collector
     config.pluginmanager.register(collector, "omh-scenario-collector")

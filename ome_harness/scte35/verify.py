@@ -144,7 +144,9 @@ def parse_chunklist(text: str, name: str = "chunklist") -> _Rendition:
             continue
         is_open = segment.uri == OPEN_SEGMENT
         duration = sum(p.duration for p in segment.parts) if is_open else float(segment.duration or 0)
-        segments.append(_Segment(start, duration, is_open, list(segment.dateranges or []),
+        # A DATERANGE before a segment's parts is attached by m3u8 to the first part.
+        dateranges = list(segment.dateranges or []) + [d for p in segment.parts for d in (p.dateranges or [])]
+        segments.append(_Segment(start, duration, is_open, dateranges,
                                  bool(segment.cue_out_start), bool(segment.cue_in), segment.scte35))
         cursor = start + timedelta(seconds=duration)
     part_target = playlist.part_inf.part_target if playlist.part_inf else 0.0

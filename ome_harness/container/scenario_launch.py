@@ -1,0 +1,127 @@
+"""What the container feature's steps call: launch for inspection, look at the container, expect outcomes."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+from docker.errors import ImageNotFound
+from pydantic import SecretStr
+
+from ome_harness import __version__
+from ome_harness.config import HarnessConfig
+from ome_harness.container import labels as lbl
+from ome_harness.container.docker_engine import connect_engine
+from ome_harness.container.errors import ContainerError, ContainerStartFailed, EngineUnavailable
+from ome_harness.container.launcher import LaunchedOme, OmeContainer
+from ome_harness.ome.errors import OmeUnauthorized
+from ome_harness.target.base import OmeTarget
+from ome_harness.target.container import target_for
+from ome_harness.testing import require
+
+STANDIN_IMAGE = os.environ.get("OMH_TEST_STANDIN_IMAGE") or f"ome-harness/ome-standin:{__version__}"
+
+
+def image_for_scenarios(cfg: HarnessConfig) -> str:
+    """The configured image when the run targets containers (--target container [--image]); else the stand-in.
+
+    The repository's own test run targets the emulator and has no registry: it launches the locally
+    built stand-in image, the same way a user's run launches the official one.
+    """
+    try:
+        client = connect_engine(cfg.container.engine_timeout)
+    except EngineUnavailable as exc:
+        require(False, f"needs a Docker engine: {exc}")
+    if cfg.target == "container":
+        return cfg.container.image
+    try:
+        client.images.get(STANDIN_IMAGE)
+    except ImageNotFound:
+        require(False, f"needs the stand-in image {STANDIN_IMAGE}: run scripts/build-emulator-image")
+    return STANDIN_IMAGE
+
+
+@dataclass
+class LaunchAttempt:
+    """One launch the scenario watches: its result or error, and the container it made."""
+
+    launcher: OmeContainer
+    cfg: HarnessConfig
+    launched: LaunchedOme | None = None
+    error: ContainerError | None = None
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def target(self) -> OmeTarget:
+        assert self.launched is not None, f"the launch failed: {self.error}"
+        return target_for(self.launched, self.cfg)
+
+    def containers(self) -> list[docker.models.containers.Container]:
+        return self.launcher.client.containers.list(
+            all=True, filters={"label": f"{lbl.RUN_ID_LABEL}={self.launcher.run_id}"})
+
+    def close(self) -> None:
+        self.launcher.remove()
+
+
+def launch_for_scenario(cfg: HarnessConfig, image: str, *, token: str | None = None) -> LaunchAttempt:
+    """Launch OME from `image`; a failure is recorded on the attempt, not raised."""
+    cfg = cfg.model_copy(deep=True)
+    cfg.container.image = image
+    if token is not None:
+        cfg.container.token = SecretStr(token)
+    attempt = LaunchAttempt(OmeContainer(cfg), cfg)
+    try:
+        attempt.launched = attempt.launcher.start()
+    except ContainerError as exc:
+        attempt.error = exc
+    return attempt
+
+
+def expect_running_and_labelled(attempt: LaunchAttempt) -> None:
+    (container,) = attempt.containers()
+    assert container.status == "running", f"container {container.name} is {container.status}"
+    assert container.labels.get(lbl.OWNER_LABEL) == lbl.OWNER, f"labels: {container.labels}"
+    assert container.labels.get(lbl.RUN_ID_LABEL) == attempt.launcher.run_id
+
+
+def expect_version_on_published_loopback_port(attempt: LaunchAttempt) -> str:
+    (container,) = attempt.containers()
+    binding = container.attrs["NetworkSettings"]["Ports"]["8081/tcp"][0]
+    target = attempt.target
+    assert target.api_url == f"http://{binding['HostIp']}:{binding['HostPort']}", (target.api_url, binding)
+    assert binding["HostIp"] == "127.0.0.1", f"the API is published on {binding['HostIp']}, not loopback"
+    with target.client() as client:
+        return client.version().version
+
+
+def expect_refused_without_token(attempt: LaunchAttempt) -> None:
+    with attempt.target.client(token=None) as client:
+        try:
+            client.version()
+        except OmeUnauthorized:
+            return
+    raise AssertionError("the API answered a request without the token")
+
+
+def expect_removed(attempt: LaunchAttempt) -> None:
+    left = attempt.containers()
+    assert not left, f"still present: {[c.name for c in left]}"
+
+
+def expect_log_kept(attempt: LaunchAttempt) -> Path:
+    path = attempt.launcher.log_path
+    assert path is not None and path.is_file(), f"no container log at {path}"
+    text = path.read_text(encoding="utf-8")
+    assert text.strip(), f"{path} is empty"
+    assert not attempt.launcher.token or attempt.launcher.token not in text, f"{path} contains the token"
+    return path
+
+
+def expect_start_failure(attempt: LaunchAttempt, *, exit_code: int, quote: str) -> None:
+    error = attempt.error
+    assert isinstance(error, ContainerStartFailed), f"expected a start-up failure, got {error or 'a ready OME'}"
+    assert error.exit_code == exit_code, f"exit code {error.exit_code}, expected {exit_code}: {error}"
+    assert quote in error.log_tail and quote in str(error), f"{quote!r} not quoted in: {error}"

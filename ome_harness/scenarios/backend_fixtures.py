@@ -1,0 +1,40 @@
+"""Scenario fixtures for the stream backend: the backend under test, and one whose OME the harness can stop.
+
+A pytest plugin: the backend step modules load it with `pytest_plugins`, so it also works in an
+installed `ome-harness run`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+
+from ome_harness.backend.under_test import BackendUnderTest, backend_with_own_ome, now, open_backend
+from ome_harness.config import HarnessConfig
+from ome_harness.target import OmeTarget
+
+
+@pytest.fixture(scope="session")
+def stream_backend(harness_config: HarnessConfig, ome_target: OmeTarget) -> Iterator[BackendUnderTest]:
+    """The backend the run verifies: `backend.url`, or the reference backend in-process on the target's OME."""
+    with open_backend(harness_config, ome_target) as backend:
+        yield backend
+
+
+@pytest.fixture
+def stoppable_backend(harness_config: HarnessConfig) -> Iterator[BackendUnderTest]:
+    """The reference backend in front of an OME of its own that a scenario may stop (degraded mode)."""
+    if harness_config.backend.url:
+        pytest.skip("degraded mode is verified on the reference backend, whose OME the harness can stop; "
+                    "for your backend, stop your OME and run the backend scenarios again")
+    with backend_with_own_ome(harness_config) as backend:
+        yield backend
+
+
+@pytest.fixture
+def step_started(backend: BackendUnderTest) -> datetime:
+    """When the scenario's action began: audit entries must be at least this new (2s grace for another host's clock)."""
+    return now() - timedelta(seconds=0 if backend.launched else 2)
+

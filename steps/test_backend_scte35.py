@@ -1,0 +1,50 @@
+"""Steps of features/backend_scte35.feature."""
+
+import pytest
+from pytest_bdd import given, scenarios, then
+
+from ome_harness.backend.under_test import expect_answer
+
+pytest_plugins = ["ome_harness.scenarios.backend_fixtures", "backend_steps"]
+
+scenarios("backend_scte35.feature")
+
+
+@given("OME accepts SCTE-35 through its API")
+def ome_accepts_scte35(backend):
+    if not backend.scte35_in_api():
+        pytest.skip(f"OME v{backend.ome_version} has no SCTE-35 in its API (removed in v0.21.0)")
+
+
+@given("OME no longer accepts SCTE-35 through its API")
+def ome_refuses_scte35(backend):
+    if backend.scte35_in_api():
+        pytest.skip(f"OME v{backend.ome_version} still accepts SCTE-35 through its API")
+
+
+@then("OME received the marker's cue")
+def ome_received_the_cue(backend, channel, answer):
+    sent = expect_answer(answer, 200)["event"]
+    received = backend.received_events(channel.stream)
+    assert received is None or received[-1:] == [sent], f"OME received {received}, the backend sent {sent}"
+
+
+@then("OME received no cue for the channel")
+def ome_received_no_cue(backend, channel):
+    assert not backend.received_events(channel.stream), "OME received a cue for an inactive channel"
+
+
+@then("the database records the marker as inserted on the channel")
+def the_marker_is_recorded(backend, channel, marker, step_started):
+    backend.db.expect_marker_inserted(marker, channel.id, after=step_started)
+
+
+@then("the database does not record the marker as inserted")
+def the_marker_is_not_recorded(backend, channel, marker, step_started):
+    backend.db.expect_no_audit("scte35.insert", channel.id, after=step_started, marker_id=marker)
+
+
+@then("the backend answers 502 naming OME's version and its refusal")
+def the_backend_names_the_refusal(backend, answer):
+    message = expect_answer(answer, 502)["message"]
+    assert f"v{backend.ome_version}" in message and "not supported" in message, message
