@@ -3,13 +3,11 @@ Feature: SCTE-35 cues through the backend
   The backend inserts a marker's cue through OME's API on an active channel, refuses inactive
   channels and unknown markers, and never reports success when OME refuses the cue.
 
-  Background:
+  Scenario: A cue on a live channel reaches OME with the marker's values
     Given the stream backend
+    And OME accepts SCTE-35 through its API
     And a new channel
     And a SCTE-35 marker for a 30 second break
-
-  Scenario: A cue on a live channel reaches OME with the marker's values
-    Given OME accepts SCTE-35 through its API
     And the channel is started
     And a publisher is live on the channel
     When the marker is inserted on the channel
@@ -18,7 +16,9 @@ Feature: SCTE-35 cues through the backend
     And the database records the marker as inserted on the channel
 
   Scenario: An OME without SCTE-35 in its API refuses the cue and the backend says so
-    Given OME no longer accepts SCTE-35 through its API
+    Given a stream backend in front of an OME without SCTE-35 in its API
+    And a new channel
+    And a SCTE-35 marker for a 30 second break
     And the channel is started
     And a publisher is live on the channel
     When the marker is inserted on the channel
@@ -27,12 +27,17 @@ Feature: SCTE-35 cues through the backend
     And the database does not record the marker as inserted
 
   Scenario: A cue on an inactive channel is refused without reaching OME
+    Given the stream backend
+    And a new channel
+    And a SCTE-35 marker for a 30 second break
     When the marker is inserted on the channel
     Then the backend answers 409 with code "channel_inactive"
     And OME received no cue for the channel
     And the database does not record the marker as inserted
 
   Scenario: An unknown marker is refused
-    Given the channel is started
+    Given the stream backend
+    And a new channel
+    And the channel is started
     When the marker "no-such-marker-omh" is inserted on the channel
     Then the backend answers 404 with code "marker_not_found"

@@ -7,6 +7,7 @@ the server binaries are missing; a failure under CI=true).
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from ome_harness.backend.client import BackendClient
 from ome_harness.backend.server import BackendServer
 from ome_harness.backend.settings import BackendSettings
 from ome_harness.backend.throwaway_postgres import PostgresCluster, PostgresUnavailable, throwaway_postgres
+from ome_harness.backend.under_test import FAULTS_ENV
 from ome_harness.dbcheck import DbChecker
 from ome_harness.emulator import EmulatorServer, EmulatorSettings
 from ome_harness.testing import require
@@ -95,6 +97,8 @@ def make_rig(db_url: str) -> Iterator[Callable[..., Rig]]:
     with ExitStack() as stack:
 
         def make(*, ome_version: str = "0.20.0", faults: frozenset[str] = frozenset()) -> Rig:
+            # Faults from the environment let a test run another test file against a broken backend.
+            faults = faults | {f for f in os.environ.get(FAULTS_ENV, "").split(",") if f}
             ome = stack.enter_context(EmulatorServer(EmulatorSettings(hosts=("127.0.0.1",), token=OME_TOKEN,
                                                                       version=ome_version)))
             settings = BackendSettings(token=BACKEND_TOKEN, db_url=db_url, ome_url=ome.url, ome_token=OME_TOKEN,

@@ -199,6 +199,17 @@ def test_bad_bodies_are_422_with_the_field_named(rig: Rig) -> None:
     assert raw.status_code == 422 and raw.json()["code"] == "invalid_request"
 
 
+def test_the_audit_log_is_readable_over_the_api(rig: Rig) -> None:
+    rig.channel("news")
+    rig.api.start("news")
+    rig.api.start("ghost")
+    newest, older = rig.api.call("GET", "/api/audit?channel_id=news").body[:2]
+    assert (newest["action"], newest["outcome"], newest["channel_id"]) == ("stream.start", "ok", "news")
+    assert newest["actor"].startswith("token sha256:") and rig.backend.settings.token not in str(newest)
+    assert newest["time"].endswith(("Z", "+00:00")) and older["action"] == "channel.create"
+    assert rig.api.call("GET", "/api/audit?channel_id=ghost").body[0]["outcome"] == "rejected"
+
+
 def test_duplicate_ids_are_409(rig: Rig) -> None:
     rig.channel("news")
     rig.marker("m")

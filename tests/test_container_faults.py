@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 
 from ome_harness.config import HarnessConfig
 from ome_harness.container.errors import (
+    ContainerError,
     ContainerExited,
     ContainerNotReady,
     EngineUnavailable,
@@ -91,3 +93,27 @@ def test_up_reports_a_dying_container_without_a_traceback(run_cli, standin_image
     assert result.code == 2
     assert "exited with code 1" in result.stderr and "Empty <AccessToken> is not allowed" in result.stderr
     assert "Traceback" not in result.output
+
+
+@pytest.mark.docker
+def test_a_fixed_host_port_that_is_taken_is_reported_and_the_created_container_removed(
+        container_cfg: HarnessConfig, test_containers) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        container_cfg.container.host_ports = {"api": port}
+        with pytest.raises(ContainerError, match="could not start a container from"), container_target(container_cfg):
+            pass
+    assert test_containers() == [], "the engine created the container before the port clash: it must go too"
+
+
+@pytest.mark.docker
+def test_a_fixed_host_port_is_used(container_cfg: HarnessConfig) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    container_cfg.container.host_ports = {"api": port}
+    with container_target(container_cfg) as target:
+        assert target.api_url == f"http://127.0.0.1:{port}"
+        assert target.client().version()

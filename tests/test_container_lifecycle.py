@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -131,10 +132,9 @@ def test_logs_prints_the_log_of_a_running_container(run_cli, cli_process, standi
 def test_sigint_is_honoured_even_when_inherited_as_ignored(standin_image: str, test_id: str, tmp_path: Path,
                                                            test_containers) -> None:
     # Background jobs of non-interactive shells start with SIGINT ignored; `up` still promises Ctrl-C works.
-    env = {**_env(test_id, tmp_path)}
+    env = _env(test_id, tmp_path)
     script = ("import signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
               "from ome_harness.cli import main; sys.argv = ['ome-harness', *sys.argv[1:]]; main()")
-    import os
     proc = subprocess.Popen([sys.executable, "-c", script, "up", "--image", standin_image],
                             env={**os.environ, **env}, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
@@ -155,3 +155,43 @@ def _basic(token: str) -> str:
     from ome_harness.ome.client import auth_header
 
     return auth_header(token)
+
+
+def test_sigterm_to_a_program_using_the_library_removes_its_container(standin_image: str, test_id: str,
+                                                                      tmp_path: Path, test_containers) -> None:
+    # Python's default SIGTERM kills without running `finally`; container_target must unwind instead.
+    script = (
+        "import json, sys, time\n"
+        "from ome_harness.config import HarnessConfig\n"
+        "from ome_harness.target.container import container_target\n"
+        "cfg = HarnessConfig(**json.loads(sys.argv[1]))\n"
+        "with container_target(cfg):\n"
+        "    print('READY', flush=True)\n"
+        "    time.sleep(120)\n")
+    cfg = {"container": {"image": standin_image, "labels": {"ome-harness-test.id": test_id}},
+           "report": {"out": str(tmp_path / "reports")}}
+    proc = subprocess.Popen([sys.executable, "-c", script, json.dumps(cfg)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "READY", proc.stderr.read()
+        assert len(test_containers()) == 1
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0
+    assert test_containers() == []
+
+
+def test_up_reports_a_container_that_stops_by_itself_and_removes_it(cli_process, docker_engine: docker.DockerClient,
+                                                                    standin_image: str, test_id: str, tmp_path: Path,
+                                                                    test_containers) -> None:
+    up = cli_process("up", "--image", standin_image, env=_env(test_id, tmp_path))
+    up.wait_for_line("  API ")
+    (container,) = test_containers()
+    container.kill()  # what an out-of-memory kill or a crash looks like from outside
+    code, stderr = up.finish()
+    assert code == 1, stderr
+    assert f"container {container.name} stopped with exit code 137" in stderr
+    assert test_containers() == []

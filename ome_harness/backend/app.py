@@ -86,7 +86,7 @@ def create_app(settings: BackendSettings) -> FastAPI:
     def list_markers(who: Actor) -> list[contract.MarkerOut]:
         return flows.markers()
 
-    @api.get("/audit", tags=["admin"])
+    @api.get("/audit", response_model=list[contract.AuditEntryOut], tags=["admin"])
     def audit_log(who: Actor, channel_id: Annotated[str | None, Query(max_length=200)] = None,
                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
         """The newest audit entries, optionally for one channel."""

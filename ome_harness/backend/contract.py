@@ -132,6 +132,18 @@ class StreamDetail(BaseModel):
     degraded: bool
 
 
+class AuditEntryOut(BaseModel):
+    id: int
+    time: datetime
+    actor: str
+    action: str
+    channel_id: str | None
+    marker_id: str | None
+    outcome: Literal["ok", "rejected", "failed", "degraded"]
+    message: str
+    details: dict[str, Any]
+
+
 class ErrorBody(BaseModel):
     code: str = Field(description="Stable machine-readable code, e.g. channel_not_found")
     message: str

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 FORGET_DB_WRITE = "forget-db-write"
 """Fault: start answers 200 with the key but never stores the active status (the DB check must catch it)."""
 
-KNOWN_FAULTS = frozenset({FORGET_DB_WRITE})
+SERVER_ERROR = "server-error"
+"""Fault: listing channels hits an unhandled exception (a 500): the OpenAPI fuzzing must report it."""
+
+KNOWN_FAULTS = frozenset({FORGET_DB_WRITE, SERVER_ERROR})
 
 
 @dataclass

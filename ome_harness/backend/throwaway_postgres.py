@@ -79,7 +79,8 @@ def throwaway_postgres(startup_timeout: int = 30) -> Iterator[PostgresCluster]:
             raise PostgresUnavailable("running as root and no 'postgres' user exists to run the cluster "
                                       "(PostgreSQL refuses root): install the 'postgresql' package") from None
         run_as = {"user": owner.pw_uid, "group": owner.pw_gid, "extra_groups": []}
-    workdir = Path(tempfile.mkdtemp(prefix="omh-pg-"))
+    # As root the cluster's user must reach the folder: a TMPDIR under /root would not do, /tmp does.
+    workdir = Path(tempfile.mkdtemp(prefix="omh-pg-", dir="/tmp" if owner is not None else None))
     password = secrets.token_urlsafe(16)
     data, sockets, log = workdir / "data", workdir / "sock", workdir / "server.log"
     sockets.mkdir()

@@ -22,6 +22,7 @@ from ome_harness.config import HarnessConfig
 from ome_harness.dbcheck import DbChecker
 from ome_harness.ome.errors import OmeError, OmeNotFound
 from ome_harness.ome.versions import capabilities
+from ome_harness.redaction import fingerprint
 from ome_harness.target.base import OmeTarget
 
 FAULTS_ENV = "OME_HARNESS_BACKEND_FAULTS"
@@ -34,12 +35,21 @@ class NotApplicable(Exception):
     """This check cannot run against this setup; the message says why (a scenario skips with it)."""
 
 
+class ToolMissing(NotApplicable):
+    """A tool the check needs is not installed: a skip on a laptop, a failure under CI=true."""
+
+
 def needs(call: Callable[[], T]) -> T:
     """Run a harness call; what cannot apply to this setup skips the scenario with its reason."""
     import pytest
 
+    from ome_harness.testing import require
+
     try:
         return call()
+    except ToolMissing as exc:
+        require(False, str(exc))
+        raise  # unreachable: require() skips or fails
     except NotApplicable as exc:
         pytest.skip(str(exc))
 
@@ -139,7 +149,7 @@ class BackendUnderTest:
                 publish(client, self.target.rtmp_url(stream), self.target.vhost, self.target.app, stream,
                         deadline_s=deadline_s))
         except FfmpegMissing as exc:
-            raise NotApplicable(str(exc)) from None
+            raise ToolMissing(str(exc)) from None
         return publication.listed_after_s
 
     def ome_lists(self, stream: str) -> bool:
@@ -181,10 +191,21 @@ def now() -> datetime:
 
 def expect_answer(answer: BackendAnswer, status: int, code: str | None = None) -> Any:
     """The backend answered `status` (and `code`); the body is returned for further checks."""
-    assert answer.status == status, f"expected the backend to answer {status}, got {answer.status}: {answer.body}"
+    shown = _without_keys(answer.body)
+    assert answer.status == status, f"expected the backend to answer {status}, got {answer.status}: {shown}"
     if code is not None:
-        assert answer.code == code, f"expected error code {code!r}, got {answer.code!r}: {answer.body}"
+        assert answer.code == code, f"expected error code {code!r}, got {answer.code!r}: {shown}"
     return answer.body
+
+
+def _without_keys(body: Any) -> Any:
+    """A body as failure messages show it: stream keys (ingest credentials) as fingerprints."""
+    if isinstance(body, dict):
+        return {k: fingerprint(v) if k == "stream_key" and isinstance(v, str) else _without_keys(v)
+                for k, v in body.items()}
+    if isinstance(body, list):
+        return [_without_keys(v) for v in body]
+    return body
 
 
 def _reference_backend(cfg: HarnessConfig, target: OmeTarget, stack: contextlib.ExitStack) -> tuple[str, str, str]:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ome_harness.backend import contract
 from ome_harness.backend.errors import BackendError
 from ome_harness.backend.models import ACTIVE, INACTIVE, AuditEntry, Channel, Scte35Marker, utcnow
-from ome_harness.backend.settings import FORGET_DB_WRITE, BackendSettings
+from ome_harness.backend.settings import FORGET_DB_WRITE, SERVER_ERROR, BackendSettings
 from ome_harness.ome.client import OmeClient
 from ome_harness.ome.errors import OmeBadRequest, OmeError, OmeNotFound, OmeTimeout, OmeUnreachable
 from ome_harness.ome.versions import OmeVersion, capabilities
@@ -148,6 +148,8 @@ class StreamWorkflows:
             return marker_out(marker)
 
     def channels(self) -> list[contract.ChannelOut]:
+        if SERVER_ERROR in self.settings.faults:
+            raise RuntimeError("injected fault: server-error")
         with self._session() as session:
             return [channel_out(c) for c in session.scalars(select(Channel).order_by(Channel.id))]
 
@@ -159,17 +161,20 @@ class StreamWorkflows:
         with self._session() as session:
             query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
             if channel_id is not None:
-                query = query.where(AuditEntry.channel_id == (channel_id if _ID.match(channel_id) else None))
-            return [{"id": e.id, "time": aware(e.created_at).isoformat(),  # type: ignore[union-attr] "actor": e.actor, "action": e.action,
-                     "channel_id": e.channel_id, "marker_id": e.marker_id, "outcome": e.outcome,
+                if not _ID.match(channel_id):
+                    return []  # no channel can have that id: the log holds nothing for it
+                query = query.where(AuditEntry.channel_id == channel_id)
+            return [{"id": e.id, "time": e.created_at.replace(tzinfo=UTC).isoformat(), "actor": e.actor,
+                     "action": e.action, "channel_id": e.channel_id, "marker_id": e.marker_id, "outcome": e.outcome,
                      "message": e.message, "details": e.details} for e in session.scalars(query)]
 
     # -- stream workflows -------------------------------------------------------------------
     def start(self, channel_id: str, actor: str) -> contract.StartResult:
         """Activate the channel and hand out its stream key; OME is only probed, so this works degraded."""
-        status = self._probe()
         with self._session() as session:
             channel = self._channel(session, channel_id, actor, "stream.start")
+            session.commit()  # no transaction stays open while OME is probed
+            status = self._probe()
             now = utcnow()
             if FORGET_DB_WRITE not in self.settings.faults:
                 channel.status, channel.activated_at, channel.updated_at = ACTIVE, now, now

@@ -161,8 +161,7 @@ def diagnose_streams(ctx: CheckContext) -> CheckResult:
     with ctx.client() as client:
         names, error = _call(client, lambda c: c.streams(vhost, app))
         if error is not None:
-            status = Status.ERROR
-            return _result("streams", title, status, describe_failure(error), client,
+            return _result("streams", title, Status.ERROR, describe_failure(error), client,
                            remediation="Check api.vhost/api.app." if isinstance(error, OmeNotFound) else None)
         if not names:
             return _result("streams", title, Status.OK, f"no live streams in {vhost}/{app}", client,

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from docker.errors import DockerException
 
 from ome_harness.container.errors import ContainerError
 from ome_harness.container.stop_signals import Terminated, stop_signals_unwind
+
+if TYPE_CHECKING:  # the Docker SDK loads only when a container command runs, not with every CLI start
+    from ome_harness.config import HarnessConfig
+    from ome_harness.container.launcher import LaunchedOme, OmeContainer
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config (default: ./harness.yaml if present).")]
 
@@ -34,7 +37,7 @@ def up(
             ome = ome_container.start()
             _print_launched(ome, cfg)
             if detach:
-                typer.echo(f"Left running. Remove it with: ome-harness down   (or: docker rm -f {ome.name})")
+                typer.echo("Left running. Remove it with: ome-harness down (it also deletes the rendered config)")
                 return
             typer.echo("Ctrl-C stops and removes it.", err=True)
             code = _wait_while_running(ome_container)
@@ -43,7 +46,7 @@ def up(
         except (KeyboardInterrupt, Terminated) as exc:
             if ome is None:
                 typer.echo("ome-harness: interrupted while starting; the container was removed", err=True)
-                code = 143 if isinstance(exc, Terminated) else 130
+                code = Terminated.exit_code if isinstance(exc, Terminated) else 130
             else:
                 typer.echo("stopping", err=True)
         finally:
@@ -56,7 +59,7 @@ def up(
     raise typer.Exit(code)
 
 
-def _print_launched(ome, cfg) -> None:
+def _print_launched(ome: LaunchedOme, cfg: HarnessConfig) -> None:
     stream = "<stream>"
     typer.echo(f"OME is ready: container {ome.name}, image {ome.image} ({ome.image_digest[:19]}), "
                f"OME {ome.version or '?'} answered after {ome.ready_seconds:.1f}s")
@@ -71,8 +74,10 @@ def _print_launched(ome, cfg) -> None:
     typer.echo(f"Use it: export OMH_API__URL={ome.api_url} OMH_API__TOKEN={ome.token}")
 
 
-def _wait_while_running(ome_container) -> int:
+def _wait_while_running(ome_container: OmeContainer) -> int:
     """Block until the container stops by itself (then say how it ended) or a signal arrives."""
+    from docker.errors import DockerException
+
     container = ome_container.container
     while True:
         time.sleep(1)
@@ -83,7 +88,7 @@ def _wait_while_running(ome_container) -> int:
             return 1
         state = container.attrs.get("State") or {}
         if state.get("Status") in ("exited", "dead"):
-            tail = ome_container._live_tail()
+            tail = ome_container.log_tail()
             typer.echo(f"ome-harness: error: container {container.name} stopped with exit code "
                        f"{state.get('ExitCode')}" + (f"; last lines of its log:\n{tail}" if tail else ""), err=True)
             return 1
@@ -95,6 +100,8 @@ def logs(
     tail: Annotated[int | None, typer.Option(help="Only the last N lines.")] = None,
 ) -> None:
     """Print the log of a container launched by ome-harness (tokens masked)."""
+    from docker.errors import DockerException
+
     from ome_harness.cli import fail
     from ome_harness.container import labels as lbl
     from ome_harness.container.docker_engine import connect_engine
@@ -130,6 +137,8 @@ def down(
     config: ConfigOption = None,
 ) -> None:
     """Remove containers left by earlier ome-harness runs (found by label; nothing else is touched)."""
+    from docker.errors import DockerException
+
     from ome_harness.cli import configure, fail
     from ome_harness.container.docker_engine import connect_engine
     from ome_harness.container.leftovers import is_leftover, launched_containers, remove_leftovers

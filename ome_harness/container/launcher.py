@@ -99,7 +99,7 @@ class OmeContainer:
             return self._start()
         except BaseException as exc:
             if isinstance(exc, ContainerStartFailed):
-                exc.log_tail = self._live_tail()
+                exc.log_tail = self.log_tail()
             self.remove()
             if isinstance(exc, ContainerStartFailed) and self.log_path and self.log_path.exists():
                 exc.log_path = str(self.log_path)
@@ -157,13 +157,8 @@ class OmeContainer:
     def remove(self) -> None:
         """Keep the log, then remove every container of this run and its rendered config; never raises."""
         with stop_signals_deferred():
-            try:
-                containers = self.client.containers.list(
-                    all=True, filters={"label": f"{lbl.RUN_ID_LABEL}={self.run_id}"})
-            except ContainerError:
-                containers = []
-            except DockerException:
-                containers = [self.container] if self.container is not None else []
+            # Never having reached an engine means nothing was created there.
+            containers = [] if self._client is None else self._containers_of_run()
             for container in containers:
                 save_log(container, self.log_path, self.redact)
                 try:
@@ -174,7 +169,15 @@ class OmeContainer:
             if self.config_dir is not None:
                 shutil.rmtree(self.config_dir, ignore_errors=True)
 
-    def _live_tail(self) -> str:
+    def _containers_of_run(self) -> list[Container]:
+        # By label, not by the handle: a signal between "created" and "handle returned" leaves no handle.
+        try:
+            return self.client.containers.list(all=True, filters={"label": f"{lbl.RUN_ID_LABEL}={self.run_id}"})
+        except DockerException:
+            return [self.container] if self.container is not None else []
+
+    def log_tail(self) -> str:
+        """The last `container.log_tail` lines of the container's log, secrets masked."""
         if self.container is None:
             return ""
         try:

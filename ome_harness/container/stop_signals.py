@@ -9,11 +9,17 @@ from collections.abc import Iterator
 from types import FrameType
 
 
-class Terminated(SystemExit):
-    """Raised in the main thread on SIGTERM; exits with 143 like a process killed by it."""
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread on SIGTERM.
 
-    def __init__(self) -> None:
-        super().__init__(128 + signal.SIGTERM)
+    A KeyboardInterrupt, because every framework (pytest included) treats that as "stop now and
+    clean up", while a SystemExit raised inside a test is merely a failed test and the run goes on.
+    """
+
+    exit_code = 128 + signal.SIGTERM
+
+
+_active_blocks = 0
 
 
 def _raise_terminated(signum: int, frame: FrameType | None) -> None:
@@ -30,18 +36,21 @@ def stop_signals_unwind(*, restore_sigint: bool = False) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous_term = signal.getsignal(signal.SIGTERM)
+    global _active_blocks
     previous_int = signal.getsignal(signal.SIGINT)
-    # Only take over SIGTERM when nobody else handles it (pytest, uvicorn and users may).
-    if previous_term in (signal.SIG_DFL, None):
+    # Only take over SIGTERM when nobody else handles it (pytest, uvicorn and users may). Blocks can
+    # overlap (two launches side by side): the handler stays until the last one ends.
+    if _active_blocks == 0 and signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
         signal.signal(signal.SIGTERM, _raise_terminated)
+    _active_blocks += 1
     if restore_sigint and previous_int == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
-        if signal.getsignal(signal.SIGTERM) is _raise_terminated:
-            signal.signal(signal.SIGTERM, previous_term if previous_term is not None else signal.SIG_DFL)
+        _active_blocks -= 1
+        if _active_blocks == 0 and signal.getsignal(signal.SIGTERM) is _raise_terminated:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
         if restore_sigint and previous_int == signal.SIG_IGN:
             signal.signal(signal.SIGINT, previous_int)
 

@@ -15,6 +15,8 @@ from ome_harness.backend.under_test import BackendUnderTest, backend_with_own_om
 from ome_harness.config import HarnessConfig
 from ome_harness.target import OmeTarget
 
+FIRST_WITHOUT_SCTE35_API = "0.21.0"
+
 
 @pytest.fixture(scope="session")
 def stream_backend(harness_config: HarnessConfig, ome_target: OmeTarget) -> Iterator[BackendUnderTest]:
@@ -30,6 +32,16 @@ def stoppable_backend(harness_config: HarnessConfig) -> Iterator[BackendUnderTes
         pytest.skip("degraded mode is verified on the reference backend, whose OME the harness can stop; "
                     "for your backend, stop your OME and run the backend scenarios again")
     with backend_with_own_ome(harness_config) as backend:
+        yield backend
+
+
+@pytest.fixture
+def backend_on_ome_without_scte35(harness_config: HarnessConfig) -> Iterator[BackendUnderTest]:
+    """The reference backend on an emulator of the first OME without SCTE-35 in its API (v0.21.0)."""
+    if harness_config.backend.url:
+        pytest.skip("the target's OME still accepts SCTE-35 through its API; upgrade behaviour is shown "
+                    "on the reference backend only")
+    with backend_with_own_ome(harness_config, version=FIRST_WITHOUT_SCTE35_API) as backend:
         yield backend
 
 

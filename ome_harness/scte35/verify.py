@@ -114,7 +114,7 @@ class _Segment:
 
 
 @dataclass
-class _Rendition:
+class Rendition:
     name: str
     target: float
     part_target: float
@@ -127,7 +127,7 @@ class _Rendition:
         return last.start + timedelta(seconds=last.duration) if last else None
 
 
-def parse_chunklist(text: str, name: str = "chunklist") -> _Rendition:
+def parse_chunklist(text: str, name: str = "chunklist") -> Rendition:
     """An LL-HLS media playlist as segments with start times, durations and their cue tags."""
     # m3u8 drops the DATERANGE and PDT of the trailing, still-open segment (it has parts but no
     # EXTINF yet): close it with a sentinel so the library attaches them like any other segment.
@@ -150,10 +150,10 @@ def parse_chunklist(text: str, name: str = "chunklist") -> _Rendition:
                                  bool(segment.cue_out_start), bool(segment.cue_in), segment.scte35))
         cursor = start + timedelta(seconds=duration)
     part_target = playlist.part_inf.part_target if playlist.part_inf else 0.0
-    return _Rendition(name, float(playlist.target_duration or 0), float(part_target or 0), segments)
+    return Rendition(name, float(playlist.target_duration or 0), float(part_target or 0), segments)
 
 
-def fetch_renditions(llhls_url: str, *, timeout_s: float = 3.0) -> list[_Rendition]:
+def fetch_renditions(llhls_url: str, *, timeout_s: float = 3.0) -> list[Rendition]:
     """The master at `llhls_url` and each media playlist it names (with OME's session token)."""
     with httpx.Client(timeout=timeout_s, trust_env=False, follow_redirects=True) as http:
         master_text = _get(http, llhls_url)
@@ -185,7 +185,7 @@ def verify_cue_in_llhls(llhls_url: str, sent: CueSent, *, tolerance: CueToleranc
     """Poll the LL-HLS output until it covers the cue (and its cue-in when `wait_s` allows), then judge."""
     tolerance = tolerance or CueTolerance()
     deadline = time.monotonic() + wait_s
-    renditions: list[_Rendition] = []
+    renditions: list[Rendition] = []
     last_error = ""
     while True:
         try:
@@ -198,9 +198,18 @@ def verify_cue_in_llhls(llhls_url: str, sent: CueSent, *, tolerance: CueToleranc
         if time.monotonic() >= deadline:
             break
         time.sleep(poll_s)
-    result = CueVerification(sent=sent)
     if not renditions:
+        result = CueVerification(sent=sent)
         result.evidence.append(CueEvidence("segment cut", "absent", f"no LL-HLS playlist could be read: {last_error}"))
+        return result
+    return assess_cue(renditions, sent, tolerance=tolerance, ts_source=ts_source)
+
+
+def assess_cue(renditions: list[Rendition], sent: CueSent, *, tolerance: CueTolerance | None = None,
+               ts_source: Path | None = None) -> CueVerification:
+    """Judge playlists already fetched (or read from files) against the cue sent."""
+    tolerance = tolerance or CueTolerance()
+    result = CueVerification(sent=sent)
     for rendition in renditions:
         result.evidence += _cut_evidence(rendition, sent, tolerance)
         result.evidence += _tag_evidence(rendition, sent, result.decoded)
@@ -214,7 +223,7 @@ def verify_cue_in_llhls(llhls_url: str, sent: CueSent, *, tolerance: CueToleranc
     return result
 
 
-def _covers(rendition: _Rendition, sent: CueSent, tolerance: CueTolerance, deadline: float) -> bool:
+def _covers(rendition: Rendition, sent: CueSent, tolerance: CueTolerance, deadline: float) -> bool:
     """Has the playlist's closed part reached past the cue (and past its cue-in, if there is time for it)?"""
     covered_until = rendition.covered_until
     if covered_until is None:
@@ -225,21 +234,21 @@ def _covers(rendition: _Rendition, sent: CueSent, tolerance: CueTolerance, deadl
     return covered_until > needed
 
 
-def _cue_in_due_before(sent: CueSent, tolerance: CueTolerance, rendition: _Rendition, deadline: float) -> bool:
+def _cue_in_due_before(sent: CueSent, tolerance: CueTolerance, rendition: Rendition, deadline: float) -> bool:
     due = sent.at + timedelta(seconds=(sent.duration_s or 0) + tolerance.late_s(rendition.part_target or 0.5)
                               + rendition.target)
     seconds_until_due = (due - datetime.now(due.tzinfo)).total_seconds()
     return time.monotonic() + seconds_until_due < deadline
 
 
-def _cuts(rendition: _Rendition) -> list[tuple[datetime, float]]:
+def _cuts(rendition: Rendition) -> list[tuple[datetime, float]]:
     """Boundaries that end a segment shorter than the target: cuts, not the regular cadence."""
     short = rendition.target - max(rendition.part_target, 0.1)
     return [(b.start, a.duration) for a, b in zip(rendition.segments, rendition.segments[1:], strict=False)
             if not a.is_open and a.duration < short]
 
 
-def _nearest_cut(rendition: _Rendition, at: datetime, tolerance: CueTolerance
+def _nearest_cut(rendition: Rendition, at: datetime, tolerance: CueTolerance
                  ) -> tuple[datetime | None, float | None]:
     late = tolerance.late_s(rendition.part_target or 0.5)
     best: tuple[datetime | None, float | None] = (None, None)
@@ -250,7 +259,7 @@ def _nearest_cut(rendition: _Rendition, at: datetime, tolerance: CueTolerance
     return best
 
 
-def _cut_evidence(rendition: _Rendition, sent: CueSent, tolerance: CueTolerance) -> list[CueEvidence]:
+def _cut_evidence(rendition: Rendition, sent: CueSent, tolerance: CueTolerance) -> list[CueEvidence]:
     late = tolerance.late_s(rendition.part_target or 0.5)
     window = f"[-{tolerance.early_s:g}s, +{late:g}s] around {sent.at.isoformat(timespec='milliseconds')}"
     boundary, offset = _nearest_cut(rendition, sent.at, tolerance)
@@ -282,7 +291,7 @@ def _cut_evidence(rendition: _Rendition, sent: CueSent, tolerance: CueTolerance)
     return evidence
 
 
-def _tag_evidence(rendition: _Rendition, sent: CueSent, decoded: list[SpliceFacts]) -> list[CueEvidence]:
+def _tag_evidence(rendition: Rendition, sent: CueSent, decoded: list[SpliceFacts]) -> list[CueEvidence]:
     evidence: list[CueEvidence] = []
     for segment in rendition.segments:
         for daterange in segment.dateranges:

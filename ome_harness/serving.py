@@ -1,0 +1,101 @@
+"""An ASGI app on real loopback sockets, in a background thread or the foreground (uvicorn).
+
+Shared by the OME API emulator, its LL-HLS origin and the reference backend: one place that binds
+every host on one port, starts uvicorn, waits until it serves, and always stops it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from typing import Any
+
+import uvicorn
+
+
+def bind_sockets(hosts: tuple[str, ...], port: int) -> list[socket.socket]:
+    """Bind every host on one port (port 0: the first bind picks it, the others follow)."""
+    sockets: list[socket.socket] = []
+    try:
+        for host in hosts:
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            # Accepted sockets inherit this; without it Nagle + delayed ACK add ~40 ms to keep-alive answers.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind((host, port))
+            port = sock.getsockname()[1]
+            sock.listen(128)
+            sock.set_inheritable(True)
+            sockets.append(sock)
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+class LoopbackServer:
+    """Serve `app` on `hosts`:`port`; a context manager that always closes its sockets."""
+
+    def __init__(self, app: Any, hosts: tuple[str, ...], port: int = 0, *, name: str = "asgi",
+                 lifespan: str = "off", start_timeout: float = 10.0) -> None:
+        self.app, self.hosts, self.name = app, hosts, name
+        self._requested_port, self._lifespan, self._start_timeout = port, lifespan, start_timeout
+        self._sockets: list[socket.socket] = []
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self._sockets[0].getsockname()[1] if self._sockets else self._requested_port
+
+    def _uvicorn(self) -> uvicorn.Server:
+        config = uvicorn.Config(self.app, log_level="warning", access_log=False, server_header=False,
+                                lifespan=self._lifespan, timeout_graceful_shutdown=1)
+        return uvicorn.Server(config)
+
+    def start(self) -> LoopbackServer:
+        self._sockets = bind_sockets(self.hosts, self._requested_port)
+        self._server = self._uvicorn()
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": self._sockets},
+                                        name=self.name, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + self._start_timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{self.name} did not start within {self._start_timeout:g}s")
+            time.sleep(0.01)
+        return self
+
+    def serve_forever(self) -> None:
+        """Foreground mode for a CLI: returns on SIGINT/SIGTERM (uvicorn handles both)."""
+        self._sockets = bind_sockets(self.hosts, self._requested_port)
+        self._server = self._uvicorn()
+        try:
+            self._server.run(sockets=self._sockets)
+        finally:
+            self._close_sockets()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._close_sockets()
+
+    def _close_sockets(self) -> None:
+        for sock in self._sockets:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def __enter__(self) -> LoopbackServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

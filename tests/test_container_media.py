@@ -1,0 +1,27 @@
+"""Media through the published ports: RTMP in and LL-HLS out reach the launched OME from this host."""
+
+from __future__ import annotations
+
+import shutil
+
+import httpx
+import pytest
+
+from ome_harness.config import HarnessConfig
+from ome_harness.media.encoder import publish
+from ome_harness.target.container import container_target
+from ome_harness.testing import require
+
+pytest_plugins = ["container_fixtures"]
+pytestmark = [pytest.mark.docker, pytest.mark.container, pytest.mark.media]
+
+
+def test_rtmp_ingest_and_llhls_playback_work_through_the_mapped_ports(container_cfg: HarnessConfig) -> None:
+    require(shutil.which("ffmpeg") is not None, "needs ffmpeg (apt-get install -y ffmpeg)")
+    with container_target(container_cfg) as target, target.client() as client:
+        assert target.rtmp_base and not target.rtmp_base.endswith(":1935"), "RTMP must be on its mapped port"
+        with publish(client, target.rtmp_url("cam1"), target.vhost, target.app, "cam1", deadline_s=20) as pub:
+            assert pub.listed.name == "cam1"
+            master = httpx.get(target.llhls_url("cam1"), timeout=5, trust_env=False)
+            assert master.status_code == 200, master.text[:200]
+            assert master.text.startswith("#EXTM3U")

@@ -1,0 +1,155 @@
+"""Real ffmpeg publishing over RTMP into the emulator: listing, tracks, stop, DELETE, refusals."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from media_support import TOKEN, rtmp_url
+
+from ome_harness.media.encoder import (
+    EncoderExited,
+    EncoderSettings,
+    FfmpegEncoder,
+    FfmpegMissing,
+    StreamNotListed,
+    publish,
+)
+from ome_harness.ome.client import OmeClient
+from ome_harness.ome.errors import OmeNotFound
+
+pytest_plugins = ["media_fixtures"]
+pytestmark = [pytest.mark.media]
+
+
+def wait_gone(client: OmeClient, name: str, deadline_s: float = 5.0) -> float:
+    """Seconds until the stream is gone from the API (DELETE and disconnects are asynchronous)."""
+    started = time.monotonic()
+    while time.monotonic() - started < deadline_s:
+        try:
+            client.stream("default", "app", name)
+        except OmeNotFound:
+            if name not in client.streams("default", "app"):
+                return time.monotonic() - started
+        time.sleep(0.1)
+    raise AssertionError(f"{name} still listed {deadline_s}s later")
+
+
+def test_rtmp_publish_is_listed_with_the_encoders_tracks_within_the_deadline(ffmpeg, emulator_v020, client_of,
+                                                                              stream_name):
+    client = client_of(emulator_v020)
+    with publish(client, rtmp_url(emulator_v020, stream_name), "default", "app", stream_name,
+                 deadline_s=10) as pub:
+        assert pub.problems == []
+        assert pub.listed_after_s < 5
+        source = pub.listed.input
+        assert source.source_type == "Rtmp"
+        assert source.source_url and source.source_url.startswith("TCP://127.0.0.1:")
+        video = pub.listed.tracks_of("Video")[0].video
+        audio = pub.listed.tracks_of("Audio")[0].audio
+        assert (video.codec, video.width, video.height, video.framerate) == ("H264", 640, 352, 30.0)
+        assert (audio.codec, audio.samplerate, audio.channel) == ("AAC", 44100, 1)
+
+
+def test_track_facts_come_from_the_stream_not_from_defaults(ffmpeg, emulator_v020, client_of, stream_name):
+    client = client_of(emulator_v020)
+    settings = EncoderSettings(width=320, height=240, framerate=25, samplerate=48_000, channels=2)
+    with publish(client, rtmp_url(emulator_v020, stream_name), "default", "app", stream_name,
+                 settings=settings) as pub:
+        assert pub.problems == []
+        video = pub.listed.tracks_of("Video")[0].video
+        audio = pub.listed.tracks_of("Audio")[0].audio
+        assert (video.width, video.height, video.framerate) == (320, 240, 25.0)
+        assert (audio.samplerate, audio.channel) == (48_000, 2)
+
+
+def test_track_mismatch_is_reported_in_words(ffmpeg, emulator_v020, client_of, stream_name):
+    from ome_harness.media.encoder import track_problems
+
+    client = client_of(emulator_v020)
+    with publish(client, rtmp_url(emulator_v020, stream_name), "default", "app", stream_name) as pub:
+        expected = EncoderSettings(width=1280, height=720, samplerate=48_000)
+        problems = track_problems(pub.listed, expected)
+    assert "video 640x352, sent 1280x720" in problems
+    assert "audio 44100 Hz, sent 48000" in problems
+
+
+def test_stream_is_gone_when_the_encoder_stops(ffmpeg, emulator_v020, client_of, stream_name):
+    client = client_of(emulator_v020)
+    with publish(client, rtmp_url(emulator_v020, stream_name), "default", "app", stream_name) as pub:
+        pub.encoder.stop()
+        wait_gone(client, stream_name)
+
+
+def test_delete_disconnects_the_encoder_and_the_stream_goes_away(ffmpeg, emulator_v020, client_of, stream_name):
+    client = client_of(emulator_v020)
+    with publish(client, rtmp_url(emulator_v020, stream_name), "default", "app", stream_name) as pub:
+        client.delete_stream("default", "app", stream_name)
+        code = pub.encoder.wait_exit(timeout_s=5)
+        assert code not in (None, 0), "ffmpeg must lose its connection when OME drops the stream"
+        wait_gone(client, stream_name)
+        with pytest.raises(OmeNotFound, match="Could not find the stream"):
+            client.delete_stream("default", "app", stream_name)
+
+
+def test_publish_to_an_unknown_app_is_refused_and_reported_with_ffmpegs_words(ffmpeg, emulator_v020, client_of,
+                                                                                stream_name):
+    client = client_of(emulator_v020)
+    with pytest.raises(EncoderExited) as caught, publish(client, rtmp_url(emulator_v020, stream_name, app="live"), "default", "live", stream_name):
+        pass
+    message = str(caught.value)
+    assert "exited with code" in message
+    assert "Could not find the application: [default/live]" in message
+    assert client.streams("default", "app") == []
+
+
+def test_second_publisher_for_a_live_name_is_refused(ffmpeg, emulator_v020, client_of, stream_name):
+    client = client_of(emulator_v020)
+    url = rtmp_url(emulator_v020, stream_name)
+    with publish(client, url, "default", "app", stream_name), FfmpegEncoder(url) as second:
+        assert second.wait_exit(timeout_s=10) not in (None, 0)
+        assert "already in use" in second.stderr_tail()
+
+
+def test_connection_refused_is_reported_with_the_tail_of_ffmpegs_stderr(ffmpeg, emulator_v020, client_of):
+    client = client_of(emulator_v020)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(EncoderExited, match="Connection refused"), publish(client, f"rtmp://127.0.0.1:{port}/app/x", "default", "app", "x"):
+        pass
+
+
+def test_stream_that_never_shows_up_fails_at_the_deadline_with_what_was_seen(ffmpeg, start_emulator, client_of,
+                                                                             stream_name):
+    # The encoder publishes to one emulator while the harness watches another: a listing that never comes.
+    ingest, watched = start_emulator(), start_emulator()
+    client = client_of(watched)
+    started = time.monotonic()
+    with pytest.raises(StreamNotListed) as caught, publish(client, rtmp_url(ingest, stream_name), "default", "app", stream_name, deadline_s=2):
+        pass
+    assert time.monotonic() - started < 6
+    assert f"did not list default/app/{stream_name} within 2s" in str(caught.value)
+    assert "streams listed: none" in str(caught.value)
+
+
+def test_missing_ffmpeg_is_a_clear_error_with_the_install_hint(monkeypatch, emulator_v020):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(FfmpegMissing, match=r"apt-get install -y ffmpeg"):
+        FfmpegEncoder(rtmp_url(emulator_v020, "x")).start()
+
+
+def test_encoder_is_killed_when_the_block_raises(ffmpeg, emulator_v020, client_of, stream_name):
+    client = client_of(emulator_v020)
+    with pytest.raises(RuntimeError), publish(client, rtmp_url(emulator_v020, stream_name), "default", "app",
+                                              stream_name) as pub:
+        raise RuntimeError("a failing step")
+    assert pub.encoder.returncode is not None
+
+
+def test_token_of_the_fixture_is_not_in_encoder_errors(ffmpeg, emulator_v020, client_of, stream_name):
+    client = client_of(emulator_v020)
+    with pytest.raises(EncoderExited) as caught, publish(client, rtmp_url(emulator_v020, stream_name, app="nope"), "default", "app", stream_name):
+        pass
+    assert TOKEN not in str(caught.value)
