@@ -128,14 +128,27 @@ class HarnessConfig(BaseSettings):
         return init_settings, env_settings, _YamlSource(settings_cls)
 
     def secrets(self) -> list[str]:
-        """Every secret value in this config: the redactor keeps them out of all output."""
-        values = [self.api.token, self.emulator.token, self.container.token, self.backend.token,
-                  self.backend.db_url]
-        found = [v.get_secret_value() for v in values if v is not None]
-        db = self.backend.db_url.get_secret_value() if self.backend.db_url else ""
-        if "@" in db and ":" in db.split("@", 1)[0].split("//", 1)[-1]:
-            found.append(db.split("@", 1)[0].split("//", 1)[-1].split(":", 1)[1])
-        return [s for s in found if s]
+        """Every secret value in this config (any SecretStr, and a password inside a DB URL)."""
+        found: list[str] = []
+        for section in self.__dict__.values():
+            if not isinstance(section, BaseModel):
+                continue
+            for value in section.__dict__.values():
+                if isinstance(value, SecretStr) and value.get_secret_value():
+                    found.append(value.get_secret_value())
+        for url in list(found):
+            password = url_password(url)
+            if password:
+                found.append(password)
+        return found
+
+
+def url_password(url: str) -> str | None:
+    """The password of a `scheme://user:password@host/...` URL, so it is redacted on its own too."""
+    credentials = url.split("://", 1)[-1].split("@", 1)
+    if len(credentials) < 2 or ":" not in credentials[0]:
+        return None
+    return credentials[0].split(":", 1)[1] or None
 
 
 class _YamlSource(PydanticBaseSettingsSource):
