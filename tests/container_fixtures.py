@@ -84,7 +84,7 @@ def api_off_template(tmp_path: Path) -> Path:
 @pytest.fixture
 def test_containers(docker_engine: docker.DockerClient, test_id: str) -> Callable[[], list[Container]]:
     """Every container, running or not, that carries this test's label."""
-    return lambda: docker_engine.containers.list(all=True, filters={"label": f"{TEST_LABEL}={test_id}"})
+    return lambda: docker_engine.containers.list(all=True, ignore_removed=True, filters={"label": f"{TEST_LABEL}={test_id}"})
 
 
 class CliProcess:

@@ -13,10 +13,12 @@ from ome_harness.ome.client import OmeClient
 from ome_harness.results import Status
 from ome_harness.scte35.capability import diagnose_scte35_capability
 from ome_harness.scte35.insertion import (
+    CuePathUnavailable,
     CueRefused,
     CueSent,
     available_paths,
     choose_path,
+    insert_cue,
     send_cue_via_api,
     splice_insert_body,
 )
@@ -191,3 +193,21 @@ def test_a_corrupted_splice_section_is_refused():
         decode_splice(good[:-2] + ("00" if not good.endswith("00") else "11"))
     with pytest.raises(SpliceDecodeError, match="not SCTE-35's 0xfc"):
         decode_splice("0x" + "de" * 20)
+
+
+# -- the version-aware entry point ---------------------------------------------------------------
+def test_insert_cue_uses_the_api_on_v020(ffmpeg, emulator_v020, client_of, stream_name):
+    client = client_of(emulator_v020)
+    with publish(client, rtmp_url(emulator_v020, stream_name), "default", "app", stream_name) as pub:
+        sent = insert_cue(client, pub, event_id=5, duration_s=1.0)
+    assert sent.path == "api"
+    assert emulator_v020.state.events[-1].body == splice_insert_body(5, duration_s=1.0)
+
+
+def test_insert_cue_on_v021_needs_an_in_band_publication(ffmpeg, start_emulator, client_of, stream_name):
+    server = start_emulator(version="0.21.0")
+    client = client_of(server)
+    with publish(client, rtmp_url(server, stream_name), "default", "app", stream_name) as pub, \
+            pytest.raises(CuePathUnavailable, match="takes SCTE-35 only in-band"):
+        insert_cue(client, pub, event_id=5, duration_s=1.0)
+    assert server.state.events == [], "nothing was sent through the API"

@@ -172,7 +172,8 @@ class OmeContainer:
     def _containers_of_run(self) -> list[Container]:
         # By label, not by the handle: a signal between "created" and "handle returned" leaves no handle.
         try:
-            return self.client.containers.list(all=True, filters={"label": f"{lbl.RUN_ID_LABEL}={self.run_id}"})
+            return self.client.containers.list(all=True, ignore_removed=True,
+                                               filters={"label": f"{lbl.RUN_ID_LABEL}={self.run_id}"})
         except DockerException:
             return [self.container] if self.container is not None else []
 

@@ -28,7 +28,8 @@ class RemovedContainer:
 
 def launched_containers(client: docker.DockerClient) -> list[Container]:
     """Every container carrying the harness's owner label, newest first."""
-    found = client.containers.list(all=True, filters={"label": f"{lbl.OWNER_LABEL}={lbl.OWNER}"})
+    # ignore_removed: other runs remove their containers while we list (seen under parallel tests).
+    found = client.containers.list(all=True, ignore_removed=True, filters={"label": f"{lbl.OWNER_LABEL}={lbl.OWNER}"})
     return sorted(found, key=lambda c: c.attrs.get("Created", ""), reverse=True)
 
 

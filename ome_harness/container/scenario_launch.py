@@ -60,7 +60,7 @@ class LaunchAttempt:
 
     def containers(self) -> list[docker.models.containers.Container]:
         return self.launcher.client.containers.list(
-            all=True, filters={"label": f"{lbl.RUN_ID_LABEL}={self.launcher.run_id}"})
+            all=True, ignore_removed=True, filters={"label": f"{lbl.RUN_ID_LABEL}={self.launcher.run_id}"})
 
     def close(self) -> None:
         self.launcher.remove()

@@ -13,8 +13,9 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from ome_harness.ome.client import OmeClient
@@ -101,12 +102,12 @@ class FfmpegEncoder:
     """One ffmpeg process publishing the test signal to `url`; always killed on exit."""
 
     def __init__(self, url: str, settings: EncoderSettings | None = None, *, duration_s: float | None = None,
-                 command: list[str] | None = None, stdin: int | None = None) -> None:
+                 command: list[str] | None = None, stdin: int | None = None, stdout: int | None = None) -> None:
         self.url = url
         self.settings = settings or EncoderSettings()
         self.duration_s = duration_s
         self._command = command
-        self._stdin = stdin
+        self._stdin, self._stdout = stdin, stdout
         self.process: subprocess.Popen[bytes] | None = None
         self._stderr: collections.deque[str] = collections.deque(maxlen=40)
         self._reader: threading.Thread | None = None
@@ -120,8 +121,9 @@ class FfmpegEncoder:
     def start(self) -> FfmpegEncoder:
         command = self.command
         try:
-            self.process = subprocess.Popen(command, stdin=self._stdin if self._stdin is not None else subprocess.DEVNULL,
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            self.process = subprocess.Popen(
+                command, stdin=self._stdin if self._stdin is not None else subprocess.DEVNULL,
+                stdout=self._stdout if self._stdout is not None else subprocess.DEVNULL, stderr=subprocess.PIPE)
         except FileNotFoundError:
             raise FfmpegMissing(f"{command[0]} could not be started; {INSTALL_HINT}") from None
         self.started_at = time.monotonic()
@@ -168,22 +170,8 @@ class FfmpegEncoder:
     def wait_listed(self, client: OmeClient, vhost: str, app: str, stream: str, *, deadline_s: float = 10.0,
                     interval_s: float = 0.25) -> Stream:
         """Poll OME until it lists `stream` with its details; fail early if ffmpeg dies."""
-        deadline = time.monotonic() + deadline_s
-        last_seen = "no answer yet"
-        while True:
-            self.check_alive()
-            try:
-                names = client.streams(vhost, app)
-                last_seen = f"streams listed: {names or 'none'}"
-                if stream in names:
-                    return client.stream(vhost, app, stream)
-            except OmeError as exc:
-                last_seen = f"last API answer: {exc}"
-            if time.monotonic() >= deadline:
-                raise StreamNotListed(
-                    f"OME did not list {vhost}/{app}/{stream} within {deadline_s:g}s of publishing to {self.url} "
-                    f"({last_seen}); ffmpeg says: {self.stderr_tail()}")
-            time.sleep(interval_s)
+        return wait_listed(client, vhost, app, stream, url=self.url, check_alive=self.check_alive,
+                           stderr_tail=self.stderr_tail, deadline_s=deadline_s, interval_s=interval_s)
 
     def stop(self, timeout_s: float = 3.0) -> int | None:
         """End ffmpeg: SIGTERM, then SIGKILL after `timeout_s`."""
@@ -208,11 +196,47 @@ class FfmpegEncoder:
         self.stop()
 
 
+def wait_listed(client: OmeClient, vhost: str, app: str, stream: str, *, url: str,
+                check_alive: Callable[[], None], stderr_tail: Callable[[], str], deadline_s: float = 10.0,
+                interval_s: float = 0.25) -> Stream:
+    """Poll OME's stream list until `stream` shows up; `check_alive` raises as soon as the encoder dies."""
+    deadline = time.monotonic() + deadline_s
+    last_seen = "no answer yet"
+    while True:
+        check_alive()
+        try:
+            names = client.streams(vhost, app)
+            last_seen = f"streams listed: {names or 'none'}"
+            if stream in names:
+                return client.stream(vhost, app, stream)
+        except OmeError as exc:
+            last_seen = f"last API answer: {exc}"
+        if time.monotonic() >= deadline:
+            raise StreamNotListed(
+                f"OME did not list {vhost}/{app}/{stream} within {deadline_s:g}s of publishing to {url} "
+                f"({last_seen}); ffmpeg says: {stderr_tail()}")
+        time.sleep(interval_s)
+
+
+class Publisher(Protocol):
+    """What a publication's encoder offers (FfmpegEncoder, or the in-band SCTE-35 pipeline)."""
+
+    settings: EncoderSettings
+
+    @property
+    def running(self) -> bool: ...
+    @property
+    def returncode(self) -> int | None: ...
+    def stop(self) -> object: ...
+    def wait_exit(self, timeout_s: float) -> int | None: ...
+    def stderr_tail(self) -> str: ...
+
+
 @dataclass
 class Publication:
     """A running publish that OME has listed: the encoder, where it publishes, and OME's view."""
 
-    encoder: FfmpegEncoder
+    encoder: Publisher
     vhost: str
     app: str
     name: str

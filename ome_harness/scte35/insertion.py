@@ -78,3 +78,34 @@ def send_cue_via_api(client: OmeClient, vhost: str, app: str, stream: str, *, ev
     except OmeBadRequest as exc:
         raise CueRefused(exc.message, version=version, body=request) from None
     return CueSent(event_id=event_id, out=out, duration_s=duration_s if out else None, at=sent_at, path="api")
+
+
+class CuePathUnavailable(Exception):
+    """The version's only path cannot be used with this publication (e.g. in-band over RTMP)."""
+
+
+def insert_cue(client: OmeClient, publication: Any, *, event_id: int, duration_s: float | None = None,
+               version: str | None = None, timeout_s: float = 10.0) -> CueSent:
+    """A cue-out by the path the OME version offers: the API up to v0.20.x, in-band from v0.21.0."""
+    version = version or client.version().version
+    if choose_path(version) == "api":
+        return send_cue_via_api(client, publication.vhost, publication.app, publication.name, event_id=event_id,
+                                duration_s=duration_s, version=version)
+    publisher = publication.encoder
+    if not hasattr(publisher, "cue_now"):
+        raise CuePathUnavailable(
+            f"OME v{version} takes SCTE-35 only in-band, and this stream is not published as MPEG-TS with "
+            "SCTE-35 injection: publish over SRT with in-band SCTE-35")
+    publisher.cue_now(event_id, duration_s=duration_s)
+    return publisher.wait_sent(event_id, timeout_s)
+
+
+def attempt_cue_via_api(client: OmeClient, vhost: str, app: str, stream: str, *, event_id: int = 1,
+                        duration_s: float | None = None, body: dict[str, Any] | None = None,
+                        version: str | None = None) -> CueSent | CueRefused:
+    """Like send_cue_via_api, but OME's refusal is returned as an outcome to assert on."""
+    try:
+        return send_cue_via_api(client, vhost, app, stream, event_id=event_id, duration_s=duration_s, body=body,
+                                version=version)
+    except CueRefused as refusal:
+        return refusal

@@ -1,0 +1,101 @@
+"""Publish the test signal to a target over RTMP or SRT and follow the stream's life in OME's API.
+
+What scenarios and checks call: they name a target and a stream, the harness picks the URL
+(OME's conventions: `rtmp://HOST:PORT/APP/STREAM`, `srt://HOST:PORT?streamid=VHOST/APP/STREAM`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from ome_harness.media.encoder import (
+    EncoderError,
+    EncoderSettings,
+    FfmpegEncoder,
+    Publication,
+    track_problems,
+)
+from ome_harness.media.metrics import IngestMetrics, assess_ingest, bitrate_tolerance, sample_stream_stats
+from ome_harness.ome.client import OmeClient
+from ome_harness.ome.errors import OmeNotFound
+from ome_harness.target.base import OmeTarget
+
+IngestProtocol = Literal["rtmp", "srt"]
+
+
+class StreamStillListed(AssertionError):
+    """The stream stayed in OME's list past the deadline (after stop or DELETE)."""
+
+
+def ingest_url(target: OmeTarget, stream: str, protocol: IngestProtocol, app: str | None = None) -> str:
+    if protocol == "srt":
+        if target.kind == "emulator" and not target.srt_base:
+            raise ValueError("the emulator ingests RTMP only: SRT publishing needs a real OME (or a container)")
+        return target.srt_url(stream, app)
+    return target.rtmp_url(stream, app)
+
+
+@contextlib.contextmanager
+def open_publication(target: OmeTarget, client: OmeClient, stream: str, *, protocol: IngestProtocol = "rtmp",
+                     app: str | None = None, settings: EncoderSettings | None = None, deadline_s: float = 10.0,
+                     inband_scte35: bool = False) -> Iterator[Publication]:
+    """Publish until the block ends; yields once OME lists the stream (raises EncoderError otherwise)."""
+    settings = settings or EncoderSettings()
+    url = ingest_url(target, stream, protocol, app)
+    app = app or target.app
+    if inband_scte35:
+        from ome_harness.scte35.inband import InbandCuePublisher
+
+        if protocol != "srt":
+            raise ValueError("in-band SCTE-35 travels in MPEG-TS: publish over SRT")
+        encoder: FfmpegEncoder | InbandCuePublisher = InbandCuePublisher(url, settings)
+    else:
+        encoder = FfmpegEncoder(url, settings)
+    with encoder:
+        started = time.monotonic()
+        listed = encoder.wait_listed(client, target.vhost, app, stream, deadline_s=deadline_s)
+        yield Publication(encoder, target.vhost, app, stream, listed,
+                          round(time.monotonic() - started, 3), track_problems(listed, settings))
+
+
+def wait_stream_gone(client: OmeClient, vhost: str, app: str, stream: str, *, deadline_s: float = 5.0,
+                     interval_s: float = 0.1) -> float:
+    """Seconds until OME no longer lists or serves the stream (DELETE and disconnects are asynchronous)."""
+    started = time.monotonic()
+    while True:
+        try:
+            client.stream(vhost, app, stream)
+        except OmeNotFound:
+            if stream not in client.streams(vhost, app):
+                return round(time.monotonic() - started, 3)
+        if time.monotonic() - started >= deadline_s:
+            raise StreamStillListed(f"{vhost}/{app}/{stream} is still listed {deadline_s:g}s later")
+        time.sleep(interval_s)
+
+
+def measure_ingest(client: OmeClient, publication: Publication, *, window_s: float = 5.0) -> IngestMetrics:
+    """Sample the stream's stats over `window_s` while it publishes and judge them against the encoder."""
+    settings = publication.encoder.settings
+    samples = sample_stream_stats(client, publication.vhost, publication.app, publication.name, window_s=window_s)
+    return assess_ingest(samples, expected_bitrate=settings.total_bitrate,
+                         tolerance=bitrate_tolerance(window_s, settings.vbv_s),
+                         publisher=publication.listed.input.source_url)
+
+
+def publish_in(stack: contextlib.ExitStack, target: OmeTarget, client: OmeClient, stream: str, **options: Any
+               ) -> Publication | EncoderError:
+    """Enter a publication into `stack` (ended with it); an encoder failure is returned, not raised."""
+    try:
+        return stack.enter_context(open_publication(target, client, stream, **options))
+    except EncoderError as exc:
+        return exc
+
+
+def expect_live(outcome: Publication | EncoderError) -> Publication:
+    """For steps: the publication, or an assertion naming why the test signal could not be published."""
+    if not isinstance(outcome, Publication):
+        raise AssertionError(f"the test signal could not be published: {outcome}")
+    return outcome

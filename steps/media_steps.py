@@ -1,0 +1,65 @@
+"""Steps shared by the media features (loaded as a plugin by steps/test_ingest.py and friends)."""
+
+import shutil
+import uuid
+from contextlib import ExitStack
+
+import pytest
+from pytest_bdd import given, parsers, then, when
+
+from ome_harness.media.encoder import EncoderSettings
+from ome_harness.media.publishing import expect_live, publish_in, wait_stream_gone
+from ome_harness.testing import require
+
+
+@pytest.fixture
+def publications():
+    """Every encoder a scenario starts; all are stopped when the scenario ends."""
+    with ExitStack() as stack:
+        yield stack
+
+
+@pytest.fixture
+def publish(publications, target, ome_client, harness_config):
+    """Start the test signal for a fresh stream name; returns the Publication or the encoder's error."""
+    media = harness_config.media
+    settings = EncoderSettings(video_bitrate=media.video_bitrate, audio_bitrate=media.audio_bitrate)
+    return lambda **options: publish_in(publications, target, ome_client, f"omh-{uuid.uuid4().hex[:8]}",
+                                        settings=settings, deadline_s=media.listed_deadline_s, **options)
+
+
+@given("a test encoder")
+def a_test_encoder():
+    require(shutil.which("ffmpeg") is not None, "needs ffmpeg as the test encoder (apt-get install -y ffmpeg)")
+
+
+@given("the target takes SRT publishing")
+def the_target_takes_srt(target):
+    if target.kind == "emulator" and not target.srt_base:
+        pytest.skip("the emulator ingests RTMP only: SRT publishing is checked against a real OME")
+
+
+@when("the test signal is published over RTMP", target_fixture="publication")
+def published_over_rtmp(publish):
+    return publish()
+
+
+@when("the test signal is published over SRT", target_fixture="publication")
+def published_over_srt(publish):
+    return publish(protocol="srt")
+
+
+@given("a live stream published over RTMP", target_fixture="publication")
+def a_live_stream_over_rtmp(publish):
+    return expect_live(publish())
+
+
+@when("the encoder stops")
+def the_encoder_stops(publication):
+    expect_live(publication).encoder.stop()
+
+
+@then(parsers.parse("the stream is gone within {seconds:d} seconds"))
+def the_stream_is_gone(ome_client, publication, seconds):
+    pub = expect_live(publication)
+    wait_stream_gone(ome_client, pub.vhost, pub.app, pub.name, deadline_s=seconds)

@@ -1,0 +1,48 @@
+"""Steps of features/ingest.feature."""
+
+from pytest_bdd import parsers, scenarios, then, when
+
+from ome_harness.media.encoder import EncoderError
+from ome_harness.media.publishing import expect_live
+
+pytest_plugins = ["media_steps"]
+
+scenarios("ingest.feature")
+
+
+@when(parsers.parse('the test signal is published over RTMP into the application "{app}"'),
+      target_fixture="publication")
+def published_into_app(publish, app):
+    return publish(app=app)
+
+
+@when("the stream is deleted through the API")
+def delete_the_stream(ome_client, publication):
+    ome_client.delete_stream(publication.vhost, publication.app, publication.name)
+
+
+@then("the stream is listed within the deadline")
+def listed_within_the_deadline(publication, harness_config):
+    assert expect_live(publication).listed_after_s <= harness_config.media.listed_deadline_s
+
+
+@then("the listed tracks match the test signal")
+def tracks_match(publication):
+    assert publication.problems == [], "; ".join(publication.problems)
+
+
+@then("the stream names its publisher's connection")
+def names_its_publisher(publication):
+    source = publication.listed.input
+    assert source.source_url and "://" in source.source_url, f"no publisher address: {source.source_url!r}"
+
+
+@then(parsers.parse("the encoder is disconnected within {seconds:d} seconds"))
+def encoder_disconnected(publication, seconds):
+    assert publication.encoder.wait_exit(seconds) is not None, f"the encoder still publishes {seconds}s later"
+
+
+@then("the publish is refused and the encoder's last words are shown")
+def publish_refused(publication):
+    assert isinstance(publication, EncoderError), "OME accepted a publish into an application it does not have"
+    assert "ffmpeg" in str(publication)
