@@ -73,6 +73,7 @@ def diagnose(
 ) -> None:
     """Diagnose an OME deployment and write connection-report.md/.json/.junit.xml (exit 0 ok, 1 failed, 2 bad input)."""
     from ome_harness.checks.diagnosis import diagnose as run_diagnosis
+    from ome_harness.container.errors import ContainerError
     from ome_harness.redaction import Redactor
     from ome_harness.report import write_report
     from ome_harness.report.terminal import print_summary
@@ -93,10 +94,13 @@ def diagnose(
                              "checks": {"server_xml": server_xml, "env_file": env_file}})
     cfg.target = cfg.target or "url"
     _check_url(cfg.api.url)
-    with open_target(cfg) as target:
-        report = run_diagnosis(target, server_xml=cfg.checks.server_xml, env_file=cfg.checks.env_file,
-                               env_token_key=cfg.checks.env_token_key, domain=cfg.report.domain)
-        secrets = [*cfg.secrets(), *([target.token] if target.token else [])]
+    try:
+        with open_target(cfg) as target:
+            report = run_diagnosis(target, server_xml=cfg.checks.server_xml, env_file=cfg.checks.env_file,
+                                   env_token_key=cfg.checks.env_token_key, domain=cfg.report.domain)
+            secrets = [*cfg.secrets(), *([target.token] if target.token else [])]
+    except ContainerError as exc:
+        fail(str(exc))
     files = write_report(report, cfg.report.out, secrets=secrets, template_dir=cfg.report.template_dir)
     print_summary(report, files, Redactor(secrets))
     typer.echo(str(files["markdown"]))

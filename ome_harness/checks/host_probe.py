@@ -56,7 +56,7 @@ def _docker_containers() -> tuple[bool, tuple[OmeContainer, ...]]:
         client = docker.from_env(timeout=3)
         client.ping()
         found = []
-        for container in client.containers.list(all=True):
+        for container in client.containers.list(all=True, ignore_removed=True):
             image = ",".join(container.image.tags) if container.image and container.image.tags else ""
             if "ovenmediaengine" in image.lower() or "ovenmediaengine" in container.name.lower():
                 ports = {k: [f"{b['HostIp']}:{b['HostPort']}" for b in (v or [])]

@@ -57,6 +57,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return False
+
+
 def connect(address: str, port: int, timeout: float) -> Probe:
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     started = time.perf_counter()
@@ -99,12 +107,17 @@ def diagnose_addresses(ctx: CheckContext) -> CheckResult:
                            summary=f"cannot resolve {host}: {resolve_error}",
                            remediation="Check the host name in the API URL, or use the server's IP address.",
                            facts={"host": host, "port": port})
-    evidence = [Evidence(what=f"tcp {shown(p.address, port)}" + ("" if p.resolved else " (loopback sibling)"),
-                         outcome=p.outcome, latency_ms=p.latency_ms) for p in probes]
+    # A loopback *name* may be resolved to either family by other clients (Node.js tries ::1 first), so
+    # both loopbacks count; for a literal address the sibling is probed only to explain a failure.
+    name_based = not _is_ip(host)
+    relevant = [p for p in probes if p.resolved or name_based]
+    evidence = [Evidence(what=f"tcp {shown(p.address, port)}" + (
+        "" if p.resolved else " (loopback sibling)" if name_based else " (loopback sibling, not used by this URL)"),
+        outcome=p.outcome, latency_ms=p.latency_ms) for p in probes]
     open_ = [p for p in probes if p.open]
-    closed = [p for p in probes if not p.open]
+    closed = [p for p in relevant if not p.open]
     facts = {"host": host, "port": port, "open": [p.address for p in open_],
-             "closed": {p.address: p.outcome for p in closed},
+             "closed": {p.address: p.outcome for p in probes if not p.open},
              "ipv4_only": bool(open_) and all(p.family == "IPv4" for p in open_)
                           and any(p.family == "IPv6" for p in closed)}
     title = "Name resolution and TCP connect"

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from ome_harness.config import ConfigError, HarnessConfig, load_config
+from ome_harness.container.errors import ContainerError
 from ome_harness.ome.client import OmeClient
 from ome_harness.scenarios.collector import ScenarioCollector
 from ome_harness.target import OmeTarget, open_target
@@ -60,7 +61,9 @@ def _overrides(config: pytest.Config) -> dict[str, Any]:
     opt = config.getoption
     return {"target": opt("--omh-target"), "allow_mutating": opt("--omh-allow-mutating"),
             "api": {"url": opt("--omh-api-url"), "token": opt("--omh-token")},
-            "container": {"image": opt("--omh-image")}}
+            "container": {"image": opt("--omh-image")},
+            # Container logs and other artefacts land next to test-report.md.
+            "report": {"out": opt("--omh-report")}}
 
 
 @pytest.fixture(scope="session")
@@ -78,9 +81,16 @@ def harness_config(pytestconfig: pytest.Config) -> HarnessConfig:
 @pytest.fixture(scope="session")
 def ome_target(harness_config: HarnessConfig, pytestconfig: pytest.Config) -> Iterator[OmeTarget]:
     """The OME under test; whatever the harness starts for it is stopped at the end of the session."""
-    with open_target(harness_config) as target:
+    try:
+        opened = open_target(harness_config)
+        target = opened.__enter__()
+    except ContainerError as exc:
+        pytest.exit(f"could not launch OME: {exc}", returncode=2)
+    try:
         pytestconfig.stash[ScenarioCollector.KEY].target = target
         yield target
+    finally:
+        opened.__exit__(None, None, None)
 
 
 @pytest.fixture
