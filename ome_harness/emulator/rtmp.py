@@ -149,6 +149,10 @@ class _Session:
         self.publish_started = 0.0
         self.unreported = 0
         self.window: tuple[float, int, int] = (time.monotonic(), 0, 0)
+        # Flow control: acknowledge every `ack_window` bytes received, as the peer's WindowAckSize asks.
+        self.received = 0
+        self.acked = 0
+        self.ack_window = 2_500_000
 
     # -- life cycle -------------------------------------------------------------------------
     async def run(self) -> None:
@@ -185,6 +189,7 @@ class _Session:
     async def _read(self, count: int) -> bytes:
         data = await self.reader.readexactly(count)
         self.unreported += count
+        self.received += count
         return data
 
     async def _handshake(self) -> None:
@@ -247,6 +252,8 @@ class _Session:
     async def _message(self, type_id: int, timestamp: int, payload: bytes) -> None:
         if type_id == MSG_SET_CHUNK_SIZE:
             self.in_chunk_size = struct.unpack(">I", payload[:4])[0] & 0x7FFFFFFF
+        elif type_id == MSG_WINDOW_ACK and len(payload) >= 4:
+            self.ack_window = max(1, struct.unpack(">I", payload[:4])[0])
         elif type_id in (MSG_COMMAND_AMF0, MSG_COMMAND_AMF3):
             await self._on_command(amf0.decode_all(payload[1:] if type_id == MSG_COMMAND_AMF3 else payload))
         elif type_id in (MSG_DATA_AMF0, MSG_DATA_AMF3):
@@ -256,6 +263,9 @@ class _Session:
         elif type_id == MSG_AUDIO:
             self._on_audio(payload)
         self._account()
+        if self.received - self.acked >= self.ack_window:
+            self.acked = self.received
+            self._send(2, MSG_ACK, struct.pack(">I", self.received & 0xFFFFFFFF))
 
     async def _on_command(self, values: list[Any]) -> None:
         if len(values) < 2:

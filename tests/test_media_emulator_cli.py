@@ -1,0 +1,100 @@
+"""`ome-harness emulator` as a user starts it: ports from flags or Server.xml, a real ffmpeg publishing into it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ome_harness.media.encoder import publish
+from ome_harness.ome.client import OmeClient
+
+pytest_plugins = ["media_fixtures"]
+pytestmark = [pytest.mark.media]
+TOKEN = "cli-media-token"
+
+SERVER_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<Server version="8">
+  <Name>OvenMediaEngine</Name>
+  <IP>*</IP>
+  <Bind>
+    <Managers><API><Port>{api}</Port></API></Managers>
+    <Providers><RTMP><Port>${{env:OME_RTMP_PROV_PORT:{rtmp}}}</Port></RTMP></Providers>
+    <Publishers><LLHLS><Port>{llhls}</Port></LLHLS></Publishers>
+  </Bind>
+  <Managers><Host><Names><Name>*</Name></Names></Host><API><AccessToken>{token}</AccessToken></API></Managers>
+</Server>
+"""
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def wait_port(port: int, deadline_s: float = 15) -> None:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"nothing listens on {port} after {deadline_s}s")
+
+
+@pytest.fixture
+def emulator_from_server_xml(tmp_path: Path):
+    api, rtmp, llhls = free_ports(3)
+    xml = tmp_path / "Server.xml"
+    xml.write_text(SERVER_XML.format(api=api, rtmp=rtmp, llhls=llhls, token=TOKEN), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMH_", "OME_"))}
+    proc = subprocess.Popen([sys.executable, "-m", "ome_harness.cli", "emulator", "--server-xml", str(xml)],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for port in (api, rtmp, llhls):
+            wait_port(port)
+        yield api, rtmp, llhls
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def test_the_emulator_command_takes_rtmp_and_llhls_ports_from_server_xml(ffmpeg, emulator_from_server_xml):
+    api, rtmp, llhls = emulator_from_server_xml
+    with OmeClient(f"http://127.0.0.1:{api}", TOKEN) as client, \
+            publish(client, f"rtmp://127.0.0.1:{rtmp}/app/clicam", "default", "app", "clicam") as pub:
+        assert pub.problems == []
+        master = httpx.get(f"http://127.0.0.1:{llhls}/app/clicam/llhls.m3u8", timeout=5, trust_env=False)
+        assert master.status_code == 200 and master.text.startswith("#EXTM3U")
+        assert "/app/clicam/chunklist_0_video_" in master.text
+
+
+def test_a_busy_media_port_is_one_line_and_exit_code_2(run_cli):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        api, llhls = free_ports(2)
+        result = run_cli("emulator", "--host", "127.0.0.1", "--port", str(api), "--rtmp-port", str(port),
+                         "--llhls-port", str(llhls), timeout=30)
+    assert result.code == 2
+    assert f"cannot listen on one of the ports (API {api}, RTMP {port}, LL-HLS {llhls}): Address already in use" \
+        in result.stderr
+    assert "Traceback" not in result.output
