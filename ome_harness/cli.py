@@ -149,16 +149,14 @@ def emulator(
     config: ConfigOption = None,
 ) -> None:
     """Run the OME emulator in the foreground: API, RTMP ingest, LL-HLS (a test double, not a real OvenMediaEngine)."""
-    from ome_harness.emulator import EmulatorServer, EmulatorSettings
+    from ome_harness.emulator.server import EmulatorServer, emulator_settings
     from ome_harness.ome.server_xml import read_server_xml
 
     cfg = configure(config, {"emulator": {"hosts": host, "port": port, "token": token, "version": ome_version,
                                           "rtmp_port": rtmp_port, "llhls_port": llhls_port,
                                           "llhls_daterange": llhls_daterange}})
-    settings = EmulatorSettings(hosts=tuple(cfg.emulator.hosts), port=cfg.emulator.port or 8081,
-                                token=cfg.emulator.token.get_secret_value(), version=cfg.emulator.version,
-                                rtmp_port=cfg.emulator.rtmp_port or 1935, llhls_port=cfg.emulator.llhls_port or 3333,
-                                llhls_daterange=cfg.emulator.llhls_daterange)
+    # Foreground like OME itself: OME's default ports unless told otherwise.
+    settings = emulator_settings(cfg, default_ports=(8081, 1935, 3333))
     if server_xml is not None:
         try:
             facts = read_server_xml(server_xml)

@@ -6,16 +6,17 @@ import asyncio
 import contextlib
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import uvicorn
 
+from ome_harness.config import HarnessConfig
 from ome_harness.emulator.api import OmeApi
 from ome_harness.emulator.llhls import LlhlsPackager
 from ome_harness.emulator.rtmp import RtmpIngest
 from ome_harness.emulator.state import EmulatorState
+from ome_harness.serving import LoopbackServer, bind_sockets
 
 
 @dataclass
@@ -35,28 +36,14 @@ class EmulatorSettings:
     llhls_part_s: float = 0.5
 
 
-def bind_sockets(hosts: tuple[str, ...], port: int) -> list[socket.socket]:
-    """Bind every host on one port (port 0: the first bind picks it, the others follow)."""
-    sockets: list[socket.socket] = []
-    try:
-        for host in hosts:
-            family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            # Accepted sockets inherit this; without it Nagle + delayed ACK add ~40 ms to keep-alive answers.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            sock.bind((host, port))
-            port = sock.getsockname()[1]
-            sock.listen(128)
-            sock.set_inheritable(True)
-            sockets.append(sock)
-    except OSError:
-        for sock in sockets:
-            sock.close()
-        raise
-    return sockets
+def emulator_settings(cfg: HarnessConfig, *, default_ports: tuple[int, int, int] = (0, 0, 0)) -> EmulatorSettings:
+    """Settings from the config's emulator section; a port left at 0 takes its default (0 = a free port)."""
+    section = cfg.emulator
+    api, rtmp, llhls = default_ports
+    return EmulatorSettings(hosts=tuple(section.hosts), port=section.port or api,
+                            token=section.token.get_secret_value(), version=section.version,
+                            vhost=cfg.api.vhost, apps=(cfg.api.app,), rtmp_port=section.rtmp_port or rtmp,
+                            llhls_port=section.llhls_port or llhls, llhls_daterange=section.llhls_daterange)
 
 
 def _url_host(host: str) -> str:
@@ -73,9 +60,7 @@ class EmulatorServer:
         self.state = state or EmulatorState(version=self.settings.version, vhost=self.settings.vhost,
                                             apps=self.settings.apps)
         self.app = OmeApi(self.state, self.settings.token)
-        self._sockets: list[socket.socket] = []
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._api = LoopbackServer(self.app, self.settings.hosts, self.settings.port, name="ome-emulator")
         self.llhls = LlhlsPackager(self.state, segment_s=self.settings.llhls_segment_s,
                                    part_s=self.settings.llhls_part_s, daterange=self.settings.llhls_daterange)
         self.ingest = RtmpIngest(self.state, sink=self.llhls)
@@ -83,7 +68,7 @@ class EmulatorServer:
 
     @property
     def port(self) -> int:
-        return self._sockets[0].getsockname()[1]
+        return self._api.port
 
     @property
     def url(self) -> str:
@@ -110,49 +95,23 @@ class EmulatorServer:
     def start(self) -> EmulatorServer:
         self._media.start(self.settings)
         try:
-            self._sockets = bind_sockets(self.settings.hosts, self.settings.port)
-        except OSError:
+            self._api.start()
+        except (OSError, RuntimeError):
             self._media.stop()
             raise
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, server_header=False,
-                                date_header=True, lifespan="off", timeout_graceful_shutdown=1)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": self._sockets},
-                                        name="ome-emulator", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the OME API emulator did not start")
-            time.sleep(0.01)
         return self
 
     def serve_forever(self) -> None:
         """Foreground mode for the CLI: returns on SIGINT/SIGTERM (uvicorn handles both)."""
         self._media.start(self.settings)
         try:
-            self._sockets = bind_sockets(self.settings.hosts, self.settings.port)
-            config = uvicorn.Config(self.app, log_level="warning", access_log=False, server_header=False,
-                                    lifespan="off")
-            self._server = uvicorn.Server(config)
-            self._server.run(sockets=self._sockets)
+            self._api.serve_forever()
         finally:
-            self._close_sockets()
             self._media.stop()
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._close_sockets()
+        self._api.stop()
         self._media.stop()
-
-    def _close_sockets(self) -> None:
-        for sock in self._sockets:
-            with contextlib.suppress(OSError):
-                sock.close()
 
     def __enter__(self) -> EmulatorServer:
         return self.start()

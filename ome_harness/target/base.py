@@ -67,11 +67,9 @@ def attach_target(cfg: HarnessConfig) -> OmeTarget:
 
 @contextlib.contextmanager
 def emulator_target(cfg: HarnessConfig) -> Iterator[OmeTarget]:
-    from ome_harness.emulator import EmulatorServer, EmulatorSettings
+    from ome_harness.emulator.server import EmulatorServer, emulator_settings
 
-    settings = EmulatorSettings(hosts=tuple(cfg.emulator.hosts), port=cfg.emulator.port,
-                                token=cfg.emulator.token.get_secret_value(), version=cfg.emulator.version,
-                                vhost=cfg.api.vhost, apps=(cfg.api.app,))
+    settings = emulator_settings(cfg)
     with EmulatorServer(settings) as server:
         yield OmeTarget(kind="emulator", api_url=server.url, token=settings.token, vhost=cfg.api.vhost,
                         app=cfg.api.app, connect_timeout=cfg.api.connect_timeout,
