@@ -35,8 +35,8 @@ def a_test_encoder():
 
 @given("the target takes SRT publishing")
 def the_target_takes_srt(target):
-    if target.kind == "emulator" and not target.srt_base:
-        pytest.skip("the emulator ingests RTMP only: SRT publishing is checked against a real OME")
+    if target.emulated():
+        pytest.skip("the OME API emulator ingests RTMP only: SRT publishing is checked against a real OME")
 
 
 @when("the test signal is published over RTMP", target_fixture="publication")

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from ome_harness.config import HarnessConfig
 from ome_harness.ome.client import OmeClient
+from ome_harness.ome.errors import OmeError
 
 
 @dataclass
@@ -36,6 +37,17 @@ class OmeTarget:
         """A fresh API client (pass a token to override the configured one, None for no auth)."""
         return OmeClient(self.api_url, self.token if token is False else token,
                          connect_timeout=self.connect_timeout, read_timeout=self.read_timeout)
+
+    def emulated(self) -> bool:
+        """True when the target is the built-in emulator (in-process, or the stand-in image behind a URL)."""
+        if self.kind == "emulator":
+            return True
+        if "emulator_identity" not in self.extra:
+            # Any answer (even a refusal) carries the emulator's header; no answer means a real OME or none.
+            with self.client() as client, contextlib.suppress(OmeError):
+                client.version()
+            self.extra["emulator_identity"] = client.emulator_identity
+        return self.extra["emulator_identity"] is not None
 
     @property
     def host(self) -> str:
