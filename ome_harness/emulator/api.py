@@ -198,7 +198,7 @@ class OmeApi:
                 raise ApiError(404, missing)
             if self.state.faults.wrong_shape:
                 return _ok({"name": name, "input": "unavailable"})
-            return _ok(payloads.stream_detail(stream))
+            return _ok(payloads.stream_detail(stream, self.state.version))
         if verb == "DELETE":
             if not self.state.delete_stream(vhost, app, name):
                 raise ApiError(404, missing)

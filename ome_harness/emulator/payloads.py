@@ -6,6 +6,9 @@ import copy
 from typing import Any
 
 from ome_harness.emulator.state import AudioSpec, EmulatedStream, VideoSpec, ome_time
+from ome_harness.ome.versions import OmeVersion
+
+V0_21_0 = OmeVersion(0, 21, 0)
 
 # The default `app` of OME's example Origin config, as `GET /v1/vhosts/default/apps/app` shows it.
 DEFAULT_APP_CONFIG: dict[str, Any] = {
@@ -143,14 +146,28 @@ def _playlists(height: int) -> list[dict[str, Any]]:
     ]
 
 
-def stream_detail(stream: EmulatedStream) -> dict[str, Any]:
+def stream_detail(stream: EmulatedStream, version: OmeVersion) -> dict[str, Any]:
     height = stream.video.height if stream.video else 0
-    return {
+    detail = {
         "input": {"createdTime": ome_time(stream.created), "sourceType": stream.source_type,
                   "sourceUrl": stream.source_url, "tracks": _input_tracks(stream)},
         "name": stream.name,
         "outputs": [{"name": stream.name, "playlists": _playlists(height), "tracks": _output_tracks(stream)}],
     }
+    if version >= V0_21_0:
+        _add_v021_track_fields(detail)
+    return detail
+
+
+def _add_v021_track_fields(detail: dict[str, Any]) -> None:
+    # OME's OpenAPI v0.21.0 requires max* limits on video tracks and a `data` object on data tracks,
+    # which v0.20.0 does not send (samples). The data codec's value is not documented: "Unknown" is ours.
+    for track in [*detail["input"]["tracks"], *(t for o in detail["outputs"] for t in o["tracks"])]:
+        if "video" in track:
+            video = track["video"]
+            video.update(maxWidth=video["width"], maxHeight=video["height"], maxFramerate=video["framerate"])
+        if track["type"] == "Data":
+            track["data"] = {"codec": "Unknown"}
 
 
 CONNECTION_KINDS = ("file", "hlsv3", "llhls", "ovt", "push", "srt", "thumbnail", "webrtc")
