@@ -42,12 +42,16 @@ def _check_url(url: str | None) -> None:
     if url is None:
         return
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        fail(f"--api-url {url!r} is not an http(s) URL with a host (e.g. http://localhost:8081)")
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+        fail(f"API URL {url!r} is not an http(s) URL with a host (e.g. http://localhost:8081)")
     try:
         parts.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        fail(f"--api-url {url!r} has an invalid port")
+        parts.hostname.encode("idna")
+    except (ValueError, UnicodeError):
+        fail(f"API URL {url!r} has an invalid host or port")
+    if parts.path not in ("", "/") or parts.query:
+        fail(f"API URL {url!r} must be the server root (the harness adds /v1/...): use "
+             f"{parts.scheme}://{parts.netloc}")
 
 
 def _check_file(path: Path | None, option: str) -> None:

@@ -130,16 +130,18 @@ class HarnessConfig(BaseSettings):
     def secrets(self) -> list[str]:
         """Every secret value in this config (any SecretStr, and a password inside a DB URL)."""
         found: list[str] = []
+        urls: list[str] = []
         for section in self.__dict__.values():
             if not isinstance(section, BaseModel):
                 continue
             for value in section.__dict__.values():
                 if isinstance(value, SecretStr) and value.get_secret_value():
                     found.append(value.get_secret_value())
-        for url in list(found):
-            password = url_password(url)
-            if password:
-                found.append(password)
+                    urls.append(value.get_secret_value())
+                elif isinstance(value, str) and "://" in value:
+                    urls.append(value)
+        # A password inside any URL (api.url, backend.url, db_url) is a secret on its own too.
+        found += [p for p in (url_password(u) for u in urls) if p]
         return found
 
 

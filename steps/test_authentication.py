@@ -14,9 +14,11 @@ def vhosts_with_configured_token(ome_client):
 
 @when(parsers.parse('I list the virtual hosts with the token "{token}"'), target_fixture="outcome")
 def vhosts_with_token(target, token):
-    return attempt(lambda: target.client(token).vhosts())
+    with target.client(token) as client:
+        return attempt(client.vhosts)
 
 
 @when("I list the virtual hosts without a token", target_fixture="outcome")
 def vhosts_without_token(target):
-    return attempt(lambda: target.client(None).vhosts())
+    with target.client(None) as client:
+        return attempt(client.vhosts)

@@ -24,4 +24,5 @@ def ask_vhost(ome_client, name):
 
 @then("the answer is a list of stream names")
 def list_of_names(outcome):
-    assert all(isinstance(name, str) for name in expect_success(outcome))
+    names = expect_success(outcome)
+    assert all(names) and len(set(names)) == len(names), f"empty or repeated stream names: {names}"

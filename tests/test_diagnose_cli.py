@@ -129,3 +129,22 @@ def test_template_dir_overrides_one_template(run_cli, tmp_path: Path) -> None:
     run = run_cli("diagnose", "--emulator", "--template-dir", str(custom), "--out", str(tmp_path / "o"))
     assert run.code == 0
     assert (tmp_path / "o" / "connection-report.md").read_text().startswith("Custom: OK Configured (")
+
+
+def test_api_url_with_a_path_is_bad_input(run_cli) -> None:
+    run = run_cli("diagnose", "--api-url", "http://localhost:8081/v1")
+    assert run.code == 2 and "must be the server root" in run.stderr and "http://localhost:8081" in run.stderr
+
+
+def test_terminal_keeps_omes_bracketed_words_and_survives_markup_in_input(run_cli, tmp_path: Path) -> None:
+    run = run_cli("diagnose", "--emulator", "--vhost", "x[/]", "--out", str(tmp_path / "o"),
+                  env={"OMH_EMULATOR__VERSION": "0.21.0", "COLUMNS": "250"})
+    assert run.code == 0 and "internal error" not in run.stderr  # v0.21's SCTE-35 WARN does not fail
+    assert "eventFormat is not supported: [scte35]" in run.stderr
+
+
+def test_password_inside_the_api_url_is_redacted(run_cli, tmp_path: Path, closed_port: int) -> None:
+    run = run_cli("diagnose", "--api-url", f"http://admin:hunter2-pw@127.0.0.1:{closed_port}",
+                  "--out", str(tmp_path / "o"))
+    assert run.code == 1
+    assert "hunter2-pw" not in all_output(run, tmp_path)

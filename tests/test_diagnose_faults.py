@@ -161,3 +161,43 @@ def test_scte35_capability_follows_the_version(version: str, status: Status) -> 
     if status is Status.WARN:
         assert "eventFormat is not supported" in scte.summary
         assert "scte35_api_unavailable" in finding_keys(report)
+
+
+def test_missing_stream_detail_is_named(emulator: EmulatorServer) -> None:
+    emulator.state.add_stream("stream")
+    emulator.state.faults.wrong_shape = False
+    with target(emulator.url).client() as client:
+        from ome_harness.ome import OmeNotFound
+        with pytest.raises(OmeNotFound) as caught:
+            client.stream("default", "app", "no-such-stream")
+    assert caught.value.message == "Could not find the stream: [default/#default#app/no-such-stream]"
+
+
+def test_peer_that_does_not_speak_http_is_diagnosed(silent_server: int) -> None:
+    import socket
+    import threading
+
+    with socket.socket() as banner:
+        banner.bind(("127.0.0.1", 0))
+        banner.listen(4)
+
+        def speak_ssh() -> None:
+            conn, _ = banner.accept()
+            with conn:
+                conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+                conn.recv(1024)
+
+        threading.Thread(target=speak_ssh, daemon=True).start()
+        report = diagnose(target(f"http://127.0.0.1:{banner.getsockname()[1]}"), probe_host=False)
+    api = next(r for r in report.results if r.id == "api")
+    assert api.status is Status.ERROR and "does not speak HTTP" in api.summary
+    assert "api_bad_response_not-http" in finding_keys(report)
+    assert not any(step.title == "Exercise stream workflows" for step in report.next_steps)
+
+
+def test_invalid_host_name_is_diagnosed_not_crashed_on() -> None:
+    report = diagnose(target("http://a..b:8081"), probe_host=False)
+    tcp = next(r for r in report.results if r.id == "tcp")
+    assert tcp.status is Status.ERROR and "cannot resolve a..b" in tcp.summary
+    assert "the check itself failed" not in " ".join(r.summary for r in report.results)
+    assert "ome_not_running" not in finding_keys(report)

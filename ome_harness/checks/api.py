@@ -34,7 +34,11 @@ def describe_failure(exc: OmeError) -> str:
         return f"No answer within {exc.seconds:g}s"
     if isinstance(exc, OmeBadResponse):
         return {"html": "API answered with HTML — is this OME?",
-                "not-json": "API answered with something that is not JSON"}.get(exc.kind, "Unexpected answer shape")
+                "not-json": "API answered with something that is not JSON",
+                "not-http": "Something that does not speak HTTP answers on this port"}.get(exc.kind,
+                                                                                          "Unexpected answer shape")
+    if isinstance(exc, OmeNotFound):
+        return f"Not found ({exc.message}) — the API URL must be the server root, e.g. http://host:8081"
     if isinstance(exc, OmeUnauthorized):
         return f"Token rejected ({exc.message})"
     return str(exc)
@@ -50,7 +54,7 @@ def _upstream_problem(ctx: CheckContext, id: str, title: str) -> CheckResult | N
     api = ctx.done.get("api")
     if api is None or api.status is Status.ERROR:
         why = api.summary if api else "the API check did not run"
-        return CheckResult(id=id, title=title, status=Status.SKIP, summary=f"not run: API unreachable ({why})")
+        return CheckResult(id=id, title=title, status=Status.SKIP, summary=f"not run: the API check failed ({why})")
     auth = ctx.done.get("auth")
     if id != "auth" and auth is not None and auth.status is Status.ERROR:
         return CheckResult(id=id, title=title, status=Status.SKIP,
@@ -208,6 +212,7 @@ def diagnose_metrics(ctx: CheckContext) -> CheckResult:
         facts = {"stream": stream, "bytes_in": [first.total_bytes_in, second.total_bytes_in],
                  "bitrate_bps": round(grew * 8 / FRESHNESS_WINDOW_S)}
         if grew <= 0 and second.last_recv_time <= first.last_recv_time:
+            facts["stale"] = True
             return _result("metrics", title, Status.ERROR,
                            f"stale: stream '{stream}' totalBytesIn stayed at {first.total_bytes_in} for "
                            f"{FRESHNESS_WINDOW_S:g}s while it is listed as live", client, facts=facts,

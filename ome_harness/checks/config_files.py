@@ -35,6 +35,7 @@ def diagnose_server_xml(ctx: CheckContext) -> CheckResult:
                          outcome=fingerprint(facts.access_token) if facts.access_token else "empty"),
                 Evidence(what="IP", outcome=", ".join(facts.ips))]
     problems: list[str] = []
+    token_matches = not (facts.access_token and ctx.target.token and facts.access_token != ctx.target.token)
     if not facts.api_enabled:
         problems.append("the API is disabled (Bind/Managers/API is missing or commented out, as in the official "
                         "image's default config)")
@@ -42,11 +43,11 @@ def diagnose_server_xml(ctx: CheckContext) -> CheckResult:
         problems.append(f"the API is bound to port {facts.api_port}, the harness uses port {port}")
     if facts.api_enabled and not facts.access_token:
         problems.append("<AccessToken> is empty: a release build logs 'Empty <AccessToken> is not allowed' and exits")
-    elif facts.access_token and ctx.target.token and facts.access_token != ctx.target.token:
+    elif not token_matches:
         problems.append(f"AccessToken ({fingerprint(facts.access_token)}) differs from the configured token "
                         f"({fingerprint(ctx.target.token)})")
     result_facts = {"api_enabled": facts.api_enabled, "api_port": facts.api_port,
-                    "listens_ipv6": facts.listens_ipv6, "token_matches": not any("differs" in p for p in problems)}
+                    "listens_ipv6": facts.listens_ipv6, "token_matches": token_matches}
     if problems:
         return CheckResult(id="server_xml", title=title, status=Status.ERROR, summary="; ".join(problems),
                            evidence=evidence, facts=result_facts,

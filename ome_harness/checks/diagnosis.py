@@ -10,7 +10,6 @@ from ome_harness.checks.host_probe import RuntimeHints, probe_runtime
 from ome_harness.checks.network import api_host_port, is_loopback
 from ome_harness.checks.registry import all_checks
 from ome_harness.checks.runner import run_checks
-from ome_harness.ome.versions import capabilities
 from ome_harness.redaction import describe_secret
 from ome_harness.results import CheckResult, NextStep, Report, Status, TargetInfo
 from ome_harness.target import OmeTarget
@@ -35,10 +34,8 @@ def diagnose(target: OmeTarget, *, server_xml: Path | None = None, env_file: Pat
     version = api.facts.get("version") if api else None
     notes = [EMULATOR_NOTE] if emulator else []
     notes += [c.not_run_note for c in checks if not c.applies(ctx) and c.not_run_note]
-    if version:
-        notes += capabilities(str(version)).notes()
     notes.append("Read-only: the diagnosis changed nothing on the target.")
-    if not issues:
+    if not issues and not any(r.status is Status.ERROR for r in results):
         steps.append(NextStep(title="Exercise stream workflows",
                               details=["The API is healthy. Run the scenarios (read-only unless you allow mutating):"],
                               commands=["ome-harness run --target emulator" if target.kind == "emulator" else

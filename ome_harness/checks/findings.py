@@ -62,7 +62,7 @@ def _start_steps(hints: RuntimeHints, port: int) -> list[NextStep]:
 @rule
 def ome_not_running(results: Mapping[str, CheckResult], hints: RuntimeHints, url: str):
     tcp = _failed(results, "tcp")
-    if tcp is None or tcp.facts.get("open") or "resolve" in tcp.summary:
+    if tcp is None or tcp.facts.get("open") or tcp.facts.get("unresolved"):
         return None
     port = tcp.facts.get("port", 8081)
     details = [tcp.summary[0].upper() + tcp.summary[1:]]
@@ -108,7 +108,13 @@ def api_misbehaves(results: Mapping[str, CheckResult], hints: RuntimeHints, url:
                 [NextStep(title="Look at OME's health and logs",
                           commands=["journalctl -u ovenmediaengine -n 100 --no-pager   # or: docker logs --tail 100 <ome>",
                                     f"curl -m 10 -sS -o /dev/null -w '%{{http_code}} %{{time_total}}s\\n' {url}/v1/version"])])
-    title = "API Answered with HTML — Is This OME?" if kind == "html" else "API Answer Is Not OME's JSON"
+    if api.facts.get("failure") == "OmeNotFound":
+        return (Finding(key="api_url_not_root", title="API URL Is Not the Server Root",
+                        details=[api.summary, "OME routes /v1/... from the server root: drop any path from the URL."]),
+                [NextStep(title="Use the server root as the API URL",
+                          commands=[f"ome-harness diagnose --api-url {url.split('/v1')[0].rstrip('/')}"])])
+    title = {"html": "API Answered with HTML — Is This OME?",
+             "not-http": "Something Other Than HTTP Answers on the API Port"}.get(kind or "", "API Answer Is Not OME's JSON")
     return (Finding(key=f"api_bad_response_{kind or 'other'}", title=title,
                     details=[api.facts.get("error", api.summary),
                              "Another service (a web server, a proxy, a different app) may own this port, "
@@ -159,7 +165,7 @@ def endpoint_failures(results: Mapping[str, CheckResult], hints: RuntimeHints, u
     bad = [r for r in (results.get("streams"), results.get("metrics")) if r is not None and r.status is Status.ERROR]
     if not bad:
         return None
-    stale = any("stale" in r.summary for r in bad)
+    stale = any(r.facts.get("stale") for r in bad)
     return (Finding(key="stale_metrics" if stale else "endpoint_failure",
                     title="Metrics Are Stale" if stale else "API Endpoints Fail",
                     details=[f"{r.title}: {r.summary}" for r in bad]),

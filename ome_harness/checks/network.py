@@ -12,6 +12,7 @@ import ipaddress
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -82,12 +83,20 @@ def connect(address: str, port: int, timeout: float) -> Probe:
 
 def probe_addresses(host: str, port: int, timeout: float) -> tuple[list[Probe], str | None]:
     """Connect to every address of `host` (and both loopbacks for a loopback host)."""
+    # The resolver has no timeout of its own: bound it so a stuck DNS cannot hold the diagnosis.
+    lookup = ThreadPoolExecutor(max_workers=1, thread_name_prefix="omh-resolve")
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = lookup.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM).result(timeout=timeout)
         resolved = list(dict.fromkeys(str(i[4][0]) for i in infos))
         resolve_error = None
     except socket.gaierror as exc:
         resolved, resolve_error = [], exc.strerror
+    except UnicodeError:
+        resolved, resolve_error = [], "not a valid host name"
+    except FutureTimeout:
+        resolved, resolve_error = [], f"no answer from the resolver within {timeout:g}s"
+    finally:
+        lookup.shutdown(wait=False)
     addresses = list(resolved)
     if is_loopback(host):
         addresses += [a for a in LOOPBACKS if a not in addresses]
@@ -106,7 +115,7 @@ def diagnose_addresses(ctx: CheckContext) -> CheckResult:
         return CheckResult(id="tcp", title="Name resolution and TCP connect", status=Status.ERROR,
                            summary=f"cannot resolve {host}: {resolve_error}",
                            remediation="Check the host name in the API URL, or use the server's IP address.",
-                           facts={"host": host, "port": port})
+                           facts={"host": host, "port": port, "unresolved": True})
     # A loopback *name* may be resolved to either family by other clients (Node.js tries ::1 first), so
     # both loopbacks count; for a literal address the sibling is probed only to explain a failure.
     name_based = not _is_ip(host)

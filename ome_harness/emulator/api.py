@@ -176,7 +176,9 @@ class OmeApi:
 
     def _create_pull_stream(self, vhost: str, app: str, body: bytes) -> Response:
         request = _parse_json(body)
-        if not isinstance(request, dict) or not request.get("name") or not request.get("urls"):
+        urls = request.get("urls") if isinstance(request, dict) else None
+        if (not isinstance(request, dict) or not isinstance(request.get("name"), str) or not request["name"]
+                or not isinstance(urls, list) or not urls or not isinstance(urls[0], str)):
             raise ApiError(400, "Stream name or urls is required")
         self.state.add_stream(str(request["name"]), vhost=vhost, app=app, source_type="RtspPull",
                               source_url=str(request["urls"][0]))

@@ -75,8 +75,7 @@ class EmulatedStream:
     def bytes_in(self, stale: bool) -> tuple[int, datetime]:
         if self.simulated:
             elapsed = (now() - self.created).total_seconds()
-            bitrate = (self.video.bitrate if self.video else 0) + (self.audio.bitrate if self.audio else 0)
-            current = (int(elapsed * bitrate / 8), now())
+            current = (int(elapsed * self.bitrate / 8), now())
         else:
             current = (self._bytes_in, self._last_recv or self.created)
         if stale:

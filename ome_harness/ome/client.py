@@ -78,11 +78,6 @@ class OmeClient:
         self.exchanges: list[Exchange] = []
 
     # -- life cycle -------------------------------------------------------------------------
-    def with_token(self, token: str | None) -> OmeClient:
-        """A fresh client for the same API with another token (or none)."""
-        return OmeClient(self.base_url, token, connect_timeout=self.connect_timeout,
-                         read_timeout=self.read_timeout)
-
     def close(self) -> None:
         self._http.close()
 
@@ -166,9 +161,14 @@ class OmeClient:
             seconds = self.connect_timeout if phase == "connect" else self.read_timeout
             self._record(method, path, None, started, error=f"{phase} timeout")
             raise OmeTimeout(url=url, phase=phase, seconds=seconds) from None
-        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        except (httpx.ConnectError, UnicodeError) as exc:
             self._record(method, path, None, started, error=type(exc).__name__)
             raise _unreachable(url, exc) from None
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            # A connection was made, but what answered does not speak HTTP (or hung up mid-answer).
+            self._record(method, path, None, started, error=type(exc).__name__)
+            raise OmeBadResponse(url=url, status=0, kind="not-http",
+                                 detail=f"the peer does not answer HTTP ({type(exc).__name__}: {exc})") from None
         self._record(method, path, response.status_code, started,
                      server=response.headers.get("server"),
                      emulator=response.headers.get(EMULATOR_HEADER))
@@ -251,9 +251,10 @@ def _unreachable(url: str, exc: Exception) -> OmeUnreachable:
     host = parts.hostname or "?"
     port = parts.port or (443 if parts.scheme == "https" else 80)
     os_error = next((e for e in _causes(exc) if isinstance(e, OSError)), None)
-    if isinstance(os_error, socket.gaierror):
+    if isinstance(exc, UnicodeError) or isinstance(os_error, socket.gaierror):
+        reason = "not a valid host name" if isinstance(exc, UnicodeError) else os_error.strerror
         return OmeUnreachable(url=url, host=host, port=port, errno=None,
-                              reason=f"name not resolved: {os_error.strerror}")
+                              reason=f"name not resolved: {reason}")
     errno = getattr(os_error, "errno", None)
     reason = os_error.strerror if os_error is not None and os_error.strerror else str(exc) or type(exc).__name__
     return OmeUnreachable(url=url, host=host, port=port, errno=errno, reason=reason,
@@ -263,6 +264,6 @@ def _unreachable(url: str, exc: Exception) -> OmeUnreachable:
 def _addresses(host: str, port: int) -> tuple[str, ...]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError:
+    except (OSError, UnicodeError):
         return ()
     return tuple(dict.fromkeys(str(info[4][0]) for info in infos))

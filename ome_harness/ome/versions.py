@@ -35,13 +35,12 @@ _V = OmeVersion.parse
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a version offers; `notes` explain the consequences in words a report can print."""
+    """What a version offers (the scte35 check puts the consequences into words)."""
 
     version: OmeVersion
     scte35_api: bool
     cue_api: bool
     scte35_inband: bool
-    integer_bitrates: bool
 
     @property
     def event_formats(self) -> tuple[str, ...]:
@@ -52,15 +51,6 @@ class Capabilities:
             formats.append("scte35")
         return tuple(formats)
 
-    def notes(self) -> list[str]:
-        notes = []
-        if self.scte35_api:
-            notes.append(f"v{self.version} accepts SCTE-35 through the API (:sendEvent eventFormat scte35); "
-                         "v0.21.0 removed it — a backend relying on it breaks on upgrade.")
-        else:
-            notes.append(f"v{self.version} has no SCTE-35 in the API (:sendEvent answers 400 "
-                         "'eventFormat is not supported'); markers must come in-band from an MPEG-TS source (SRT/UDP).")
-        return notes
 
 
 def capabilities(version: str | OmeVersion) -> Capabilities:
@@ -71,5 +61,4 @@ def capabilities(version: str | OmeVersion) -> Capabilities:
         cue_api=_V("0.18.0") <= v < _V("0.21.0"),
         # In-band markers from MPEG-TS are documented from v0.21.0; earlier releases are not known to.
         scte35_inband=v >= _V("0.21.0"),
-        integer_bitrates=v >= _V("0.19.0"),
     )

@@ -19,12 +19,12 @@ def scenario_report(results: list[CheckResult], target: Any) -> Report:
                           emulator="ome-harness emulator" if target.kind == "emulator" else None)
     else:
         info = TargetInfo(api_url="-", key="Not configured")
-    failed = [r for r in results if r.status.value == "ERROR"]
-    counts = {s: sum(1 for r in results if r.status.value == s) for s in ("OK", "ERROR", "SKIP")}
     report = Report(kind="scenarios", title="OvenMediaEngine Scenario Report",
                     domain=urlsplit(info.api_url).hostname or "-", target=info, results=results,
-                    headline=f"{counts['OK']} passed, {counts['ERROR']} failed, {counts['SKIP']} skipped",
-                    issues=[Finding(key="scenario_failed", title=r.title, details=[r.summary]) for r in failed])
+                    issues=[Finding(key="scenario_failed", title=r.title, details=[r.summary])
+                            for r in results if r.status.value == "ERROR"])
+    counts = report.counts()
+    report.headline = f"{counts['OK']} passed, {counts['ERROR']} failed, {counts['SKIP']} skipped"
     if info.emulator:
         report.notes.append(EMULATOR_NOTE)
     return report

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from ome_harness.redaction import Redactor
 from ome_harness.results import CheckResult, Evidence, Status
 
 
@@ -17,6 +18,7 @@ class ScenarioCollector:
     def __init__(self) -> None:
         self.results: list[CheckResult] = []
         self.target: Any = None
+        self.secrets: list[str] = []
         self._scenarios: dict[str, tuple[str, str, list[str]]] = {}
         self._failed_step: dict[str, str] = {}
 
@@ -55,10 +57,22 @@ class ScenarioCollector:
                            duration_ms=round(report.duration * 1000, 1),
                            evidence=[Evidence(what="tags", outcome=" ".join(f"@{t}" for t in tags) or "-")])
 
+    def all_secrets(self) -> list[str]:
+        token = getattr(self.target, "token", None)
+        return [*self.secrets, *([token] if token else [])]
+
     def write_report(self, out: Path, config: pytest.Config) -> None:
         from ome_harness.report.scenario_report import write_scenario_report
 
-        write_scenario_report(self.results, self.target, out)
+        write_scenario_report(self.results, self.target, out, secrets=self.all_secrets())
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        # pytest's junit.xml is written at session end and knows nothing of our secrets: scrub it after.
+        xmlpath = getattr(config.option, "xmlpath", None)
+        if xmlpath and Path(xmlpath).is_file() and self.all_secrets():
+            path = Path(xmlpath)
+            path.write_text(Redactor(self.all_secrets())(path.read_text(encoding="utf-8")), encoding="utf-8")
 
 
 def _skip_reason(report: pytest.TestReport) -> str:

@@ -75,6 +75,7 @@ def harness_config(pytestconfig: pytest.Config) -> HarnessConfig:
         raise pytest.UsageError(str(exc)) from None
     if cfg.target is None:
         cfg.target = SCENARIO_DEFAULT_TARGET
+    pytestconfig.stash[ScenarioCollector.KEY].secrets.extend(cfg.secrets())
     return cfg
 
 
