@@ -64,16 +64,15 @@ class OmeClient:
     """Typed access to OME's REST API v1 with connect/read timeouts and OME's auth."""
 
     def __init__(self, base_url: str, token: str | None, *, connect_timeout: float = 3.0,
-                 read_timeout: float = 5.0, transport: httpx.BaseTransport | None = None) -> None:
+                 read_timeout: float = 5.0) -> None:
         self.base_url = base_url.rstrip("/")
-        self._token = token
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
         headers = {"Accept": "application/json", "User-Agent": "ome-harness"}
         if token is not None:
             headers["Authorization"] = auth_header(token)
         timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, verify=_tls_context(),
-                                  transport=transport, follow_redirects=False, trust_env=False)
+                                  follow_redirects=False, trust_env=False)
         self._lock = threading.Lock()
         self.exchanges: list[Exchange] = []
 
