@@ -21,12 +21,19 @@ import httpx
 
 from ome_harness import __version__
 from ome_harness.config import HarnessConfig
+from ome_harness.container import labels as lbl
 from ome_harness.container.docker_engine import connect_engine
 from ome_harness.container.launcher import OME_CONFIG_PATH, PUBLISHED, OmeContainer
 from ome_harness.container.server_xml_render import render_server_xml
 from ome_harness.ome.client import auth_header
 
 TOKEN = "bench-token-0123456789"
+
+
+def baseline_labels() -> dict[str, str]:
+    """Owner, run id and launcher: a bench killed mid-round leaves containers `ome-harness down` finds."""
+    return {lbl.OWNER_LABEL: lbl.OWNER, lbl.RUN_ID_LABEL: f"bench-{lbl.new_run_id()}",
+            lbl.LAUNCHER_LABEL: lbl.launcher_identity(), lbl.IMAGE_LABEL: "bench baseline"}
 
 
 def harness_round(cfg: HarnessConfig) -> float:
@@ -56,7 +63,7 @@ def _first_answer(url: str, deadline: float = 60.0) -> None:
 def sdk_round(client, image: str, server_xml: Path) -> float:
     ports = {spec: ("127.0.0.1", None) for spec in PUBLISHED.values()}
     started = time.perf_counter()
-    container = client.containers.run(image, detach=True, ports=ports,
+    container = client.containers.run(image, detach=True, ports=ports, labels=baseline_labels(),
                                       volumes={str(server_xml): {"bind": OME_CONFIG_PATH, "mode": "ro"}})
     try:
         container.reload()
@@ -69,8 +76,9 @@ def sdk_round(client, image: str, server_xml: Path) -> float:
 
 def cli_round(image: str, server_xml: Path) -> float:
     publish = [arg for spec in PUBLISHED.values() for arg in ("-p", f"127.0.0.1::{spec}")]
+    labels = [arg for key, value in baseline_labels().items() for arg in ("--label", f"{key}={value}")]
     started = time.perf_counter()
-    cid = subprocess.run(["docker", "run", "-d", *publish, "-v", f"{server_xml}:{OME_CONFIG_PATH}:ro", image],
+    cid = subprocess.run(["docker", "run", "-d", *publish, *labels, "-v", f"{server_xml}:{OME_CONFIG_PATH}:ro", image],
                          check=True, capture_output=True, text=True, timeout=60).stdout.strip()
     try:
         port = subprocess.run(["docker", "port", cid, "8081/tcp"], check=True, capture_output=True, text=True,

@@ -22,7 +22,7 @@ def launches(request):
 
 @when("the harness launches OME in a container", target_fixture="attempt")
 def launch_ome(harness_config, image, launches):
-    launches.append(launch.launch_for_scenario(harness_config, image))
+    launches.append(launch.launch_for_scenario(harness_config, image, token=launch.TOKEN_IN_OME_LOG))
     return launches[-1]
 
 

@@ -5,6 +5,7 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from ome_harness.media.publishing import expect_live
 from ome_harness.ome.versions import OmeVersion, capabilities
+from ome_harness.results import Status
 from ome_harness.scte35.capability import diagnose_scte35_capability
 from ome_harness.scte35.insertion import (
     CueRefused,
@@ -97,3 +98,7 @@ def diagnose_capability(ome_version):
 @then("it names the insertion paths this version offers")
 def names_the_paths(capability, ome_version):
     assert capability.facts["paths"] == available_paths(ome_version), capability.summary
+    # v0.21 removed the API path: warned there; up to v0.20.x OK, with the upgrade trap in its words.
+    verdict, words = ((Status.WARN, "only in-band") if capabilities(ome_version).version >= OmeVersion(0, 21, 0)
+                      else (Status.OK, "v0.21.0 removed"))
+    assert (capability.id, capability.status) == ("scte35", verdict) and words in capability.summary, capability

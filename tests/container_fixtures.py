@@ -16,13 +16,12 @@ import docker
 import pytest
 from docker.models.containers import Container
 
-from ome_harness import __version__
 from ome_harness.config import HarnessConfig
 from ome_harness.container.docker_engine import connect_engine
 from ome_harness.container.errors import EngineUnavailable
+from ome_harness.container.scenario_launch import STANDIN_IMAGE
 from ome_harness.testing import require
 
-STANDIN_IMAGE = os.environ.get("OMH_TEST_STANDIN_IMAGE") or f"ome-harness/ome-standin:{__version__}"
 TEST_LABEL = "ome-harness-test.id"
 REPO = Path(__file__).resolve().parents[1]
 

@@ -9,7 +9,10 @@ import pytest
 
 from ome_harness.config import HarnessConfig
 from ome_harness.container import labels as lbl
+from ome_harness.container.launcher import OmeContainer
+from ome_harness.container.scenario_launch import TOKEN_IN_OME_LOG
 from ome_harness.ome.errors import OmeUnauthorized
+from ome_harness.redaction import MASK
 from ome_harness.target.container import container_target
 
 pytest_plugins = ["container_fixtures"]
@@ -54,14 +57,39 @@ def test_every_port_is_published_on_loopback_only(container_cfg: HarnessConfig, 
 
 def test_the_container_log_is_kept_next_to_the_reports_without_the_token(
         container_cfg: HarnessConfig, tmp_path: Path) -> None:
-    container_cfg.container.token = "a-token-that-must-never-be-written-down"
+    # OME writes this word in its start-up line: the mask must stand where it was.
+    container_cfg.container.token = TOKEN_IN_OME_LOG
     with container_target(container_cfg) as target:
         log_path = Path(target.extra["log_path"])
-        assert target.token == "a-token-that-must-never-be-written-down"
+        assert target.token == TOKEN_IN_OME_LOG
     assert log_path.parent == tmp_path / "reports" / "containers"
     text = log_path.read_text()
     assert "/opt/ovenmediaengine/bin/origin_conf/Server.xml" in text
-    assert target.token not in text
+    assert TOKEN_IN_OME_LOG not in text
+    assert f"{MASK} stand-in (ome-harness API emulator; not a real {MASK})" in text
+
+
+def test_an_unwritable_report_folder_still_removes_the_container_and_its_config(
+        container_cfg: HarnessConfig, test_containers, capsys) -> None:
+    container_cfg.report.out = "/dev/null/x"
+    with container_target(container_cfg) as target:
+        (container,) = test_containers()
+        config_dir = Path(container.labels[lbl.CONFIG_DIR_LABEL])
+        assert target.client().version().version
+    assert test_containers() == []
+    assert not config_dir.exists(), "the rendered Server.xml (it holds the token) must not outlive the container"
+    assert "could not keep the log of container" in capsys.readouterr().err
+
+
+def test_a_launched_ome_does_not_show_its_token_in_its_repr(container_cfg: HarnessConfig) -> None:
+    container_cfg.container.token = "a-token-for-repr-only"
+    ome = OmeContainer(container_cfg)
+    try:
+        launched = ome.start()
+        assert launched.token == "a-token-for-repr-only"
+        assert "a-token-for-repr-only" not in repr(launched)
+    finally:
+        ome.remove()
 
 
 def test_two_launches_side_by_side_get_different_ports(container_cfg: HarnessConfig) -> None:

@@ -16,6 +16,8 @@ import httpx
 import pytest
 
 from ome_harness.container import labels as lbl
+from ome_harness.container.scenario_launch import TOKEN_IN_OME_LOG
+from ome_harness.redaction import MASK
 
 pytest_plugins = ["container_fixtures"]
 pytestmark = [pytest.mark.docker, pytest.mark.container]
@@ -54,9 +56,10 @@ def test_a_signal_during_start_up_leaves_no_container(cli_process, standin_image
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_while_running_stops_and_removes_the_container_and_keeps_its_log(
         cli_process, standin_image: str, test_id: str, tmp_path: Path, test_containers, signum: int) -> None:
-    up = cli_process("up", "--image", standin_image, env=_env(test_id, tmp_path))
+    up = cli_process("up", "--image", standin_image, env=_env(test_id, tmp_path, OMH_CONTAINER__TOKEN=TOKEN_IN_OME_LOG))
     api = up.wait_for_line("  API ").split()[-1]
     token = up.wait_for_line("  token ").split()[-1]
+    assert token == TOKEN_IN_OME_LOG
     assert len(test_containers()) == 1
     assert httpx.get(f"{api}/v1/version", auth=None, headers={"Authorization": _basic(token)}, timeout=5).status_code == 200
     up.proc.send_signal(signum)
@@ -65,13 +68,13 @@ def test_a_signal_while_running_stops_and_removes_the_container_and_keeps_its_lo
     assert test_containers() == []
     (log,) = (tmp_path / "reports" / "containers").glob("ome-harness-*.log")
     assert f"removed {log.stem}; log kept in" in stderr
-    assert token not in log.read_text()
+    assert token not in log.read_text() and MASK in log.read_text()
 
 
 def test_a_killed_launcher_leaves_a_leftover_that_down_removes(cli_process, run_cli, standin_image: str, test_id: str,
                                                                tmp_path: Path, test_containers) -> None:
     # SIGKILL cannot be caught: this is the case `down` exists for.
-    up = cli_process("up", "--image", standin_image, env=_env(test_id, tmp_path))
+    up = cli_process("up", "--image", standin_image, env=_env(test_id, tmp_path, OMH_CONTAINER__TOKEN=TOKEN_IN_OME_LOG))
     up.wait_for_line("  API ")
     up.proc.kill()
     up.finish()
@@ -80,6 +83,8 @@ def test_a_killed_launcher_leaves_a_leftover_that_down_removes(cli_process, run_
     assert result.code == 0, result.output
     assert f"removed {leftover.name}" in result.stdout
     assert test_containers() == []
+    saved = (tmp_path / "reports" / "containers" / f"{leftover.name}.log").read_text()
+    assert TOKEN_IN_OME_LOG not in saved and MASK in saved, saved
 
 
 def test_down_removes_labelled_leftovers_and_nothing_else(run_cli, docker_engine: docker.DockerClient,
@@ -117,12 +122,15 @@ def test_down_removes_labelled_leftovers_and_nothing_else(run_cli, docker_engine
 
 def test_logs_prints_the_log_of_a_running_container(run_cli, cli_process, standin_image: str, test_id: str,
                                                     tmp_path: Path) -> None:
-    up = cli_process("up", "--image", standin_image, env=_env(test_id, tmp_path))
+    up = cli_process("up", "--image", standin_image, env=_env(test_id, tmp_path, OMH_CONTAINER__TOKEN=TOKEN_IN_OME_LOG))
     name = re.search(r"container (ome-harness-\w+)", up.wait_for_line("OME is ready")).group(1)
     token = up.wait_for_line("  token ").split()[-1]
     result = run_cli("logs", name)
     assert result.code == 0, result.output
-    assert "OvenMediaEngine stand-in" in result.stdout and token not in result.stdout
+    assert f"{MASK} stand-in" in result.stdout and token not in result.stdout
+    # Another TMPDIR hides the rendered copy here: the token is read from the container's own config.
+    elsewhere = run_cli("logs", name, env={"TMPDIR": str(tmp_path)})
+    assert elsewhere.code == 0 and f"{MASK} stand-in" in elsewhere.stdout and token not in elsewhere.stdout
     up.proc.send_signal(signal.SIGINT)
     assert up.finish()[0] == 0
     missing = run_cli("logs", name)

@@ -7,13 +7,15 @@ one boundary this suite fakes. Pull failures against a real engine are in test_c
 from __future__ import annotations
 
 import io
+import threading
+import time
 
 import pytest
-from docker.errors import ImageNotFound
+from docker.errors import APIError, ImageNotFound
 from rich.console import Console
 
 from ome_harness.container.errors import ImageUnavailable
-from ome_harness.container.image import ensure_image
+from ome_harness.container.image import PullTimedOut, ensure_image, events_within
 
 REF = "ovenmedialabs/ovenmediaengine:v0.21.0"
 
@@ -71,3 +73,58 @@ def test_an_image_already_present_is_not_pulled() -> None:
     engine.present = True
     ensure_image(engine, REF)
     assert engine.pulled == []
+
+
+class _SilentEngine(_ReplayedEngine):
+    """An engine that accepts the pull and then never sends a byte (a stalled registry proxy)."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+        self.release = threading.Event()
+
+    def pull(self, reference: str, stream: bool, decode: bool):
+        self.pulled.append(reference)
+        self.release.wait(30)
+        yield from ()
+
+
+def test_a_pull_that_never_answers_is_abandoned_at_its_deadline() -> None:
+    engine = _SilentEngine()
+    started = time.monotonic()
+    try:
+        with pytest.raises(ImageUnavailable) as caught:
+            ensure_image(engine, REF, pull_timeout=0.5, console=Console(file=io.StringIO()))
+    finally:
+        engine.release.set()
+    assert time.monotonic() - started < 10, "the pull was not bounded by its deadline"
+    assert str(caught.value) == (f"Pulling image {REF} took longer than 0.5s (container.pull_timeout); "
+                                 "the pull was abandoned.")
+
+
+def test_a_stream_that_keeps_talking_past_its_deadline_is_cut_off_too() -> None:
+    def chatty():
+        while True:
+            time.sleep(0.05)
+            yield {"status": "Waiting"}
+
+    with pytest.raises(PullTimedOut):
+        for _ in events_within(chatty, 0.3):
+            pass
+
+
+def test_an_engine_error_inside_the_stream_reaches_the_caller() -> None:
+    def failing():
+        yield {"status": "Pulling"}
+        raise APIError("500 Server Error: engine went away")
+
+    with pytest.raises(ImageUnavailable, match="Could not pull image .*engine went away"):
+        ensure_image(_StreamEngine(failing), REF, console=Console(file=io.StringIO()))
+
+
+class _StreamEngine(_ReplayedEngine):
+    def __init__(self, stream) -> None:
+        super().__init__([])
+        self.stream = stream
+
+    def pull(self, reference: str, stream: bool, decode: bool):
+        return self.stream()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ome_harness.media.encoder import FfmpegMissing
 from ome_harness.scte35.inband import InbandCuePublisher
 from ome_harness.scte35.insertion import CueSent
 from ome_harness.scte35.ts_injection import Scte35Injector
@@ -117,3 +118,16 @@ def test_an_srt_publish_without_a_listener_fails_with_the_senders_words(ffmpeg, 
             publisher.check_alive()
     assert "srt://127.0.0.1" in str(caught.value)
 
+
+
+def test_an_encoder_that_cannot_start_leaves_no_sender_and_no_open_capture(ffmpeg, tmp_path):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    publisher = InbandCuePublisher(f"srt://127.0.0.1:{port}?streamid=default/app/x", capture=tmp_path / "cap.ts")
+    publisher.encoder._command = [str(tmp_path / "no-such-ffmpeg")]  # the encoder's start fails after the sender's
+    with pytest.raises(FfmpegMissing), publisher:
+        pass
+    assert publisher.sender.process is not None, "the sender should have started first"
+    assert publisher.sender.returncode is not None, "the sender ffmpeg was left running"
+    assert publisher._capture_file is not None and publisher._capture_file.closed

@@ -167,16 +167,54 @@ def test_a_time_with_only_regular_segment_boundaries_is_not_taken_for_a_cut():
     assert "regular cadence" in next(e for e in result.evidence if e.kind == "segment cut").detail
 
 
-def test_a_daterange_with_another_event_id_is_a_mismatch():
-    cue = splice_insert(5, duration_s=30).hex()
-    text = ("#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXT-X-PROGRAM-DATE-TIME:2026-11-24T00:00:00.000+00:00\n"
-            "#EXTINF:6.0,\na.m4s\n"
-            f'#EXT-X-DATERANGE:ID="5",START-DATE="2026-11-24T00:00:06.000+00:00",PLANNED-DURATION=30,SCTE35-OUT={cue}\n'
-            "#EXT-X-PROGRAM-DATE-TIME:2026-11-24T00:00:06.000+00:00\n#EXTINF:6.0,\nb.m4s\n")
-    sent = CueSent(event_id=6, out=True, duration_s=30.0, at=datetime(2026, 11, 24, 0, 0, 6, 0, UTC), path="api")
-    result = assess_cue([parse_chunklist(text)], sent)
-    assert not result.ok
-    assert "event id 5, sent 6" in result.summary()
+def _playlist_with(*dateranges: str) -> str:
+    return ("#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXT-X-PROGRAM-DATE-TIME:2026-11-24T00:00:00.000+00:00\n"
+            "#EXTINF:6.0,\na.m4s\n" + "".join(f"#EXT-X-DATERANGE:{d}\n" for d in dateranges)
+            + "#EXT-X-PROGRAM-DATE-TIME:2026-11-24T00:00:06.000+00:00\n#EXTINF:6.0,\nb.m4s\n")
+
+
+def _daterange(tag_id: int, **attributes: str) -> str:
+    return f'ID="{tag_id}",START-DATE="2026-11-24T00:00:06.000+00:00",' + ",".join(
+        f"{name.replace('_', '-')}={value}" for name, value in attributes.items())
+
+
+SENT_6 = CueSent(event_id=6, out=True, duration_s=30.0, at=datetime(2026, 11, 24, 0, 0, 6, 0, UTC), path="api")
+
+
+def test_a_daterange_of_another_cue_is_reported_as_unrelated_not_judged():
+    other = _daterange(5, PLANNED_DURATION="10", SCTE35_OUT=splice_insert(5, duration_s=10).hex())
+    result = assess_cue([parse_chunklist(_playlist_with(other))], SENT_6)
+    tags = [e for e in result.evidence if e.kind == "EXT-X-DATERANGE"]
+    assert [(e.state, e.detail) for e in tags] == [("unrelated", "event id 5, not the cue sent (6)")]
+    assert not result.mismatches and not result.ok
+    assert "no SCTE-35 tag for event id 6, only for other cues" in result.summary()
+    assert result.decoded == []
+
+
+def test_a_daterange_of_the_cue_is_judged_beside_one_of_another_cue():
+    other = _daterange(5, SCTE35_OUT=splice_insert(5, duration_s=10).hex())
+    ours = _daterange(6, PLANNED_DURATION="12", SCTE35_OUT=splice_insert(6, duration_s=12).hex())
+    result = assess_cue([parse_chunklist(_playlist_with(other, ours))], SENT_6)
+    (mismatch,) = result.mismatches
+    assert "break duration 12.0, sent 30s" in mismatch.detail and "PLANNED-DURATION 12s, sent 30s" in mismatch.detail
+    assert "event id 5" not in result.summary()
+
+
+def test_a_daterange_with_both_halves_judges_out_as_out_and_in_as_in():
+    both = _daterange(6, PLANNED_DURATION="30", SCTE35_OUT=splice_insert(6, duration_s=30).hex(),
+                      SCTE35_IN=splice_insert(6, out=False).hex())
+    result = assess_cue([parse_chunklist(_playlist_with(both))], SENT_6)
+    tags = [e for e in result.evidence if e.kind == "EXT-X-DATERANGE"]
+    assert [e.state for e in tags] == ["found", "found"], [e.detail for e in tags]
+    assert [f.out_of_network for f in result.decoded] == [True, False]
+
+
+def test_a_daterange_whose_in_half_claims_out_of_network_is_a_mismatch():
+    both = _daterange(6, PLANNED_DURATION="30", SCTE35_OUT=splice_insert(6, duration_s=30).hex(),
+                      SCTE35_IN=splice_insert(6, out=True, duration_s=30).hex())
+    result = assess_cue([parse_chunklist(_playlist_with(both))], SENT_6)
+    (mismatch,) = result.mismatches
+    assert mismatch.detail == "out-of-network flag True, expected False"
 
 
 # -- splice info with threefive ------------------------------------------------------------------

@@ -26,15 +26,6 @@ def connect_engine(timeout: float = 30.0) -> docker.DockerClient:
     return client
 
 
-def engine_available(timeout: float = 5.0) -> bool:
-    """True when an engine answers; for test prerequisites and `diagnose` hints."""
-    try:
-        connect_engine(timeout).close()
-    except EngineUnavailable:
-        return False
-    return True
-
-
 _REASONS = (("No such file or directory", "no such socket"), ("FileNotFoundError", "no such socket"),
             ("Connection refused", "connection refused"), ("ConnectionRefusedError", "connection refused"),
             ("Permission denied", "permission denied"), ("PermissionError", "permission denied"),

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound
@@ -12,6 +16,8 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from ome_harness.container.errors import ContainerError, ImageUnavailable
+
+T = TypeVar("T")
 
 
 def ensure_image(client: docker.DockerClient, reference: str, *, pull: bool = True,
@@ -38,13 +44,12 @@ def pull_image(client: docker.DockerClient, reference: str, *, timeout: float = 
                console: Console | None = None) -> None:
     """Pull with one progress bar per layer; any failure is an ImageUnavailable naming the image."""
     console = console or Console(stderr=True)
-    deadline = time.monotonic() + timeout
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
     try:
         with Progress(*columns, console=console, transient=True) as progress:
             layers: dict[str, int] = {}
             overall = progress.add_task(f"pulling {reference}", total=None)
-            for event in client.api.pull(reference, stream=True, decode=True):
+            for event in events_within(lambda: client.api.pull(reference, stream=True, decode=True), timeout):
                 # A failed pull often arrives as an event in a 200 stream, not as an HTTP error.
                 if "error" in event:
                     raise ImageUnavailable(_pull_failed(reference, str(event["error"])))
@@ -54,13 +59,51 @@ def pull_image(client: docker.DockerClient, reference: str, *, timeout: float = 
                         layers[layer] = progress.add_task(f"  {layer}", total=detail["total"])
                     progress.update(layers[layer], completed=detail.get("current", 0))
                 progress.update(overall, description=f"pulling {reference}: {event.get('status', '')}")
-                if time.monotonic() > deadline:
-                    raise ImageUnavailable(f"Pulling image {reference} took longer than {timeout:g}s "
-                                           "(container.pull_timeout); the pull was abandoned.")
+    except PullTimedOut:
+        raise ImageUnavailable(f"Pulling image {reference} took longer than {timeout:g}s "
+                               "(container.pull_timeout); the pull was abandoned.") from None
     except ImageUnavailable:
         raise
     except (DockerException, RequestException) as exc:
         raise ImageUnavailable(_pull_failed(reference, _explain(exc))) from None
+
+
+class PullTimedOut(Exception):
+    """The engine's pull stream did not finish within its deadline."""
+
+
+def events_within(open_stream: Callable[[], Iterable[T]], seconds: float) -> Iterator[T]:
+    """The items of a blocking stream, raising PullTimedOut once `seconds` pass, even if it never answers."""
+    # docker-py reads the pull stream without a socket timeout: only another thread can give up on it.
+    box: queue.Queue[tuple[object, BaseException | None]] = queue.Queue()
+
+    def pump() -> None:
+        try:
+            for item in open_stream():
+                box.put((item, None))
+        except BaseException as exc:  # handed to the caller's thread, which decides
+            box.put((_END, exc))
+        else:
+            box.put((_END, None))
+
+    threading.Thread(target=pump, name="image-pull", daemon=True).start()
+    deadline = time.monotonic() + seconds
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise PullTimedOut
+        try:
+            item, error = box.get(timeout=remaining)
+        except queue.Empty:
+            raise PullTimedOut from None
+        if error is not None:
+            raise error
+        if item is _END:
+            return
+        yield item  # type: ignore[misc]
+
+
+_END = object()
 
 
 def image_digest(image: Image) -> str:

@@ -42,7 +42,7 @@ class LaunchedOme:
     run_id: str
     image: str
     image_digest: str
-    token: str
+    token: str = field(repr=False)
     host: str
     host_ports: dict[str, int]
     version: str | None
@@ -157,19 +157,28 @@ class OmeContainer:
     def remove(self) -> None:
         """Keep the log, then remove every container of this run and its rendered config; never raises."""
         with stop_signals_deferred():
-            # Never having reached an engine means nothing was created there.
-            containers = [] if self._client is None else self._containers_of_run()
-            for container in containers:
-                save_log(container, self.log_path, self.redact)
-                try:
-                    remove_container(container)
-                except DockerException as exc:
-                    self.console.print(f"ome-harness: warning: could not remove container {container.name}: {exc}; "
-                                       "`ome-harness down` removes it later.", markup=False, highlight=False)
-            if self.config_dir is not None:
-                shutil.rmtree(self.config_dir, ignore_errors=True)
+            try:
+                # Never having reached an engine means nothing was created there.
+                containers = [] if self._client is None else self.containers_of_run()
+                for container in containers:
+                    try:
+                        save_log(container, self.log_path, self.redact, console=self.console)
+                    finally:
+                        self._remove_one(container)
+            finally:
+                # The rendered config holds the token: it goes even when something above failed.
+                if self.config_dir is not None:
+                    shutil.rmtree(self.config_dir, ignore_errors=True)
 
-    def _containers_of_run(self) -> list[Container]:
+    def _remove_one(self, container: Container) -> None:
+        try:
+            remove_container(container)
+        except DockerException as exc:
+            self.console.print(f"ome-harness: warning: could not remove container {container.name}: {exc}; "
+                               "`ome-harness down` removes it later.", markup=False, highlight=False)
+
+    def containers_of_run(self) -> list[Container]:
+        """Every container, running or not, labelled with this run's id."""
         # By label, not by the handle: a signal between "created" and "handle returned" leaves no handle.
         try:
             return self.client.containers.list(all=True, ignore_removed=True,
@@ -188,16 +197,24 @@ class OmeContainer:
         return self.redact(raw.decode("utf-8", errors="replace")).rstrip("\n")
 
 
-def save_log(container: Container, path: Path | None, redact: Redactor) -> Path | None:
-    """Write the container's whole log (stdout and stderr, secrets masked) to `path`."""
+def save_log(container: Container, path: Path | None, redact: Redactor, *,
+             console: Console | None = None) -> Path | None:
+    """Write the container's whole log (stdout and stderr, secrets masked) to `path`; None when it cannot."""
     if path is None:
         return None
     try:
         raw = container.logs(stdout=True, stderr=True)
     except DockerException:
         return None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(redact(raw.decode("utf-8", errors="replace")), encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(redact(raw.decode("utf-8", errors="replace")), encoding="utf-8")
+    except OSError as exc:
+        # An unwritable report directory must not keep the container (and its token) alive.
+        (console or Console(stderr=True)).print(
+            f"ome-harness: warning: could not keep the log of container {container.name} at {path}: "
+            f"{exc.strerror or exc}.", markup=False, highlight=False)
+        return None
     return path
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +18,15 @@ from ome_harness.container.docker_engine import connect_engine
 from ome_harness.container.errors import ContainerError, ContainerStartFailed, EngineUnavailable
 from ome_harness.container.launcher import LaunchedOme, OmeContainer
 from ome_harness.ome.errors import OmeUnauthorized
+from ome_harness.redaction import MASK
 from ome_harness.target.base import OmeTarget
 from ome_harness.target.container import target_for
 from ome_harness.testing import require
 
 STANDIN_IMAGE = os.environ.get("OMH_TEST_STANDIN_IMAGE") or f"ome-harness/ome-standin:{__version__}"
+# A token OME itself writes in its start-up line (real OME and the stand-in alike): launched with it,
+# the kept log must show the mask where that word was, so a redaction that silently does nothing fails.
+TOKEN_IN_OME_LOG = "OvenMediaEngine"
 
 
 def image_for_scenarios(cfg: HarnessConfig) -> str:
@@ -34,12 +39,13 @@ def image_for_scenarios(cfg: HarnessConfig) -> str:
         client = connect_engine(cfg.container.engine_timeout)
     except EngineUnavailable as exc:
         require(False, f"needs a Docker engine: {exc}")
-    if cfg.target == "container":
-        return cfg.container.image
-    try:
-        client.images.get(STANDIN_IMAGE)
-    except ImageNotFound:
-        require(False, f"needs the stand-in image {STANDIN_IMAGE}: run scripts/build-emulator-image")
+    with contextlib.closing(client):
+        if cfg.target == "container":
+            return cfg.container.image
+        try:
+            client.images.get(STANDIN_IMAGE)
+        except ImageNotFound:
+            require(False, f"needs the stand-in image {STANDIN_IMAGE}: run scripts/build-emulator-image")
     return STANDIN_IMAGE
 
 
@@ -49,9 +55,9 @@ class LaunchAttempt:
 
     launcher: OmeContainer
     cfg: HarnessConfig
-    launched: LaunchedOme | None = None
+    # repr=False: a launched OME carries its access token.
+    launched: LaunchedOme | None = field(default=None, repr=False)
     error: ContainerError | None = None
-    notes: dict[str, str] = field(default_factory=dict)
 
     @property
     def target(self) -> OmeTarget:
@@ -59,8 +65,7 @@ class LaunchAttempt:
         return target_for(self.launched, self.cfg)
 
     def containers(self) -> list[docker.models.containers.Container]:
-        return self.launcher.client.containers.list(
-            all=True, ignore_removed=True, filters={"label": f"{lbl.RUN_ID_LABEL}={self.launcher.run_id}"})
+        return self.launcher.containers_of_run()
 
     def close(self) -> None:
         self.launcher.remove()
@@ -116,7 +121,11 @@ def expect_log_kept(attempt: LaunchAttempt) -> Path:
     assert path is not None and path.is_file(), f"no container log at {path}"
     text = path.read_text(encoding="utf-8")
     assert text.strip(), f"{path} is empty"
-    assert not attempt.launcher.token or attempt.launcher.token not in text, f"{path} contains the token"
+    token = attempt.launcher.token
+    if token:
+        assert token not in text, f"{path} contains the token"
+        if token == TOKEN_IN_OME_LOG:
+            assert MASK in text, f"{path} shows no mask where OME wrote {TOKEN_IN_OME_LOG!r}: {text[:300]!r}"
     return path
 
 

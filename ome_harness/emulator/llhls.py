@@ -65,7 +65,6 @@ class Timeline:
         self.first_ts: int | None = None
         self.segments: list[Segment] = []
         self.cuts: list[_Cut] = []
-        self.cut_log: list[tuple[str, datetime]] = []
         self._outs: dict[int | None, datetime] = {}
         self._sequence = 0
 
@@ -84,7 +83,6 @@ class Timeline:
             self.cuts = [c for c in self.cuts if c.at > at]
             self._close(current, at)
             self._open(at, keyframe, [t for c in due for t in self._tags(c, at)])
-            self.cut_log.extend((c.kind, at) for c in due)
             # OME schedules the cue-in itself, `duration` after the cue-out's place in the media.
             self.cuts += [_Cut(at + timedelta(seconds=c.duration_s), "in", c.event_id, c.duration_s)
                           for c in due if c.kind == "out" and c.duration_s]

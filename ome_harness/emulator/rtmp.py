@@ -160,7 +160,7 @@ class _Session:
             await self._handshake()
             while True:
                 await self._read_chunk()
-        except (_Closed, asyncio.IncompleteReadError, ConnectionError, OSError, amf0.AmfError):
+        except (_Closed, asyncio.IncompleteReadError, ConnectionError, OSError, amf0.AmfError, struct.error):
             pass
         finally:
             self._unpublish()
@@ -251,7 +251,11 @@ class _Session:
     # -- messages ---------------------------------------------------------------------------
     async def _message(self, type_id: int, timestamp: int, payload: bytes) -> None:
         if type_id == MSG_SET_CHUNK_SIZE:
-            self.in_chunk_size = struct.unpack(">I", payload[:4])[0] & 0x7FFFFFFF
+            size = struct.unpack(">I", payload[:4])[0] & 0x7FFFFFFF if len(payload) >= 4 else 0
+            if size < 1:
+                # A chunk size of 0 would make every later read take no bytes: a peer gone wrong.
+                raise _Closed
+            self.in_chunk_size = size
         elif type_id == MSG_WINDOW_ACK and len(payload) >= 4:
             self.ack_window = max(1, struct.unpack(">I", payload[:4])[0])
         elif type_id in (MSG_COMMAND_AMF0, MSG_COMMAND_AMF3):

@@ -15,12 +15,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from ome_harness.ome.client import OmeClient
 from ome_harness.ome.errors import OmeError
 from ome_harness.ome.models import Stream
+
+if TYPE_CHECKING:
+    from ome_harness.scte35.inband import InbandCuePublisher
 
 INSTALL_HINT = "install it with `apt-get install -y ffmpeg` (Debian/Ubuntu) and make sure it is on PATH"
 
@@ -276,9 +279,10 @@ def track_problems(stream: Stream, settings: EncoderSettings) -> list[str]:
 
 @contextlib.contextmanager
 def publish(client: OmeClient, url: str, vhost: str, app: str, name: str, *,
-            settings: EncoderSettings | None = None, deadline_s: float = 10.0) -> Iterator[Publication]:
-    """Start the encoder, wait until OME lists the stream, yield; ffmpeg is killed on the way out."""
-    encoder = FfmpegEncoder(url, settings)
+            settings: EncoderSettings | None = None, deadline_s: float = 10.0,
+            encoder: FfmpegEncoder | InbandCuePublisher | None = None) -> Iterator[Publication]:
+    """Start the encoder (ffmpeg to `url` unless one is given), wait until OME lists the stream, yield; stopped after."""
+    encoder = FfmpegEncoder(url, settings) if encoder is None else encoder
     with encoder:
         started = time.monotonic()
         listed = encoder.wait_listed(client, vhost, app, name, deadline_s=deadline_s)

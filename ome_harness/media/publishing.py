@@ -16,7 +16,7 @@ from ome_harness.media.encoder import (
     EncoderSettings,
     FfmpegEncoder,
     Publication,
-    track_problems,
+    publish,
 )
 from ome_harness.media.metrics import IngestMetrics, assess_ingest, bitrate_tolerance, sample_stream_stats
 from ome_harness.ome.client import OmeClient
@@ -54,11 +54,8 @@ def open_publication(target: OmeTarget, client: OmeClient, stream: str, *, proto
         encoder: FfmpegEncoder | InbandCuePublisher = InbandCuePublisher(url, settings)
     else:
         encoder = FfmpegEncoder(url, settings)
-    with encoder:
-        started = time.monotonic()
-        listed = encoder.wait_listed(client, target.vhost, app, stream, deadline_s=deadline_s)
-        yield Publication(encoder, target.vhost, app, stream, listed,
-                          round(time.monotonic() - started, 3), track_problems(listed, settings))
+    with publish(client, url, target.vhost, app, stream, deadline_s=deadline_s, encoder=encoder) as publication:
+        yield publication
 
 
 def wait_stream_gone(client: OmeClient, vhost: str, app: str, stream: str, *, deadline_s: float = 5.0,

@@ -61,10 +61,15 @@ class InbandCuePublisher:
 
     def start(self) -> InbandCuePublisher:
         self._capture_file = self.capture.open("wb") if self.capture else None
-        self.sender.start()
-        self.encoder.start()
-        self._pump = threading.Thread(target=self._run_pump, name="scte35-injector", daemon=True)
-        self._pump.start()
+        try:
+            self.sender.start()
+            self.encoder.start()
+            self._pump = threading.Thread(target=self._run_pump, name="scte35-injector", daemon=True)
+            self._pump.start()
+        except BaseException:
+            # A half-started pipeline must not leave the sender ffmpeg or the capture file behind.
+            self.stop()
+            raise
         return self
 
     def _run_pump(self) -> None:

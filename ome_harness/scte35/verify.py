@@ -36,7 +36,8 @@ from ome_harness.results import CheckResult, Evidence, Status
 from ome_harness.scte35.insertion import CueSent
 from ome_harness.scte35.splice import SpliceDecodeError, SpliceFacts, decode_splice
 
-State = Literal["found", "absent", "mismatch", "not-looked"]
+# "unrelated": a tag of another cue (another event id) — reported, never judged against this one.
+State = Literal["found", "absent", "mismatch", "not-looked", "unrelated"]
 OPEN_SEGMENT = "__open_segment__"
 DURATION_SLACK_S = 0.1
 
@@ -90,7 +91,8 @@ class CueVerification:
 
     def to_check_result(self, check_id: str = "scte35.output", title: str = "SCTE-35 cue in the output"
                         ) -> CheckResult:
-        marks = {"found": "found", "absent": "not found", "mismatch": "MISMATCH", "not-looked": "not looked for"}
+        marks = {"found": "found", "absent": "not found", "mismatch": "MISMATCH", "not-looked": "not looked for",
+                 "unrelated": "another cue"}
         return CheckResult(
             id=check_id, title=title, status=Status.OK if self.ok else Status.ERROR, summary=self.summary(),
             evidence=[Evidence(what=f"{e.kind}{f' ({e.where})' if e.where else ''}",
@@ -295,12 +297,14 @@ def _tag_evidence(rendition: Rendition, sent: CueSent, decoded: list[SpliceFacts
     evidence: list[CueEvidence] = []
     for segment in rendition.segments:
         for daterange in segment.dateranges:
-            payload = daterange.scte35_out or daterange.scte35_cmd or daterange.scte35_in
-            if payload is None:
-                continue
-            evidence.append(_judge_payload("EXT-X-DATERANGE", payload, sent, decoded, rendition.name,
-                                           tag_id=daterange.id, planned=daterange.planned_duration,
-                                           out=daterange.scte35_in is None))
+            # One tag may carry both halves of a break: each is judged as what it is.
+            halves = [(daterange.scte35_out, True), (daterange.scte35_in, False)]
+            if daterange.scte35_out is None and daterange.scte35_in is None:
+                halves = [(daterange.scte35_cmd, sent.out)]
+            for payload, out in halves:
+                if payload is not None:
+                    evidence.append(_judge_payload("EXT-X-DATERANGE", payload, sent, decoded, rendition.name,
+                                                   tag_id=daterange.id, planned=daterange.planned_duration, out=out))
         if segment.scte35:
             evidence.append(_judge_payload("CUE-OUT/SCTE35 tag", segment.scte35, sent, decoded, rendition.name,
                                            out=not segment.cue_in))
@@ -310,6 +314,9 @@ def _tag_evidence(rendition: Rendition, sent: CueSent, decoded: list[SpliceFacts
     if not evidence:
         evidence.append(CueEvidence("EXT-X-DATERANGE / CUE tags", "absent",
                                     "no SCTE-35 tag in the playlist (OME v0.20.0 writes none)", rendition.name))
+    elif all(e.state == "unrelated" for e in evidence):
+        evidence.append(CueEvidence("EXT-X-DATERANGE / CUE tags", "absent",
+                                    f"no SCTE-35 tag for event id {sent.event_id}, only for other cues", rendition.name))
     return evidence
 
 
@@ -319,6 +326,8 @@ def _judge_payload(kind: str, payload: str, sent: CueSent, decoded: list[SpliceF
         facts = decode_splice(payload)
     except SpliceDecodeError as exc:
         return CueEvidence(kind, "mismatch", f"payload does not decode: {exc}", where)
+    if facts.event_id != sent.event_id:
+        return CueEvidence(kind, "unrelated", f"event id {facts.event_id}, not the cue sent ({sent.event_id})", where)
     decoded.append(facts)
     problems = splice_mismatches(facts, sent, out=out)
     if tag_id is not None and facts.event_id is not None and tag_id != str(facts.event_id):
