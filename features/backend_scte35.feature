@@ -12,8 +12,8 @@ Feature: SCTE-35 cues through the backend
     And a publisher is live on the channel
     When the marker is inserted on the channel
     Then the backend answers 200
-    And OME received the marker's cue
     And the database records the marker as inserted on the channel
+    And OME received the marker's cue
 
   Scenario: An OME without SCTE-35 in its API refuses the cue and the backend says so
     Given a stream backend in front of an OME without SCTE-35 in its API
@@ -27,13 +27,15 @@ Feature: SCTE-35 cues through the backend
     And the database does not record the marker as inserted
 
   Scenario: A cue on an inactive channel is refused without reaching OME
+    # The stream is live, so a backend that forwarded the cue would see OME accept it.
     Given the stream backend
     And a new channel
     And a SCTE-35 marker for a 30 second break
+    And a publisher is live on the channel
     When the marker is inserted on the channel
     Then the backend answers 409 with code "channel_inactive"
-    And OME received no cue for the channel
     And the database does not record the marker as inserted
+    And OME received no cue for the channel
 
   Scenario: An unknown marker is refused
     Given the stream backend

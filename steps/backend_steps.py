@@ -2,7 +2,7 @@
 
 from pytest_bdd import given, parsers, then, when
 
-from ome_harness.backend.under_test import expect_answer, needs
+from ome_harness.backend.under_test import needs
 
 
 @given("the stream backend", target_fixture="backend")
@@ -22,12 +22,12 @@ def a_marker(backend, seconds):
 
 @given("the channel is started")
 def the_channel_is_started(backend, channel):
-    expect_answer(backend.api.start(channel.id), 200)
+    backend.expect(backend.api.start(channel.id), 200)
 
 
 @given("a publisher is live on the channel")
 def a_publisher_is_live(backend, channel):
-    needs(lambda: backend.make_live(channel.stream))
+    needs(lambda: backend.make_live(channel))
 
 
 @when("the channel is started", target_fixture="answer")
@@ -42,7 +42,7 @@ def stop_the_channel(backend, channel, step_started):
 
 @when("the marker is inserted on the channel", target_fixture="answer")
 def insert_the_marker(backend, channel, marker, step_started):
-    return backend.api.insert_scte35(channel.id, marker)
+    return backend.api.insert_scte35(channel.id, marker.id)
 
 
 @when(parsers.parse('the marker "{marker_id}" is inserted on the channel'), target_fixture="answer")
@@ -56,18 +56,19 @@ def list_the_streams(backend, step_started):
 
 
 @then(parsers.parse("the backend answers {status:d}"))
-def the_backend_answers(answer, status):
-    expect_answer(answer, status)
+def the_backend_answers(backend, answer, status):
+    backend.expect(answer, status)
 
 
 @then(parsers.parse('the backend answers {status:d} with code "{code}"'))
-def the_backend_answers_with_code(answer, status, code):
-    expect_answer(answer, status, code)
+def the_backend_answers_with_code(backend, answer, status, code):
+    backend.expect(answer, status, code)
 
 
 @then(parsers.parse("the backend answers {status:d} in degraded mode"))
-def the_backend_answers_degraded(answer, status):
-    assert expect_answer(answer, status).get("degraded") is True, f"not flagged degraded: {answer.body}"
+def the_backend_answers_degraded(backend, answer, status):
+    degraded = backend.expect(answer, status).get("degraded") is True
+    assert degraded, f"not flagged degraded: {backend.shown(answer.body)}"
 
 
 @then(parsers.parse("the database shows the channel {status}"))

@@ -3,7 +3,7 @@
 import pytest
 from pytest_bdd import given, scenarios, then
 
-from ome_harness.backend.under_test import expect_answer
+from ome_harness.backend.under_test import needs
 
 pytest_plugins = ["ome_harness.scenarios.backend_fixtures", "backend_steps"]
 
@@ -25,28 +25,27 @@ def a_backend_on_an_ome_without_scte35(stream_backend, request):
 
 
 @then("OME received the marker's cue")
-def ome_received_the_cue(backend, channel, answer):
-    sent = expect_answer(answer, 200)["event"]
-    received = backend.received_events(channel.stream)
-    assert received is None or received[-1:] == [sent], f"OME received {received}, the backend sent {sent}"
+def ome_received_the_cue(backend, channel, marker):
+    needs(lambda: backend.expect_cues(channel, marker))
 
 
 @then("OME received no cue for the channel")
 def ome_received_no_cue(backend, channel):
-    assert not backend.received_events(channel.stream), "OME received a cue for an inactive channel"
+    needs(lambda: backend.expect_no_cue(channel))
 
 
 @then("the database records the marker as inserted on the channel")
 def the_marker_is_recorded(backend, channel, marker, step_started):
-    backend.db.expect_marker_inserted(marker, channel.id, after=step_started)
+    needs(lambda: backend.db).expect_marker_inserted(marker.id, channel.id, after=step_started)
 
 
 @then("the database does not record the marker as inserted")
 def the_marker_is_not_recorded(backend, channel, marker, step_started):
-    backend.db.expect_no_audit("scte35.insert", channel.id, after=step_started, marker_id=marker)
+    needs(lambda: backend.db).expect_no_audit("scte35.insert", channel.id, after=step_started, marker_id=marker.id)
 
 
 @then("the backend answers 502 naming OME's version and its refusal")
 def the_backend_names_the_refusal(backend, answer):
-    message = expect_answer(answer, 502)["message"]
-    assert f"v{backend.ome_version}" in message and "not supported" in message, message
+    message = backend.expect(answer, 502)["message"]
+    named = f"v{backend.ome_version}" in message and "not supported" in message
+    assert named, f"the 502 does not name OME v{backend.ome_version} and its refusal: {backend.shown(message)}"

@@ -8,11 +8,10 @@ the server binaries are missing; a failure under CI=true).
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -21,9 +20,10 @@ from ome_harness.backend.client import BackendClient
 from ome_harness.backend.server import BackendServer
 from ome_harness.backend.settings import BackendSettings
 from ome_harness.backend.throwaway_postgres import PostgresCluster, PostgresUnavailable, throwaway_postgres
-from ome_harness.backend.under_test import FAULTS_ENV
+from ome_harness.backend.under_test import FAULTS_ENV, wait_stream_gone
 from ome_harness.dbcheck import DbChecker
 from ome_harness.emulator import EmulatorServer, EmulatorSettings
+from ome_harness.ome.client import OmeClient
 from ome_harness.testing import require
 
 BACKEND_TOKEN = "backend-bearer-token-for-tests"
@@ -58,7 +58,7 @@ class Rig:
     backend: BackendServer
     api: BackendClient
     db: DbChecker
-    db_url: str
+    db_url: str = field(repr=False)  # may carry a password
 
     def channel(self, channel_id: str = "news", **extra: object) -> dict:
         answer = self.api.create_channel(channel_id, **extra)
@@ -72,36 +72,22 @@ class Rig:
 
     def wait_gone(self, stream: str, deadline_s: float = 5.0) -> float:
         """OME's DELETE is asynchronous: poll the API until the stream is 404; the seconds it took."""
-        from ome_harness.ome.errors import OmeNotFound
-
-        started = time.monotonic()
-        with self.ome_client() as client:
-            while True:
-                try:
-                    client.stream("default", "app", stream)
-                except OmeNotFound:
-                    return time.monotonic() - started
-                if time.monotonic() - started > deadline_s:
-                    raise AssertionError(f"stream {stream!r} still listed by OME {deadline_s}s after stop")
-                time.sleep(0.05)
-
-    def ome_client(self):  # noqa: ANN201
-        from ome_harness.ome.client import OmeClient
-
-        return OmeClient(self.ome.url, OME_TOKEN)
+        with OmeClient(self.ome.url, OME_TOKEN) as client:
+            return wait_stream_gone(client, "default", "app", stream, deadline_s)
 
 
 @pytest.fixture
 def make_rig(db_url: str) -> Iterator[Callable[..., Rig]]:
-    """Build rigs on this test's database: `make_rig(ome_version="0.21.0", faults={...})`."""
+    """Build rigs on this test's database: `make_rig(ome_version="0.21.0", faults={...}, ome_token="wrong")`."""
     with ExitStack() as stack:
 
-        def make(*, ome_version: str = "0.20.0", faults: frozenset[str] = frozenset()) -> Rig:
+        def make(*, ome_version: str = "0.20.0", faults: frozenset[str] = frozenset(),
+                 ome_token: str = OME_TOKEN) -> Rig:
             # Faults from the environment let a test run another test file against a broken backend.
             faults = faults | {f for f in os.environ.get(FAULTS_ENV, "").split(",") if f}
             ome = stack.enter_context(EmulatorServer(EmulatorSettings(hosts=("127.0.0.1",), token=OME_TOKEN,
                                                                       version=ome_version)))
-            settings = BackendSettings(token=BACKEND_TOKEN, db_url=db_url, ome_url=ome.url, ome_token=OME_TOKEN,
+            settings = BackendSettings(token=BACKEND_TOKEN, db_url=db_url, ome_url=ome.url, ome_token=ome_token,
                                        faults=faults, ome_connect_timeout=1.0, ome_read_timeout=3.0)
             backend = stack.enter_context(BackendServer(settings))
             api = stack.enter_context(BackendClient(backend.url, BACKEND_TOKEN))

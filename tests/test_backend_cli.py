@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,17 +13,12 @@ import httpx
 import pytest
 
 from ome_harness.backend.client import BackendClient
+from ome_harness.backend.throwaway_postgres import free_port
 from ome_harness.dbcheck import DbChecker
 from ome_harness.emulator import EmulatorServer, EmulatorSettings
 
 BACKEND_TOKEN = "cli-backend-token-xyz"
 OME_TOKEN = "cli-ome-token-abc"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -33,11 +27,10 @@ def ome() -> EmulatorServer:
         yield server
 
 
-def _serve(args: list[str], cwd: Path) -> tuple[subprocess.Popen, str]:
+def _serve(args: list[str], cwd: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMH_")}
-    proc = subprocess.Popen([sys.executable, "-m", "ome_harness.cli", "backend", *args], cwd=cwd, env=env,
+    return subprocess.Popen([sys.executable, "-m", "ome_harness.cli", "backend", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    return proc, ""
 
 
 def _wait_ready(url: str, proc: subprocess.Popen, deadline_s: float = 20) -> None:
@@ -78,8 +71,8 @@ def _exercise(url: str, db_url: str) -> None:
 
 
 def test_the_backend_runs_from_flags(ome: EmulatorServer, tmp_path: Path) -> None:
-    port, db_url = _free_port(), f"sqlite:///{tmp_path / 'flags.db'}"
-    proc, _ = _serve(["--port", str(port), "--token", BACKEND_TOKEN, "--ome-url", ome.url,
+    port, db_url = free_port(), f"sqlite:///{tmp_path / 'flags.db'}"
+    proc = _serve(["--port", str(port), "--token", BACKEND_TOKEN, "--ome-url", ome.url,
                       "--ome-token", OME_TOKEN, "--db", db_url], tmp_path)
     try:
         _wait_ready(f"http://127.0.0.1:{port}", proc)
@@ -91,11 +84,11 @@ def test_the_backend_runs_from_flags(ome: EmulatorServer, tmp_path: Path) -> Non
 
 
 def test_the_backend_runs_from_the_config_file(ome: EmulatorServer, tmp_path: Path) -> None:
-    port, db_url = _free_port(), f"sqlite:///{tmp_path / 'file.db'}"
+    port, db_url = free_port(), f"sqlite:///{tmp_path / 'file.db'}"
     (tmp_path / "harness.yaml").write_text(
         f"backend:\n  port: {port}\n  token: {BACKEND_TOKEN}\n  ome_url: {ome.url}\n"
         f"  ome_token: {OME_TOKEN}\n  db_url: {db_url}\n")
-    proc, _ = _serve([], tmp_path)
+    proc = _serve([], tmp_path)
     try:
         _wait_ready(f"http://127.0.0.1:{port}", proc)
         _exercise(f"http://127.0.0.1:{port}", db_url)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import pytest
+
 from ome_harness.backend.client import BackendClient
+from ome_harness.backend.under_test import NotApplicable, backend_with_own_ome
+from ome_harness.config import HarnessConfig
 
 if TYPE_CHECKING:
     from backend_fixtures import Rig
@@ -99,15 +104,33 @@ def test_scte35_against_ome_v0_21_is_a_502_naming_the_version_and_the_refusal(ma
 
 
 def test_scte35_on_an_inactive_channel_is_409_and_ome_is_not_called(rig: Rig) -> None:
-    rig.channel("news")
+    stream = rig.channel("news")["ome"]["stream"]
     rig.marker("break30")
+    # Live in OME: a backend that forwarded the cue anyway would see it accepted and recorded.
+    rig.ome.state.add_stream(stream)
     before = datetime.now(UTC)
-    exchanges_before = len(rig.ome.state.events)
     answer = rig.api.insert_scte35("news", "break30")
     assert answer.status == 409 and answer.code == "channel_inactive", answer.body
-    assert len(rig.ome.state.events) == exchanges_before
+    assert rig.ome.state.events == []
     rig.db.expect_audit("scte35.insert", "news", after=before, outcome="rejected")
     rig.db.expect_no_audit("scte35.insert", "news", after=before, outcome="ok")
+
+
+def test_stop_when_ome_refuses_still_deactivates_in_degraded_mode(make_rig) -> None:
+    rig: Rig = make_rig(ome_token="not-the-ome-token")  # OME answers 401 to everything the backend asks
+    stream = rig.channel("news")["ome"]["stream"]
+    start = rig.api.start("news")
+    assert start.status == 200 and start.degraded is True, start.body
+    rig.ome.state.add_stream(stream)
+    before = datetime.now(UTC)
+    stop = rig.api.stop("news")
+    assert (stop.status, stop.field("status"), stop.field("ome_stream"), stop.degraded) == (
+        200, "inactive", "unknown", True), stop.body
+    rig.db.expect_channel_status("news", "inactive")
+    assert rig.db.expect_audit("stream.stop", "news", after=before, outcome="degraded")["details"] == {
+        "ome_stream": "unknown"}
+    message = rig.api.call("GET", "/api/audit?channel_id=news").body[0]["message"]
+    assert "401" in message and "not deleted" in message and stream not in message, message
 
 
 def test_unknown_channel_or_marker_is_404_with_a_stable_code(rig: Rig) -> None:
@@ -226,3 +249,28 @@ def test_the_openapi_document_describes_the_contract(rig: Rig) -> None:
                  "/api/channels", "/api/markers"):
         assert path in paths, path
     assert "bearer" in str(answer.body["components"]["securitySchemes"]).lower()
+
+
+def test_the_cue_check_compares_what_ome_received_with_the_marker() -> None:
+    with backend_with_own_ome(HarnessConfig(_env_file=None)) as backend:
+        channel, marker = backend.new_channel(), backend.new_marker(30)
+        backend.expect(backend.api.start(channel.id), 200)
+        backend.make_live(channel)
+        backend.expect_no_cue(channel)
+        for _ in range(2):
+            backend.expect(backend.api.insert_scte35(channel.id, marker.id), 200)
+        backend.expect_cues(channel, marker, count=2)  # ids 1000 then 1001: the increment policy
+        with pytest.raises(AssertionError, match=r"call 1 has \{'duration': 30000\}, the marker .* needs "
+                                                 r"\{'duration': 60000\}"):
+            backend.expect_cues(channel, replace(marker, duration_ms=60_000), count=2)
+        with pytest.raises(AssertionError, match=r"call 2 has \{'id': 1001\}.* needs \{'id': 1000\}"):
+            backend.expect_cues(channel, replace(marker, event_id_policy="fixed"), count=2)
+        with pytest.raises(AssertionError, match="OME received 2 cue"):
+            backend.expect_no_cue(channel)
+        stream_key = channel.stream_key
+        with pytest.raises(AssertionError) as failure:
+            backend.expect(backend.api.start(channel.id), 409)
+        assert stream_key not in str(failure.value) and "sha256:" in str(failure.value)
+        backend.target = replace(backend.target, emulator=None)
+        with pytest.raises(NotApplicable, match="observed on the emulator only"):
+            backend.expect_cues(channel, marker)

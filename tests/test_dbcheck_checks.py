@@ -160,3 +160,40 @@ def test_an_unreachable_database_is_unavailable_not_a_verdict(tmp_path) -> None:
     with DbChecker(f"sqlite:///{tmp_path / 'missing.db'}") as db, pytest.raises(DbUnavailable, match="cannot read"):
         db.channel("x")
     assert not (tmp_path / "missing.db").exists()  # read-only: not even an empty file was created
+
+
+def test_a_required_key_mapped_to_dash_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"backend.table_map.audit.channel: the checks cannot work without it, "
+                                          r"so it cannot be '-'"):
+        DbChecker("sqlite:///x.db", {"audit": {"channel": "-"}})
+    with pytest.raises(ConfigError, match=r"backend.table_map.channels.status: .* cannot be '-'"):
+        DbChecker("sqlite:///x.db", {"channels": {"status": "-"}})
+
+
+def test_a_marker_named_in_details_counts_only_as_a_whole_value(db_url: str) -> None:
+    _write(db_url,
+           "CREATE TABLE events_log (seq INTEGER PRIMARY KEY, happened TIMESTAMP, kind VARCHAR(40), "
+           "channel_ref VARCHAR(40), info TEXT)",
+           "INSERT INTO events_log VALUES (1, '2030-01-01 10:00:00', 'CUE', 'ch1', '{\"marker\": \"promo-10\"}')",
+           "INSERT INTO events_log VALUES (2, '2030-01-01 10:00:01', 'CUE', 'ch2', 'cue promo-10 sent')",
+           "INSERT INTO events_log VALUES (3, '2030-01-01 10:00:02', 'CUE', 'ch3', 'cue promo-1 sent')")
+    table_map = {"audit": {"table": "events_log", "time": "happened", "action": "kind", "channel": "channel_ref",
+                           "outcome": "-", "marker": "-", "details": "info", "scte35.insert": "CUE"}}
+    with DbChecker(db_url, table_map) as db:
+        db.expect_marker_inserted("promo-10", "ch1")
+        db.expect_marker_inserted("promo-10", "ch2")
+        db.expect_marker_inserted("promo-1", "ch3")
+        for channel in ("ch1", "ch2"):
+            with pytest.raises(DbCheckFailed, match=r"details='promo-1'; found none"):
+                db.expect_marker_inserted("promo-1", channel)
+
+
+def test_an_entry_is_found_behind_many_newer_ones(rig: Rig) -> None:
+    rig.channel("news")
+    before = datetime.now(UTC)
+    assert rig.api.start("news").status == 200
+    for _ in range(30):  # thirty newer audit entries for the same channel
+        assert rig.api.stream("news").status == 200
+    rig.db.expect_audit("stream.start", "news", after=before)
+    with pytest.raises(DbCheckFailed, match=r"found none \(5 recent entries for 'news', newest first: stream.get"):
+        rig.db.expect_audit("stream.stop", "news", after=before)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+
+from ome_harness.redaction import fingerprint
 
 
 @dataclass(frozen=True)
@@ -15,6 +18,9 @@ class BackendAnswer:
 
     status: int
     body: Any
+
+    def __repr__(self) -> str:
+        return f"BackendAnswer(status={self.status}, body={hide_stream_keys(self.body)!r})"
 
     @property
     def code(self) -> str | None:
@@ -88,3 +94,36 @@ class BackendClient:
 
 def _seg(value: str) -> str:
     return quote(value, safe="")
+
+
+def hide_stream_keys(body: Any, known: Iterable[str | None] = ()) -> Any:
+    """A body as messages show it: every stream key (a field `stream_key`, or `known`) as a fingerprint.
+
+    Wherever a key appears, also inside a text or as OME's stream name (which defaults to the key).
+    """
+    keys = {k for k in (*known, *_stream_keys(body)) if k and len(k) >= 3}
+    return _replace_keys(body, sorted(keys, key=len, reverse=True)) if keys else body
+
+
+def _stream_keys(body: Any) -> Iterable[str]:
+    if isinstance(body, dict):
+        for name, value in body.items():
+            if name == "stream_key" and isinstance(value, str):
+                yield value
+            else:
+                yield from _stream_keys(value)
+    elif isinstance(body, list):
+        for value in body:
+            yield from _stream_keys(value)
+
+
+def _replace_keys(body: Any, keys: list[str]) -> Any:
+    if isinstance(body, str):
+        for key in keys:
+            body = body.replace(key, fingerprint(key))
+        return body
+    if isinstance(body, dict):
+        return {_replace_keys(k, keys): _replace_keys(v, keys) for k, v in body.items()}
+    if isinstance(body, list):
+        return [_replace_keys(v, keys) for v in body]
+    return body

@@ -28,10 +28,10 @@ def backend(
     """Run the reference stream backend (start/stop/SCTE-35/listing, audited) against an OME."""
     from pathlib import Path
 
-    from ome_harness.backend.database import describe_db_url
     from ome_harness.backend.server import BackendServer
     from ome_harness.backend.settings import BackendSettings
     from ome_harness.cli import configure, fail
+    from ome_harness.dbcheck.checker import describe_db_url
 
     cfg = configure(Path(config) if config else None,
                     {"backend": {"host": host, "port": port, "token": token, "ome_url": ome_url,

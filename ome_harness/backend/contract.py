@@ -99,7 +99,8 @@ class StopResult(BaseModel):
     status: Literal["inactive"]
     ome: OmeLocation
     ome_stream: Literal["deleted", "not_found", "unknown"] = Field(
-        description="deleted: OME accepted the DELETE; not_found: no such stream in OME; unknown: OME unreachable")
+        description="deleted: OME accepted the DELETE; not_found: no such stream in OME; unknown: OME unreachable "
+                    "or refused (the channel is inactive all the same; degraded: true)")
     degraded: bool
 
 

@@ -10,14 +10,7 @@ from sqlalchemy.pool import StaticPool
 
 from ome_harness.backend.models import Base
 from ome_harness.config import ConfigError
-
-
-def describe_db_url(url: str) -> str:
-    """The URL as logs and reports may show it: the password masked."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "(unparseable database URL)"
+from ome_harness.dbcheck.checker import describe_db_url
 
 
 def open_database(url: str) -> tuple[Engine, sessionmaker[Session]]:

@@ -10,15 +10,22 @@ FORGET_DB_WRITE = "forget-db-write"
 SERVER_ERROR = "server-error"
 """Fault: listing channels hits an unhandled exception (a 500): the OpenAPI fuzzing must report it."""
 
-KNOWN_FAULTS = frozenset({FORGET_DB_WRITE, SERVER_ERROR})
+SWALLOW_OME_REFUSAL = "swallow-ome-refusal"
+"""Fault: when OME refuses the cue (v0.21.0+), SCTE-35 answers 200 and audits a success anyway."""
+
+SKIP_AUDIT = "skip-audit"
+"""Fault: no operation writes its audit log entry (the audit checks must catch it)."""
+
+KNOWN_FAULTS = frozenset({FORGET_DB_WRITE, SERVER_ERROR, SWALLOW_OME_REFUSAL, SKIP_AUDIT})
 
 
 @dataclass
 class BackendSettings:
-    token: str
-    db_url: str
+    # Secrets stay out of the repr: pytest prints reprs in assertion explanations.
+    token: str = field(repr=False)
+    db_url: str = field(repr=False)
     ome_url: str
-    ome_token: str | None
+    ome_token: str | None = field(repr=False)
     vhost: str = "default"
     app: str = "app"
     ome_connect_timeout: float = 2.0

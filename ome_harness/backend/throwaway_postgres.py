@@ -18,7 +18,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -39,7 +39,7 @@ def server_binaries() -> Path | None:
     return Path(candidates[-1]).parent if candidates else None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -50,7 +50,7 @@ class PostgresCluster:
     """A running cluster: `url(db)` gives a SQLAlchemy URL, `create_database(name)` a fresh database."""
 
     port: int
-    password: str
+    password: str = field(repr=False)
     workdir: Path
 
     def url(self, database: str = "postgres") -> str:
@@ -100,7 +100,7 @@ def throwaway_postgres(startup_timeout: int = 30) -> Iterator[PostgresCluster]:
         except subprocess.TimeoutExpired:
             raise PostgresUnavailable(f"{Path(args[0]).name} did not finish within 120s") from None
 
-    port = _free_port()
+    port = free_port()
     started = False
     try:
         run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8", "--locale=C",

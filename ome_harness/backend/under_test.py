@@ -17,16 +17,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from ome_harness.backend.client import BackendAnswer, BackendClient
-from ome_harness.config import HarnessConfig
+from ome_harness.backend.client import BackendAnswer, BackendClient, hide_stream_keys
+from ome_harness.config import ConfigError, HarnessConfig
 from ome_harness.dbcheck import DbChecker
+from ome_harness.ome.client import OmeClient
 from ome_harness.ome.errors import OmeError, OmeNotFound
 from ome_harness.ome.versions import capabilities
-from ome_harness.redaction import fingerprint
 from ome_harness.target.base import OmeTarget
 
 FAULTS_ENV = "OME_HARNESS_BACKEND_FAULTS"
 """Comma-separated faults for the in-process reference backend: how the suite proves its scenarios fail."""
+
+REFERENCE_DB_ENV = "OME_HARNESS_REFERENCE_DB_URL"
+"""A database meant for the in-process reference backend (e.g. a throwaway PostgreSQL); default: temporary SQLite."""
 
 T = TypeVar("T")
 
@@ -57,8 +60,32 @@ def needs(call: Callable[[], T]) -> T:
 @dataclass
 class Channel:
     id: str
-    stream: str
-    stream_key: str | None = None
+    # The OME stream is named after the stream key by default: both are ingest credentials.
+    stream: str = field(repr=False)
+    stream_key: str | None = field(default=None, repr=False)
+    cues_before: int = 0
+    """How many cues the emulator had received (for any stream) when the scenario took the channel."""
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A SCTE-35 marker and the cue it must produce; values are None when a configured marker's are unknown."""
+
+    id: str
+    cue_type: str | None = None
+    duration_ms: int | None = None
+    auto_return: bool | None = None
+    event_id_policy: str | None = None
+    splice_event_id: int | None = None
+
+    def expected_cue(self, nth: int) -> dict[str, Any]:
+        """The :sendEvent item OME must receive for the marker's `nth` insertion (0-based); unknowns left out."""
+        event_id = self.splice_event_id
+        if event_id is not None and self.event_id_policy == "increment":
+            event_id = (event_id + nth) % 2**32
+        wanted = {"spliceCommand": "spliceInsert", "id": event_id, "type": self.cue_type,
+                  "duration": self.duration_ms, "autoReturn": self.auto_return}
+        return {k: v for k, v in wanted.items() if v is not None}
 
 
 @dataclass
@@ -66,13 +93,14 @@ class BackendUnderTest:
     """One backend with its OME and database; `launched` when the harness runs it (reference backend)."""
 
     url: str
-    token: str | None
+    token: str | None = field(repr=False)
     target: OmeTarget
-    db_url: str | None
+    db_url: str | None = field(repr=False)
     table_map: dict[str, dict[str, str]]
     launched: bool
     configured_channel: str | None = None
     configured_marker: str | None = None
+    stream_keys: set[str] = field(default_factory=set, repr=False)
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     _api: BackendClient | None = None
     _db: DbChecker | None = None
@@ -94,31 +122,67 @@ class BackendUnderTest:
     def close(self) -> None:
         self._stack.close()
 
+    def shown(self, value: Any) -> Any:
+        """A value as failure messages show it: every stream key seen in this run as a fingerprint."""
+        return hide_stream_keys(value, self.stream_keys)
+
+    def expect(self, answer: BackendAnswer, status: int, code: str | None = None) -> Any:
+        """`expect_answer`, hiding also the keys of this run's channels (OME's stream names default to them)."""
+        self.stream_keys.update(k for k in _keys_in(answer) if k)
+        try:
+            return expect_answer(answer, status, code)
+        except AssertionError as exc:
+            # Raised afresh so that pytest's traceback shows no frame whose arguments hold the keys.
+            raise AssertionError(self.shown(str(exc))) from None
+
     # -- channels and markers ---------------------------------------------------------------
     def new_channel(self) -> Channel:
-        """A channel to work on: created through the API, or the one configured for a user's backend."""
+        """A channel to work on, inactive: created through the API, or the one configured for a user's backend."""
         if self.configured_channel:
+            # Whatever the previous scenario left (active, live), the scenario starts from a stopped channel.
+            self.expect(self.api.stop(self.configured_channel), 200)
             detail = self.api.stream(self.configured_channel)
             record = detail.field("channel") or {}
             stream = (record.get("ome") or {}).get("stream") or self.configured_channel
-            return Channel(self.configured_channel, stream, record.get("stream_key"))
-        channel_id = f"omh-{uuid.uuid4().hex[:10]}"
-        answer = self.api.create_channel(channel_id, f"ome-harness scenario {channel_id}")
-        if answer.status != 201:
-            raise AssertionError(f"could not create a channel through POST /api/channels: {answer.status} "
-                                 f"{answer.body} (set backend.channel to use an existing one)")
-        return Channel(channel_id, answer.body["ome"]["stream"], answer.body["stream_key"])
+            channel = Channel(self.configured_channel, stream, record.get("stream_key"))
+        else:
+            channel_id = f"omh-{uuid.uuid4().hex[:10]}"
+            answer = self.api.create_channel(channel_id, f"ome-harness scenario {channel_id}")
+            if answer.status != 201:
+                raise AssertionError(f"could not create a channel through POST /api/channels: {answer.status} "
+                                     f"{hide_stream_keys(answer.body)} (set backend.channel to use an existing one)")
+            channel = Channel(channel_id, answer.body["ome"]["stream"], answer.body["stream_key"])
+        if channel.stream_key:
+            self.stream_keys.add(channel.stream_key)
+        if self.target.emulator is not None:
+            channel.cues_before = len(self.target.emulator.state.events)
+        return channel
 
-    def new_marker(self, duration_s: int) -> str:
+    def new_marker(self, duration_s: int) -> Marker:
+        """A marker for a break of `duration_s`: created through the API, or the one configured."""
         if self.configured_marker:
-            return self.configured_marker
-        marker_id = f"omh-break-{uuid.uuid4().hex[:8]}"
-        answer = self.api.create_marker(marker_id, cue_type="out", duration_ms=duration_s * 1000,
-                                        event_id_policy="increment", splice_event_id=1000)
+            return self._configured_marker(self.configured_marker)
+        marker = Marker(f"omh-break-{uuid.uuid4().hex[:8]}", cue_type="out", duration_ms=duration_s * 1000,
+                        auto_return=True, event_id_policy="increment", splice_event_id=1000)
+        answer = self.api.create_marker(marker.id, cue_type=marker.cue_type, duration_ms=marker.duration_ms,
+                                        auto_return=marker.auto_return, event_id_policy=marker.event_id_policy,
+                                        splice_event_id=marker.splice_event_id)
         if answer.status != 201:
             raise AssertionError(f"could not create a marker through POST /api/markers: {answer.status} "
                                  f"{answer.body} (set backend.marker to use an existing one)")
-        return marker_id
+        return marker
+
+    def _configured_marker(self, marker_id: str) -> Marker:
+        # The reference contract lists markers; a backend without GET /api/markers is checked on the command only.
+        answer = self.api.call("GET", "/api/markers")
+        listed = [m for m in answer.body if isinstance(m, dict) and m.get("id") == marker_id] \
+            if answer.status == 200 and isinstance(answer.body, list) else []
+        if not listed:
+            return Marker(marker_id)
+        found = listed[0]
+        return Marker(marker_id, cue_type=found.get("cue_type"), duration_ms=found.get("duration_ms"),
+                      auto_return=found.get("auto_return"), event_id_policy=found.get("event_id_policy"),
+                      splice_event_id=found.get("splice_event_id"))
 
     # -- OME's side -------------------------------------------------------------------------
     @property
@@ -129,13 +193,15 @@ class BackendUnderTest:
     def scte35_in_api(self) -> bool:
         return capabilities(self.ome_version).scte35_api
 
-    def make_live(self, stream: str) -> None:
+    # Channels, not stream names, are passed around: pytest prints the arguments of failing frames, and
+    # the stream name is the stream key by default (Channel's repr leaves both out).
+    def make_live(self, channel: Channel) -> None:
         """A publisher on the channel: simulated on the emulator, a real encoder on any other OME."""
         emulator = self.target.emulator
         if emulator is not None:
-            emulator.state.add_stream(stream, vhost=self.target.vhost, app=self.target.app)
+            emulator.state.add_stream(channel.stream, vhost=self.target.vhost, app=self.target.app)
             return
-        self.publish(stream)
+        self.publish(channel.stream)
 
     def publish(self, stream: str, deadline_s: float = 10.0) -> float:
         """Publish with ffmpeg over RTMP until OME lists the stream; seconds it took. Stopped on close()."""
@@ -152,31 +218,56 @@ class BackendUnderTest:
             raise ToolMissing(str(exc)) from None
         return publication.listed_after_s
 
-    def ome_lists(self, stream: str) -> bool:
+    def ome_lists(self, channel: Channel) -> bool:
         with self.target.client() as client:
-            return stream in client.streams(self.target.vhost, self.target.app)
+            return channel.stream in client.streams(self.target.vhost, self.target.app)
 
-    def wait_gone(self, stream: str, deadline_s: float = 5.0) -> float:
-        """OME deletes asynchronously: poll until the stream is 404; the seconds it took."""
-        started = time.monotonic()
-        last = "still listed"
+    def wait_gone(self, channel: Channel, deadline_s: float = 5.0) -> float:
+        """OME deletes asynchronously: poll until the channel's stream is 404; the seconds it took."""
         with self.target.client() as client:
-            while time.monotonic() - started < deadline_s:
-                try:
-                    client.stream(self.target.vhost, self.target.app, stream)
-                except OmeNotFound:
-                    return round(time.monotonic() - started, 3)
-                except OmeError as exc:
-                    last = str(exc)
-                time.sleep(0.05)
-        raise AssertionError(f"OME still has stream {stream!r} {deadline_s:g}s after the stop ({last})")
+            try:
+                return wait_stream_gone(client, self.target.vhost, self.target.app, channel.stream, deadline_s)
+            except AssertionError as exc:
+                raise AssertionError(self.shown(str(exc))) from None
 
-    def received_events(self, stream: str) -> list[dict[str, Any]] | None:
-        """The :sendEvent bodies OME accepted for the stream, when the OME is our emulator (else None)."""
+    def received_events(self, channel: Channel) -> list[dict[str, Any]] | None:
+        """The :sendEvent bodies OME accepted for the channel's stream in this scenario (None: not the emulator)."""
         emulator = self.target.emulator
         if emulator is None:
             return None
-        return [e.body for e in emulator.state.events if e.stream == stream]
+        return [e.body for e in emulator.state.events[channel.cues_before:] if e.stream == channel.stream]
+
+    def expect_cues(self, channel: Channel, marker: Marker, count: int = 1) -> None:
+        """OME received `count` cues for the channel, each with the marker's values (id policy included)."""
+        received = self._observed_events(channel)
+        problems = [] if len(received) == count else [f"{len(received)} :sendEvent call(s), expected {count}"]
+        for nth, body in enumerate(received):
+            items = body.get("events") if isinstance(body, dict) else None
+            wanted = marker.expected_cue(nth)
+            if not isinstance(items, list) or len(items) != 1 or body.get("eventFormat") != "scte35":
+                problems.append(f"call {nth + 1} is not one scte35 event: {body}")
+                continue
+            wrong = {k: items[0].get(k) for k, v in wanted.items() if items[0].get(k) != v}
+            if wrong:
+                problems.append(f"call {nth + 1} has {wrong}, the marker {marker.id!r} needs "
+                                f"{ {k: wanted[k] for k in wrong} }")
+        if problems:
+            raise AssertionError(self.shown(f"OME received the wrong cue(s) for channel {channel.id!r}: "
+                                            + "; ".join(problems)))
+
+    def expect_no_cue(self, channel: Channel) -> None:
+        """OME received no :sendEvent for the channel's stream in this scenario."""
+        received = self._observed_events(channel)
+        if received:
+            raise AssertionError(self.shown(f"OME received {len(received)} cue(s) for channel {channel.id!r}, "
+                                            f"which the backend refused: {received}"))
+
+    def _observed_events(self, channel: Channel) -> list[dict[str, Any]]:
+        received = self.received_events(channel)
+        if received is None:
+            raise NotApplicable("what OME received is observed on the emulator only (a real OME does not "
+                                "list the cues it was sent)")
+        return received
 
     def stop_ome(self) -> None:
         emulator = self.target.emulator
@@ -189,23 +280,38 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def wait_stream_gone(client: OmeClient, vhost: str, app: str, stream: str, deadline_s: float = 5.0) -> float:
+    """OME deletes asynchronously: poll until the stream is 404; the seconds it took."""
+    started = time.monotonic()
+    last = "still listed"
+    while time.monotonic() - started < deadline_s:
+        try:
+            client.stream(vhost, app, stream)
+        except OmeNotFound:
+            return round(time.monotonic() - started, 3)
+        except OmeError as exc:
+            last = str(exc)
+        time.sleep(0.05)
+    raise AssertionError(f"OME still has stream {stream!r} {deadline_s:g}s after the stop ({last})")
+
+
+def _keys_in(answer: BackendAnswer) -> list[str]:
+    body = answer.body if isinstance(answer.body, dict) else {}
+    channel = body.get("channel") if isinstance(body.get("channel"), dict) else {}
+    return [k for k in (body.get("stream_key"), channel.get("stream_key")) if isinstance(k, str)]
+
+
 def expect_answer(answer: BackendAnswer, status: int, code: str | None = None) -> Any:
-    """The backend answered `status` (and `code`); the body is returned for further checks."""
-    shown = _without_keys(answer.body)
-    assert answer.status == status, f"expected the backend to answer {status}, got {answer.status}: {shown}"
-    if code is not None:
-        assert answer.code == code, f"expected error code {code!r}, got {answer.code!r}: {shown}"
+    """The backend answered `status` (and `code`); the body is returned for further checks.
+
+    Failure messages show the body's stream keys as fingerprints (and `BackendUnderTest.expect` all keys seen).
+    """
+    if answer.status != status:
+        raise AssertionError(f"expected the backend to answer {status}, got {answer.status}: "
+                             f"{hide_stream_keys(answer.body)}")
+    if code is not None and answer.code != code:
+        raise AssertionError(f"expected error code {code!r}, got {answer.code!r}: {hide_stream_keys(answer.body)}")
     return answer.body
-
-
-def _without_keys(body: Any) -> Any:
-    """A body as failure messages show it: stream keys (ingest credentials) as fingerprints."""
-    if isinstance(body, dict):
-        return {k: fingerprint(v) if k == "stream_key" and isinstance(v, str) else _without_keys(v)
-                for k, v in body.items()}
-    if isinstance(body, list):
-        return [_without_keys(v) for v in body]
-    return body
 
 
 def _reference_backend(cfg: HarnessConfig, target: OmeTarget, stack: contextlib.ExitStack) -> tuple[str, str, str]:
@@ -214,8 +320,12 @@ def _reference_backend(cfg: HarnessConfig, target: OmeTarget, stack: contextlib.
 
     faults = frozenset(f.strip() for f in os.environ.get(FAULTS_ENV, "").split(",") if f.strip())
     if cfg.backend.db_url is not None:
-        db_url = cfg.backend.db_url.get_secret_value()
-    else:
+        # The reference backend creates tables and writes: never on the database of the user's own backend.
+        raise ConfigError("backend.db_url is set but backend.url is not: set backend.url to the backend that "
+                          "owns that database, or unset backend.db_url to verify the reference backend "
+                          "(the harness never writes to your database)")
+    db_url = os.environ.get(REFERENCE_DB_ENV, "")
+    if not db_url:
         folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="omh-backend-"))
         db_url = f"sqlite:///{folder}/backend.db"
     token = secrets.token_urlsafe(24)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,10 +19,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from ome_harness.backend import contract
 from ome_harness.backend.errors import BackendError
 from ome_harness.backend.models import ACTIVE, INACTIVE, AuditEntry, Channel, Scte35Marker, utcnow
-from ome_harness.backend.settings import FORGET_DB_WRITE, SERVER_ERROR, BackendSettings
+from ome_harness.backend.settings import (
+    FORGET_DB_WRITE,
+    SERVER_ERROR,
+    SKIP_AUDIT,
+    SWALLOW_OME_REFUSAL,
+    BackendSettings,
+)
 from ome_harness.ome.client import OmeClient
 from ome_harness.ome.errors import OmeBadRequest, OmeError, OmeNotFound, OmeTimeout, OmeUnreachable
 from ome_harness.ome.versions import OmeVersion, capabilities
+from ome_harness.redaction import fingerprint
 
 _ID = re.compile(contract.ID_PATTERN)
 _UNREACHABLE = (OmeUnreachable, OmeTimeout)
@@ -59,6 +64,17 @@ def _location(channel: Channel) -> contract.OmeLocation:
     return contract.OmeLocation(vhost=channel.ome_vhost, app=channel.ome_app, stream=channel.ome_stream)
 
 
+def _stream_shown(channel: Channel) -> str:
+    """The channel's OME stream as messages quote it: named after the stream key by default, so fingerprinted then."""
+    name = channel.ome_stream
+    return fingerprint(name) if channel.stream_key and channel.stream_key in name else name
+
+
+def _said(exc: OmeError, channel: Channel) -> str:
+    """OME's error as messages quote it: its text may name the stream, i.e. the stream key."""
+    return str(exc).replace(channel.ome_stream, _stream_shown(channel))
+
+
 def _unreachable(exc: OmeError, doing: str) -> BackendError:
     return BackendError(503, "ome_unreachable", f"OME is unreachable, cannot {doing}: {exc}", degraded=True)
 
@@ -74,11 +90,6 @@ class StreamWorkflows:
         return OmeClient(self.settings.ome_url, self.settings.ome_token,
                          connect_timeout=self.settings.ome_connect_timeout,
                          read_timeout=self.settings.ome_read_timeout)
-
-    @contextmanager
-    def _session(self) -> Iterator[Session]:
-        with self.sessions() as session:
-            yield session
 
     # -- audit ------------------------------------------------------------------------------
     @staticmethod
@@ -97,11 +108,15 @@ class StreamWorkflows:
         """Record a refused or failed operation in its own short transaction; return the error to raise."""
         if outcome is None:
             outcome = "degraded" if error.degraded else "rejected" if error.status < 500 else "failed"
-        with self._session() as session:
-            session.add(self._entry(actor, action, channel_id, outcome, error.message, marker_id,
-                                    {"code": error.code, "status": error.status, **(details or {})}))
+        with self.sessions() as session:
+            self._record(session, self._entry(actor, action, channel_id, outcome, error.message, marker_id,
+                                              {"code": error.code, "status": error.status, **(details or {})}))
             session.commit()
         return error
+
+    def _record(self, session: Session, entry: AuditEntry) -> None:
+        if SKIP_AUDIT not in self.settings.faults:
+            session.add(entry)
 
     def _channel(self, session: Session, channel_id: str, actor: str, action: str) -> Channel:
         channel = session.get(Channel, channel_id) if _ID.match(channel_id) else None
@@ -113,7 +128,7 @@ class StreamWorkflows:
     # -- admin ------------------------------------------------------------------------------
     def create_channel(self, body: contract.ChannelCreate, actor: str) -> contract.ChannelOut:
         key = secrets.token_urlsafe(24)
-        with self._session() as session:
+        with self.sessions() as session:
             if session.get(Channel, body.id) is not None:
                 raise self._refuse(BackendError(409, "channel_exists", f"a channel with id '{body.id}' exists"),
                                    actor, "channel.create", body.id)
@@ -122,7 +137,7 @@ class StreamWorkflows:
                               ome_vhost=self.settings.vhost, ome_app=body.ome_app or self.settings.app,
                               ome_stream=body.ome_stream or key, created_at=now, updated_at=now)
             session.add(channel)
-            session.add(self._entry(actor, "channel.create", body.id, "ok", f"channel '{body.id}' created"))
+            self._record(session, self._entry(actor, "channel.create", body.id, "ok", f"channel '{body.id}' created"))
             try:
                 session.commit()
             except IntegrityError:
@@ -132,13 +147,13 @@ class StreamWorkflows:
             return channel_out(channel)
 
     def create_marker(self, body: contract.MarkerCreate, actor: str) -> contract.MarkerOut:
-        with self._session() as session:
+        with self.sessions() as session:
             if session.get(Scte35Marker, body.id) is not None:
                 raise self._refuse(BackendError(409, "marker_exists", f"a marker with id '{body.id}' exists"),
                                    actor, "marker.create", None, body.id)
             marker = Scte35Marker(created_at=utcnow(), **body.model_dump())
             session.add(marker)
-            session.add(self._entry(actor, "marker.create", None, "ok", f"marker '{body.id}' created", body.id))
+            self._record(session, self._entry(actor, "marker.create", None, "ok", f"marker '{body.id}' created", body.id))
             try:
                 session.commit()
             except IntegrityError:
@@ -150,15 +165,15 @@ class StreamWorkflows:
     def channels(self) -> list[contract.ChannelOut]:
         if SERVER_ERROR in self.settings.faults:
             raise RuntimeError("injected fault: server-error")
-        with self._session() as session:
+        with self.sessions() as session:
             return [channel_out(c) for c in session.scalars(select(Channel).order_by(Channel.id))]
 
     def markers(self) -> list[contract.MarkerOut]:
-        with self._session() as session:
+        with self.sessions() as session:
             return [marker_out(m) for m in session.scalars(select(Scte35Marker).order_by(Scte35Marker.id))]
 
     def audit(self, channel_id: str | None, limit: int) -> list[dict[str, Any]]:
-        with self._session() as session:
+        with self.sessions() as session:
             query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
             if channel_id is not None:
                 if not _ID.match(channel_id):
@@ -171,7 +186,7 @@ class StreamWorkflows:
     # -- stream workflows -------------------------------------------------------------------
     def start(self, channel_id: str, actor: str) -> contract.StartResult:
         """Activate the channel and hand out its stream key; OME is only probed, so this works degraded."""
-        with self._session() as session:
+        with self.sessions() as session:
             channel = self._channel(session, channel_id, actor, "stream.start")
             session.commit()  # no transaction stays open while OME is probed
             status = self._probe()
@@ -179,16 +194,17 @@ class StreamWorkflows:
             if FORGET_DB_WRITE not in self.settings.faults:
                 channel.status, channel.activated_at, channel.updated_at = ACTIVE, now, now
             degraded = not status.reachable
-            session.add(self._entry(actor, "stream.start", channel.id, "degraded" if degraded else "ok",
-                                    f"channel '{channel.id}' activated" + (f"; {status.message}" if degraded else ""),
-                                    details={"ome_reachable": status.reachable, "ome_version": status.version}))
+            self._record(session, self._entry(actor, "stream.start", channel.id, "degraded" if degraded else "ok",
+                                              f"channel '{channel.id}' activated"
+                                              + (f"; {status.message}" if degraded else ""),
+                                              details={"ome_reachable": status.reachable, "ome_version": status.version}))
             session.commit()
             return contract.StartResult(channel_id=channel.id, status="active", stream_key=channel.stream_key,
                                         ome=_location(channel), ome_status=status, degraded=degraded)
 
     def stop(self, channel_id: str, actor: str) -> contract.StopResult:
         """Delete the stream in OME if it exists, then mark the channel inactive (also when OME is down)."""
-        with self._session() as session:
+        with self.sessions() as session:
             channel = self._channel(session, channel_id, actor, "stream.stop")
             where = _location(channel)
             session.commit()  # end the read transaction before talking to OME
@@ -197,18 +213,18 @@ class StreamWorkflows:
                 with self.ome() as ome:
                     ome.delete_stream(where.vhost, where.app, where.stream)
                 result = "deleted"
-            except OmeNotFound as exc:
+            except OmeNotFound:
                 # A stopped publisher or a second stop: nothing to delete is not a failure.
-                result, note = "not_found", f"; OME had no such stream ({exc.message})"
-            except _UNREACHABLE as exc:
-                result, outcome, note = "unknown", "degraded", f"; OME unreachable ({exc}), its stream was not deleted"
+                result, note = "not_found", "; OME had no such stream"
             except OmeError as exc:
-                raise self._refuse(BackendError(502, "ome_error", f"OME refused to delete stream "
-                                                f"'{where.stream}': {exc}"), actor, "stream.stop", channel.id) from None
+                # Unreachable, unauthorized or nonsense: the channel is stopped all the same (as start goes on
+                # degraded); OME's stream may still run, so the answer and the log say degraded.
+                result, outcome = "unknown", "degraded"
+                note = f"; OME unusable ({_said(exc, channel)}), its stream was not deleted"
             now = utcnow()
             channel.status, channel.deactivated_at, channel.updated_at = INACTIVE, now, now
-            session.add(self._entry(actor, "stream.stop", channel.id, outcome,
-                                    f"channel '{channel.id}' deactivated{note}", details={"ome_stream": result}))
+            self._record(session, self._entry(actor, "stream.stop", channel.id, outcome,
+                                              f"channel '{channel.id}' deactivated{note}", details={"ome_stream": result}))
             session.commit()
             return contract.StopResult(channel_id=channel.id, status="inactive", ome=where, ome_stream=result,
                                        degraded=outcome == "degraded")
@@ -216,7 +232,7 @@ class StreamWorkflows:
     def insert_scte35(self, channel_id: str, body: contract.Scte35Request, actor: str) -> contract.Scte35Result:
         """Insert a marker's cue through OME's :sendEvent; OME's refusal is a 502, never a success."""
         action, marker_id = "scte35.insert", body.marker_id
-        with self._session() as session:
+        with self.sessions() as session:
             channel = self._channel(session, channel_id, actor, action)
             marker = session.get(Scte35Marker, marker_id) if _ID.match(marker_id) else None
             if marker is None:
@@ -231,18 +247,18 @@ class StreamWorkflows:
                 "spliceCommand": "spliceInsert", "id": event_id, "type": marker.cue_type,
                 "duration": marker.duration_ms, "autoReturn": marker.auto_return}]}
             session.commit()
-            version = self._send(where, event, actor, channel.id, marker.id)
+            version = self._send(where, _stream_shown(channel), event, actor, channel.id, marker.id)
             if marker.event_id_policy == "increment":
                 marker.splice_event_id = (event_id + 1) % (contract.UINT32_MAX + 1)
-            session.add(self._entry(actor, action, channel.id, "ok",
-                                    f"marker '{marker.id}' inserted on '{where.stream}' (OME v{version})",
-                                    marker.id, {"event": event, "ome_version": version}))
+            self._record(session, self._entry(actor, action, channel.id, "ok",
+                                              f"marker '{marker.id}' inserted on '{_stream_shown(channel)}' "
+                                              f"(OME v{version})", marker.id, {"event": event, "ome_version": version}))
             session.commit()
             return contract.Scte35Result(channel_id=channel.id, marker_id=marker.id, accepted=True,
                                          ome_version=version, event=event, degraded=False)
 
-    def _send(self, where: contract.OmeLocation, event: dict[str, Any], actor: str, channel_id: str,
-              marker_id: str) -> str:
+    def _send(self, where: contract.OmeLocation, stream_shown: str, event: dict[str, Any], actor: str,
+              channel_id: str, marker_id: str) -> str:
         action = "scte35.insert"
         facts: dict[str, Any] = {"event": event}
         version = "unknown"
@@ -255,6 +271,8 @@ class StreamWorkflows:
             raise self._refuse(_unreachable(exc, "insert the cue"), actor, action, channel_id, marker_id,
                                details=facts) from None
         except OmeBadRequest as exc:
+            if SWALLOW_OME_REFUSAL in self.settings.faults:
+                return version
             hint = ""
             try:
                 if not capabilities(version).scte35_api:
@@ -262,16 +280,19 @@ class StreamWorkflows:
                             "only in-band from an MPEG-TS source (SRT or MPEG-TS/UDP ingest).")
             except ValueError:
                 pass
-            message = f"OME v{version} refused the SCTE-35 cue: {exc.message}.{hint}"
+            said = exc.message.replace(where.stream, stream_shown)
+            message = f"OME v{version} refused the SCTE-35 cue: {said}.{hint}"
             raise self._refuse(BackendError(502, "ome_refused_event", message,
-                                            details={"ome_version": version, "ome_message": exc.message}),
+                                            details={"ome_version": version, "ome_message": said}),
                                actor, action, channel_id, marker_id, outcome="failed", details=facts) from None
-        except OmeNotFound as exc:
-            raise self._refuse(BackendError(409, "stream_not_live", f"OME has no stream '{where.stream}' "
-                                            f"(nothing is publishing to the channel): {exc.message}"),
+        except OmeNotFound:
+            # OME's own message quotes the stream name, which may be the stream key.
+            raise self._refuse(BackendError(409, "stream_not_live", f"OME has no stream '{stream_shown}' "
+                                            "(nothing is publishing to the channel)"),
                                actor, action, channel_id, marker_id, outcome="failed", details=facts) from None
         except OmeError as exc:
-            raise self._refuse(BackendError(502, "ome_error", f"OME did not accept the cue: {exc}"),
+            raise self._refuse(BackendError(502, "ome_error", f"OME did not accept the cue: "
+                                            f"{str(exc).replace(where.stream, stream_shown)}"),
                                actor, action, channel_id, marker_id, outcome="failed", details=facts) from None
         return version
 
@@ -285,17 +306,17 @@ class StreamWorkflows:
         except OmeError as exc:
             raise self._refuse(BackendError(502, "ome_error", f"OME did not list streams: {exc}"),
                                actor, "stream.list", None) from None
-        with self._session() as session:
+        with self.sessions() as session:
             owners = dict(session.execute(select(Channel.ome_stream, Channel.id).where(
                 Channel.ome_vhost == vhost, Channel.ome_app == app)).all())
-            session.add(self._entry(actor, "stream.list", None, "ok", f"{len(names)} stream(s) in {vhost}/{app}"))
+            self._record(session, self._entry(actor, "stream.list", None, "ok", f"{len(names)} stream(s) in {vhost}/{app}"))
             session.commit()
         return contract.StreamList(vhost=vhost, app=app, degraded=False,
                                    streams=[contract.StreamSummary(name=n, channel_id=owners.get(n)) for n in names])
 
     def stream_detail(self, channel_id: str, actor: str) -> contract.StreamDetail:
         """The channel's database record with OME's view of its stream and metrics."""
-        with self._session() as session:
+        with self.sessions() as session:
             channel = self._channel(session, channel_id, actor, "stream.get")
             record, where = channel_out(channel), _location(channel)
             session.commit()
@@ -311,9 +332,9 @@ class StreamWorkflows:
             live, detail, metrics = (False, None, None) if detail is None else (True, detail, None)
         except OmeError as exc:
             live, detail, metrics = None, None, None
-            outcome, message = "degraded", f"OME unusable, database record only: {exc}"
-        with self._session() as session:
-            session.add(self._entry(actor, "stream.get", channel_id, outcome, message))
+            outcome, message = "degraded", f"OME unusable, database record only: {_said(exc, channel)}"
+        with self.sessions() as session:
+            self._record(session, self._entry(actor, "stream.get", channel_id, outcome, message))
             session.commit()
         return contract.StreamDetail(channel=record, live=live, ome_stream=detail, metrics=metrics,
                                      degraded=outcome == "degraded")

@@ -12,8 +12,6 @@ Keys with a dot in the audit section rename actions; everything not given keeps 
 
 from __future__ import annotations
 
-from typing import Any
-
 from ome_harness.config import ConfigError
 
 DEFAULT_MAP: dict[str, dict[str, str]] = {
@@ -21,9 +19,16 @@ DEFAULT_MAP: dict[str, dict[str, str]] = {
                  "active_value": "active", "inactive_value": "inactive"},
     "audit": {"table": "audit_log", "time": "created_at", "action": "action", "channel": "channel_id",
               "outcome": "outcome", "marker": "marker_id", "details": "details", "ok_value": "ok"},
+    # Reserved for a marker-table check: no check reads it yet ("marker M was inserted" reads the audit log).
     "markers": {"table": "scte35_markers", "id": "id"},
 }
 _VALUE_KEYS = {"table", "active_value", "inactive_value", "ok_value"}
+REQUIRED: dict[str, set[str]] = {
+    "channels": {"table", "id", "status", "stream_key"},
+    "audit": {"table", "time", "action", "channel"},
+    "markers": {"table", "id"},
+}
+"""What every check of a table reads; only the other columns may be mapped to '-' (absent)."""
 
 
 class TableMap:
@@ -41,6 +46,9 @@ class TableMap:
                     raise ConfigError(f"backend.table_map.{logical}.{key}: must be a non-empty name")
                 if logical == "audit" and "." in key:
                     self._actions[key] = name
+                elif key in REQUIRED[logical] and name == "-":
+                    raise ConfigError(f"backend.table_map.{logical}.{key}: the checks cannot work without it, so it "
+                                      "cannot be '-'; name the table or column of your schema that holds it")
                 elif key in self._map[logical]:
                     self._map[logical][key] = name
                 else:
@@ -65,6 +73,3 @@ class TableMap:
     def columns(self, logical: str) -> dict[str, str]:
         """Logical key → real column for every mapped column of a table."""
         return {k: v for k, v in self._map[logical].items() if k not in _VALUE_KEYS and v != "-"}
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**{k: dict(v) for k, v in self._map.items()}, "actions": dict(self._actions)}

@@ -7,21 +7,31 @@ installed `ome-harness run`.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
 
 from ome_harness.backend.under_test import BackendUnderTest, backend_with_own_ome, now, open_backend
-from ome_harness.config import HarnessConfig
+from ome_harness.config import ConfigError, HarnessConfig
 from ome_harness.target import OmeTarget
 
 FIRST_WITHOUT_SCTE35_API = "0.21.0"
 
 
+@contextmanager
+def _refusing_bad_config() -> Iterator[None]:
+    """A configuration the backend cannot be run with fails the scenario with its sentence, no traceback."""
+    try:
+        yield
+    except ConfigError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def stream_backend(harness_config: HarnessConfig, ome_target: OmeTarget) -> Iterator[BackendUnderTest]:
     """The backend the run verifies: `backend.url`, or the reference backend in-process on the target's OME."""
-    with open_backend(harness_config, ome_target) as backend:
+    with _refusing_bad_config(), open_backend(harness_config, ome_target) as backend:
         yield backend
 
 
@@ -31,7 +41,7 @@ def stoppable_backend(harness_config: HarnessConfig) -> Iterator[BackendUnderTes
     if harness_config.backend.url:
         pytest.skip("degraded mode is verified on the reference backend, whose OME the harness can stop; "
                     "for your backend, stop your OME and run the backend scenarios again")
-    with backend_with_own_ome(harness_config) as backend:
+    with _refusing_bad_config(), backend_with_own_ome(harness_config) as backend:
         yield backend
 
 
@@ -41,7 +51,7 @@ def backend_on_ome_without_scte35(harness_config: HarnessConfig) -> Iterator[Bac
     if harness_config.backend.url:
         pytest.skip("the target's OME still accepts SCTE-35 through its API; upgrade behaviour is shown "
                     "on the reference backend only")
-    with backend_with_own_ome(harness_config, version=FIRST_WITHOUT_SCTE35_API) as backend:
+    with _refusing_bad_config(), backend_with_own_ome(harness_config, version=FIRST_WITHOUT_SCTE35_API) as backend:
         yield backend
 
 
