@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_CONFIG_FILE = Path("harness.yaml")
 
@@ -92,6 +92,15 @@ class BackendConfig(Section):
     # Scenarios on a user's backend: an existing channel/marker to use (unset: created via /api/channels, /api/markers).
     channel: str | None = None
     marker: str | None = None
+    # The in-process reference backend (used when url is unset): a database meant for it alone
+    # (default: a temporary SQLite), and faults the suite injects to prove its scenarios can fail.
+    reference_db_url: SecretStr | None = None
+    reference_faults: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("reference_faults", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        return [f.strip() for f in value.split(",") if f.strip()] if isinstance(value, str) else value
 
 
 class ChecksConfig(Section):

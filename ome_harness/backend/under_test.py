@@ -7,7 +7,6 @@ each workflow (a live publisher on the channel, the stream gone after a stop, th
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import tempfile
 import time
@@ -25,11 +24,11 @@ from ome_harness.ome.errors import OmeError, OmeNotFound
 from ome_harness.ome.versions import capabilities
 from ome_harness.target.base import OmeTarget
 
-FAULTS_ENV = "OME_HARNESS_BACKEND_FAULTS"
-"""Comma-separated faults for the in-process reference backend: how the suite proves its scenarios fail."""
+FAULTS_ENV = "OMH_BACKEND__REFERENCE_FAULTS"
+"""backend.reference_faults from the environment: comma-separated faults for the in-process reference backend."""
 
-REFERENCE_DB_ENV = "OME_HARNESS_REFERENCE_DB_URL"
-"""A database meant for the in-process reference backend (e.g. a throwaway PostgreSQL); default: temporary SQLite."""
+REFERENCE_DB_ENV = "OMH_BACKEND__REFERENCE_DB_URL"
+"""backend.reference_db_url from the environment: a database meant for the in-process reference backend."""
 
 T = TypeVar("T")
 
@@ -318,13 +317,13 @@ def _reference_backend(cfg: HarnessConfig, target: OmeTarget, stack: contextlib.
     from ome_harness.backend.server import BackendServer
     from ome_harness.backend.settings import BackendSettings
 
-    faults = frozenset(f.strip() for f in os.environ.get(FAULTS_ENV, "").split(",") if f.strip())
+    faults = frozenset(cfg.backend.reference_faults)
     if cfg.backend.db_url is not None:
         # The reference backend creates tables and writes: never on the database of the user's own backend.
         raise ConfigError("backend.db_url is set but backend.url is not: set backend.url to the backend that "
                           "owns that database, or unset backend.db_url to verify the reference backend "
                           "(the harness never writes to your database)")
-    db_url = os.environ.get(REFERENCE_DB_ENV, "")
+    db_url = cfg.backend.reference_db_url.get_secret_value() if cfg.backend.reference_db_url else ""
     if not db_url:
         folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="omh-backend-"))
         db_url = f"sqlite:///{folder}/backend.db"
