@@ -58,7 +58,7 @@ def _upstream_problem(ctx: CheckContext, id: str, title: str) -> CheckResult | N
     auth = ctx.done.get("auth")
     if id != "auth" and auth is not None and auth.status is Status.ERROR:
         return CheckResult(id=id, title=title, status=Status.SKIP,
-                           summary="not run: the configured token is refused (see Authentication)")
+                           summary="not run: authentication failed (see Authentication)")
     return None
 
 
