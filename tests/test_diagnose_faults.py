@@ -201,3 +201,46 @@ def test_invalid_host_name_is_diagnosed_not_crashed_on() -> None:
     assert tcp.status is Status.ERROR and "cannot resolve a..b" in tcp.summary
     assert "the check itself failed" not in " ".join(r.summary for r in report.results)
     assert "ome_not_running" not in finding_keys(report)
+
+
+def test_peer_that_trickles_its_answer_is_bounded_by_the_timeout() -> None:
+    import socket
+    import threading
+
+    stop = threading.Event()
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        server.settimeout(0.2)
+
+        def trickle() -> None:
+            # Each byte comes well within the read timeout, so only a total deadline ends the request.
+            while not stop.is_set():
+                try:
+                    conn, _ = server.accept()
+                except TimeoutError:
+                    continue
+                threading.Thread(target=_drip, args=(conn, stop), daemon=True).start()
+
+        threading.Thread(target=trickle, daemon=True).start()
+        reports: list[Report] = []
+        run = threading.Thread(target=lambda: reports.append(
+            diagnose(target(f"http://127.0.0.1:{server.getsockname()[1]}"), probe_host=False)), daemon=True)
+        run.start()
+        run.join(timeout=15)  # a bound, not a speed claim: without a total deadline this never ends
+        stop.set()
+    assert not run.is_alive(), "the diagnosis is still waiting on a peer that trickles its answer"
+    api = next(r for r in reports[0].results if r.id == "api")
+    assert api.status is Status.ERROR and api.summary == "No answer within 1s"
+
+
+def _drip(conn, stop) -> None:  # noqa: ANN001
+    with conn:
+        conn.recv(4096)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
+        while not stop.is_set():
+            try:
+                conn.sendall(b" ")
+            except OSError:
+                return
+            time.sleep(0.3)

@@ -41,6 +41,13 @@ EMULATOR_HEADER = "X-OME-Emulator"
 
 T = TypeVar("T")
 
+# Far above any OME answer (a stream detail is ~3 KB): a peer streaming without end is cut off here.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+
+
+class _TooSlow(Exception):
+    """The answer did not complete within the request's total deadline (or never ends)."""
+
 
 def auth_header(token: str) -> str:
     """OME wants the token alone base64-encoded: no 'user:' prefix and no trailing colon."""
@@ -154,7 +161,10 @@ class OmeClient:
         url = self._url(path)
         started = time.perf_counter()
         try:
-            response = self._http.request(method, path, json=json_body)
+            response = self._fetch(method, path, json_body, deadline=started + self.connect_timeout + self.read_timeout)
+        except _TooSlow:
+            self._record(method, path, None, started, error="deadline")
+            raise OmeTimeout(url=url, phase="read", seconds=self.read_timeout) from None
         except httpx.TimeoutException as exc:
             phase = "connect" if isinstance(exc, httpx.ConnectTimeout) else "read"
             seconds = self.connect_timeout if phase == "connect" else self.read_timeout
@@ -172,6 +182,20 @@ class OmeClient:
                      server=response.headers.get("server"),
                      emulator=response.headers.get(EMULATOR_HEADER))
         return _unwrap(response, url, bare=bare)
+
+    def _fetch(self, method: str, path: str, json_body: Any, *, deadline: float) -> httpx.Response:
+        """The whole answer within connect + read timeout: httpx bounds each read, not a peer that trickles."""
+        with self._http.stream(method, path, json=json_body) as streamed:
+            body = bytearray()
+            for chunk in streamed.iter_bytes():
+                body += chunk
+                if time.perf_counter() > deadline:
+                    raise _TooSlow
+                if len(body) > MAX_ANSWER_BYTES:
+                    raise OmeBadResponse(url=self._url(path), status=streamed.status_code, kind="too-large",
+                                         detail=f"answer larger than {MAX_ANSWER_BYTES} bytes: not OME's API")
+            return httpx.Response(streamed.status_code, headers=streamed.headers, content=bytes(body),
+                                  request=streamed.request)
 
     def _record(self, method: str, path: str, status: int | None, started: float, **extra: Any) -> None:
         exchange = Exchange(method, path, status, round((time.perf_counter() - started) * 1000, 2), **extra)
