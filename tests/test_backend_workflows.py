@@ -85,6 +85,20 @@ def test_increment_policy_gives_each_insertion_the_next_event_id(rig: Rig) -> No
     assert [e.body["events"][0]["id"] for e in rig.ome.state.events] == [7, 8, 9]
 
 
+def test_concurrent_insertions_never_share_a_splice_event_id(rig: Rig) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    stream = rig.channel("news")["ome"]["stream"]
+    rig.marker("m", splice_event_id=100)
+    rig.api.start("news")
+    rig.ome.state.add_stream(stream)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(lambda _: rig.api.insert_scte35("news", "m").status, range(12)))
+    assert statuses == [200] * 12
+    ids = sorted(e.body["events"][0]["id"] for e in rig.ome.state.events)
+    assert ids == list(range(100, 112)), ids
+
+
 def test_scte35_against_ome_v0_21_is_a_502_naming_the_version_and_the_refusal(make_rig) -> None:
     rig: Rig = make_rig(ome_version="0.21.0")
     stream = rig.channel("news")["ome"]["stream"]

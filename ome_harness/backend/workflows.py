@@ -12,7 +12,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -242,20 +242,31 @@ class StreamWorkflows:
                 raise self._refuse(BackendError(409, "channel_inactive", f"channel '{channel.id}' is not active: "
                                                 "start it before inserting a cue"), actor, action, channel.id, marker_id)
             where = _location(channel)
-            event_id = marker.splice_event_id
+            event_id = self._take_event_id(session, marker)
             event = {"eventFormat": "scte35", "events": [{
                 "spliceCommand": "spliceInsert", "id": event_id, "type": marker.cue_type,
                 "duration": marker.duration_ms, "autoReturn": marker.auto_return}]}
             session.commit()
             version = self._send(where, _stream_shown(channel), event, actor, channel.id, marker.id)
-            if marker.event_id_policy == "increment":
-                marker.splice_event_id = (event_id + 1) % (contract.UINT32_MAX + 1)
             self._record(session, self._entry(actor, action, channel.id, "ok",
                                               f"marker '{marker.id}' inserted on '{_stream_shown(channel)}' "
                                               f"(OME v{version})", marker.id, {"event": event, "ome_version": version}))
             session.commit()
             return contract.Scte35Result(channel_id=channel.id, marker_id=marker.id, accepted=True,
                                          ome_version=version, event=event, degraded=False)
+
+    @staticmethod
+    def _take_event_id(session: Session, marker: Scte35Marker) -> int:
+        """The splice event id for this insertion; under `increment` it is reserved atomically in the database,
+        so concurrent insertions never share one (a cue OME then refuses still uses its id up)."""
+        if marker.event_id_policy != "increment":
+            return marker.splice_event_id
+        wrap = contract.UINT32_MAX + 1
+        following = session.execute(
+            update(Scte35Marker).where(Scte35Marker.id == marker.id)
+            .values(splice_event_id=(Scte35Marker.splice_event_id + 1) % wrap)
+            .returning(Scte35Marker.splice_event_id)).scalar_one()
+        return (following - 1) % wrap
 
     def _send(self, where: contract.OmeLocation, stream_shown: str, event: dict[str, Any], actor: str,
               channel_id: str, marker_id: str) -> str:
