@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
@@ -182,10 +183,17 @@ def test_peer_that_does_not_speak_http_is_diagnosed(silent_server: int) -> None:
         banner.listen(4)
 
         def speak_ssh() -> None:
-            conn, _ = banner.accept()
-            with conn:
-                conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
-                conn.recv(1024)
+            # Every connection (the TCP probe's and the API client's, in either order) gets the banner.
+            while True:
+                try:
+                    conn, _ = banner.accept()
+                except OSError:
+                    return
+                with conn:
+                    conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+                    conn.settimeout(2)
+                    with contextlib.suppress(OSError):  # the client hangs up once it sees no HTTP
+                        conn.recv(1024)
 
         threading.Thread(target=speak_ssh, daemon=True).start()
         report = diagnose(target(f"http://127.0.0.1:{banner.getsockname()[1]}"), probe_host=False)
@@ -220,6 +228,8 @@ def test_peer_that_trickles_its_answer_is_bounded_by_the_timeout() -> None:
                     conn, _ = server.accept()
                 except TimeoutError:
                     continue
+                except OSError:  # the listening socket was closed: the test is over
+                    return
                 threading.Thread(target=_drip, args=(conn, stop), daemon=True).start()
 
         threading.Thread(target=trickle, daemon=True).start()
@@ -236,7 +246,10 @@ def test_peer_that_trickles_its_answer_is_bounded_by_the_timeout() -> None:
 
 def _drip(conn, stop) -> None:  # noqa: ANN001
     with conn:
-        conn.recv(4096)
+        try:
+            conn.recv(4096)
+        except OSError:
+            return
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
         while not stop.is_set():
             try:
