@@ -166,7 +166,6 @@ def test_scte35_capability_follows_the_version(version: str, status: Status) -> 
 
 def test_missing_stream_detail_is_named(emulator: EmulatorServer) -> None:
     emulator.state.add_stream("stream")
-    emulator.state.faults.wrong_shape = False
     with target(emulator.url).client() as client:
         from ome_harness.ome import OmeNotFound
         with pytest.raises(OmeNotFound) as caught:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ome_harness.addresses import dial_host
 from ome_harness.backend.app import create_app
 from ome_harness.backend.settings import BackendSettings
 from ome_harness.serving import LoopbackServer
@@ -21,8 +22,7 @@ class BackendServer:
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"http://{dial_host(self.host)}:{self.port}"
 
     def start(self) -> BackendServer:
         self._server.start()

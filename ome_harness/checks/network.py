@@ -16,6 +16,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ome_harness.addresses import url_host
 from ome_harness.checks.context import CheckContext
 from ome_harness.checks.registry import check
 from ome_harness.results import CheckResult, Evidence, Status
@@ -41,7 +42,7 @@ class Probe:
 
 
 def shown(address: str, port: int) -> str:
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+    return f"{url_host(address)}:{port}"
 
 
 def api_host_port(url: str) -> tuple[str, int]:

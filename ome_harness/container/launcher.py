@@ -15,6 +15,7 @@ from docker.errors import APIError, DockerException, NotFound
 from docker.models.containers import Container
 from rich.console import Console
 
+from ome_harness.addresses import dial_host
 from ome_harness.config import HarnessConfig
 from ome_harness.container import labels as lbl
 from ome_harness.container.docker_engine import connect_engine
@@ -52,19 +53,19 @@ class LaunchedOme:
 
     @property
     def api_url(self) -> str:
-        return f"http://{_url_host(self.host)}:{self.host_ports['api']}"
+        return f"http://{dial_host(self.host)}:{self.host_ports['api']}"
 
     @property
     def rtmp_base(self) -> str:
-        return f"rtmp://{_url_host(self.host)}:{self.host_ports['rtmp']}"
+        return f"rtmp://{dial_host(self.host)}:{self.host_ports['rtmp']}"
 
     @property
     def srt_base(self) -> str:
-        return f"srt://{_url_host(self.host)}:{self.host_ports['srt']}"
+        return f"srt://{dial_host(self.host)}:{self.host_ports['srt']}"
 
     @property
     def llhls_base(self) -> str:
-        return f"http://{_url_host(self.host)}:{self.host_ports['llhls']}"
+        return f"http://{dial_host(self.host)}:{self.host_ports['llhls']}"
 
 
 class OmeContainer:
@@ -140,7 +141,7 @@ class OmeContainer:
             port = self._host_ports()["api"]
         except ContainerError:
             port = 0
-        return f"http://{_url_host(host)}:{port}"
+        return f"http://{dial_host(host)}:{port}"
 
     def _host_ports(self) -> dict[str, int]:
         assert self.container is not None
@@ -226,14 +227,6 @@ def remove_container(container: Container) -> None:
             # "removal already in progress" is someone else finishing the job for us.
             if "already in progress" not in str(exc):
                 raise
-
-
-def _url_host(host: str) -> str:
-    if host in ("0.0.0.0", ""):
-        return "127.0.0.1"
-    if host == "::":
-        return "[::1]"
-    return f"[{host}]" if ":" in host else host
 
 
 @contextlib.contextmanager

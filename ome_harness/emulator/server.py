@@ -6,11 +6,11 @@ import asyncio
 import contextlib
 import socket
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import uvicorn
 
+from ome_harness.addresses import dial_host
 from ome_harness.config import HarnessConfig
 from ome_harness.emulator.api import OmeApi
 from ome_harness.emulator.llhls import LlhlsPackager
@@ -27,7 +27,6 @@ class EmulatorSettings:
     version: str = "0.20.0"
     vhost: str = "default"
     apps: tuple[str, ...] = ("app",)
-    extra: dict = field(default_factory=dict)
     # Media side (None: not served). OME's defaults are 1935 and 3333; 0 picks free ports (tests).
     rtmp_port: int | None = 0
     llhls_port: int | None = 0
@@ -45,11 +44,6 @@ def emulator_settings(cfg: HarnessConfig, *, default_ports: tuple[int, int, int]
                             vhost=cfg.api.vhost, apps=(cfg.api.app,), rtmp_port=section.rtmp_port or rtmp,
                             llhls_port=section.llhls_port or llhls, llhls_daterange=section.llhls_daterange)
 
-
-def _url_host(host: str) -> str:
-    if host in ("0.0.0.0", "::", ""):
-        return "127.0.0.1"
-    return f"[{host}]" if ":" in host else host
 
 
 class EmulatorServer:
@@ -74,7 +68,7 @@ class EmulatorServer:
     def url(self) -> str:
         """A URL for the first bound address (`localhost` when both loopbacks are bound)."""
         hosts = set(self.settings.hosts)
-        host = "localhost" if {"127.0.0.1", "::1"} <= hosts else _url_host(self.settings.hosts[0])
+        host = "localhost" if {"127.0.0.1", "::1"} <= hosts else dial_host(self.settings.hosts[0])
         return f"http://{host}:{self.port}"
 
     @property
@@ -124,7 +118,7 @@ def _media_host(hosts: tuple[str, ...]) -> str:
     """The address encoders and players should use for sockets bound on `hosts`."""
     if any(h in ("127.0.0.1", "0.0.0.0", "") for h in hosts):
         return "127.0.0.1"
-    return _url_host("::1" if hosts[0] == "::" else hosts[0])
+    return dial_host(hosts[0])
 
 
 class _MediaThread:
@@ -192,8 +186,3 @@ class _MediaThread:
                 sock.close()
         self._sockets = []
 
-
-@contextlib.contextmanager
-def running_emulator(**settings: object) -> Iterator[EmulatorServer]:
-    with EmulatorServer(EmulatorSettings(**settings)) as server:  # type: ignore[arg-type]
-        yield server

@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno as _errno
 import re
 
+from ome_harness.addresses import url_host
+
 _DECORATION = re.compile(r"^\[HTTP\]\s*(?P<text>.*?)\s*\(\d{3}\)\s*$", re.DOTALL)
 
 
@@ -44,7 +46,7 @@ class OmeUnreachable(OmeError):
     @property
     def where(self) -> str:
         tried = self.addresses or (self.host,)
-        return ", ".join(f"{_bracket(a)}:{self.port}" for a in tried)
+        return ", ".join(f"{url_host(a)}:{self.port}" for a in tried)
 
 
 class OmeTimeout(OmeError):
@@ -83,7 +85,3 @@ class OmeNotFound(OmeApiError):
 
 class OmeBadRequest(OmeApiError):
     """400: OME refused the request body (its validation message is kept)."""
-
-
-def _bracket(address: str) -> str:
-    return f"[{address}]" if ":" in address else address

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from ome_harness.addresses import url_host
 from ome_harness.config import HarnessConfig
 from ome_harness.ome.client import OmeClient
 from ome_harness.ome.errors import OmeError
@@ -54,21 +55,17 @@ class OmeTarget:
         return urlsplit(self.api_url).hostname or "localhost"
 
     def rtmp_url(self, stream: str, app: str | None = None) -> str:
-        base = self.rtmp_base or f"rtmp://{_host_for_url(self.host)}:1935"
+        base = self.rtmp_base or f"rtmp://{url_host(self.host)}:1935"
         return f"{base}/{app or self.app}/{stream}"
 
     def srt_url(self, stream: str, app: str | None = None) -> str:
         # OME's SRT streamid convention: vhost/app/stream.
-        base = self.srt_base or f"srt://{_host_for_url(self.host)}:9999"
+        base = self.srt_base or f"srt://{url_host(self.host)}:9999"
         return f"{base}?streamid={self.vhost}/{app or self.app}/{stream}"
 
     def llhls_url(self, stream: str, app: str | None = None) -> str:
-        base = self.llhls_base or f"http://{_host_for_url(self.host)}:3333"
+        base = self.llhls_base or f"http://{url_host(self.host)}:3333"
         return f"{base}/{app or self.app}/{stream}/llhls.m3u8"
-
-
-def _host_for_url(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
 
 
 def attach_target(cfg: HarnessConfig) -> OmeTarget:
