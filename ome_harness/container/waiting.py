@@ -12,24 +12,7 @@ from docker.models.containers import Container
 from ome_harness.container.errors import ContainerError, ContainerExited, ContainerNotReady
 from ome_harness.ome.client import OmeClient
 from ome_harness.ome.errors import OmeError
-
-
-class Deadline:
-    """A point in time on the monotonic clock."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.started = time.monotonic()
-        self._end = self.started + seconds
-
-    def remaining(self) -> float:
-        return max(0.0, self._end - time.monotonic())
-
-    def passed(self) -> bool:
-        return time.monotonic() >= self._end
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
+from ome_harness.polling import Deadline
 
 
 class WaitStrategy(Protocol):
