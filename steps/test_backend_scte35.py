@@ -24,6 +24,16 @@ def a_backend_on_an_ome_without_scte35(stream_backend, request):
     return request.getfixturevalue("backend_on_ome_without_scte35")
 
 
+@given("a SCTE-35 marker for a break the application keeps", target_fixture="marker")
+def a_marker_the_app_keeps(backend):
+    return backend.new_marker_the_app_keeps()
+
+
+@given("a SCTE-35 marker for a break the application drops", target_fixture="marker")
+def a_marker_the_app_drops(backend):
+    return needs(backend.new_marker_the_app_drops)
+
+
 @then("OME received the marker's cue")
 def ome_received_the_cue(backend, channel, marker):
     needs(lambda: backend.expect_cues(channel, marker))

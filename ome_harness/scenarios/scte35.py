@@ -12,10 +12,9 @@ from ome_harness.ome.client import OmeClient
 from ome_harness.ome.versions import OmeVersion, capabilities
 from ome_harness.results import CheckResult, Status
 from ome_harness.scte35.break_rule import (
-    DEFAULT_SEGMENT_S,
+    app_segment_duration,
     break_for,
     not_applied_reason,
-    read_segment_duration,
     too_short_break,
 )
 from ome_harness.scte35.insertion import CueSent, insert_cue, no_insertion_words
@@ -27,7 +26,7 @@ V0_21_0 = OmeVersion(0, 21, 0)
 
 def segment_duration(client: OmeClient, target: OmeTarget) -> float:
     """The application's LL-HLS segment duration from OME's app config (OME's default if it names none)."""
-    return read_segment_duration(client, target.vhost, target.app) or DEFAULT_SEGMENT_S
+    return app_segment_duration(client, target.vhost, target.app)
 
 
 def skip_unless_insertion_possible(version: str) -> None:

@@ -59,3 +59,8 @@ def segment_duration_of(app_publishers: dict[str, Any]) -> float | None:
 def read_segment_duration(client: OmeClient, vhost: str, app: str) -> float | None:
     """The application's LL-HLS segment duration as OME reports it (None: the app has no LL-HLS)."""
     return segment_duration_of(client.app(vhost, app).publishers)
+
+
+def app_segment_duration(client: OmeClient, vhost: str, app: str) -> float:
+    """The application's LL-HLS segment duration, OME's default when it names none."""
+    return read_segment_duration(client, vhost, app) or DEFAULT_SEGMENT_S
