@@ -456,3 +456,15 @@ def test_the_emulators_cut_layout_follows_the_real_10s_break():
         assert regular == pytest.approx(6.0, abs=0.05), layout  # the cue-in falls in a regular segment...
         assert gop == pytest.approx(1.0, abs=0.05), layout  # ...and the next is cut at its next keyframe
         assert gop + rest_after == pytest.approx(6.0, abs=0.05), layout
+
+
+def test_the_reports_show_which_evidence_was_inferred_by_version(start_emulator):
+    from ome_harness.report.render import render_junit, render_markdown
+
+    server = start_emulator(version="0.21.0", token=TOKEN, rtmp_port=None, llhls_port=None)
+    report = diagnose(OmeTarget(kind="url", api_url=server.url, token=TOKEN), probe_host=False)
+    markdown, junit = render_markdown(report), render_junit(report)
+    assert "refused with 400 'eventFormat is not supported: [scte35]' _[by version (not tried: read-only)]_" \
+        in markdown
+    assert "[by version (not tried: read-only)]" in junit
+    assert "GET /v1/version` → HTTP 200 _[" not in markdown, "observed evidence carries no mark"
