@@ -321,12 +321,12 @@ class StreamWorkflows:
         segment_s = read_segment_duration(ome, where.vhost, where.app)
         if segment_s is None or honoured(break_ms, segment_s):
             return
+        facts = {"ome_version": version, "min_break_ms": min_break_ms(segment_s), "llhls_segment_s": segment_s}
         raise self._refuse(BackendError(422, "break_too_short", (
             f"OME v{version} would answer 200 and drop this cue: the break ({break_ms} ms) must exceed "
             f"{min_break_ms(segment_s):.0f} ms for application '{where.app}' (LL-HLS segment duration "
-            f"{segment_s:g} s); use a longer break or shorter segments"),
-            details={"ome_version": version, "min_break_ms": min_break_ms(segment_s), "llhls_segment_s": segment_s}),
-            actor, "scte35.insert", channel_id, marker_id)
+            f"{segment_s:g} s); use a longer break or shorter segments"), details=facts),
+            actor, "scte35.insert", channel_id, marker_id, details=facts)
 
     def list_streams(self, actor: str) -> contract.StreamList:
         vhost, app = self.settings.vhost, self.settings.app
