@@ -172,13 +172,27 @@ def stream_detail(stream: EmulatedStream, version: OmeVersion) -> dict[str, Any]
 
 def _add_v021_track_fields(detail: dict[str, Any]) -> None:
     # OME's OpenAPI v0.21.0 requires max* limits on video tracks and a `data` object on data tracks,
-    # which v0.20.0 does not send (samples); a data track's codec is "None" (v0.21.0-media/srt_detail_*).
-    for track in [*detail["input"]["tracks"], *(t for o in detail["outputs"] for t in o["tracks"])]:
-        if "video" in track:
-            video = track["video"]
-            video.update(maxWidth=video["width"], maxHeight=video["height"], maxFramerate=video["framerate"])
+    # which v0.20.0 does not send; a data track's codec is "None", media tracks carry configChangeCount,
+    # a timebase, `codecModule` ("none" on inputs, the encoder's library on transcoded outputs) and
+    # `codecStatus` on outputs (v0.21.0-media/srt_detail_after_2s).
+    outputs = [t for o in detail["outputs"] for t in o["tracks"]]
+    for is_output, track in [*((False, t) for t in detail["input"]["tracks"]), *((True, t) for t in outputs)]:
         if track["type"] == "Data":
             track["data"] = {"codec": "None"}
+            continue
+        media = track.get("video") or track.get("audio")
+        if media is None:
+            continue
+        if "video" in track:
+            media.update(maxWidth=media["width"], maxHeight=media["height"], maxFramerate=media["framerate"])
+        opus = media["codec"] == "OPUS"
+        media.update(configChangeCount=0, timebase={"den": 48_000 if opus else 90_000, "num": 1})
+        if is_output:
+            media["codecStatus"] = "Ready"
+            if opus:
+                media["codecModule"] = "libopus"
+        else:
+            media["codecModule"] = "none"
 
 
 CONNECTION_KINDS = ("file", "hlsv3", "llhls", "ovt", "push", "srt", "thumbnail", "webrtc")
