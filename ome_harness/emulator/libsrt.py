@@ -21,7 +21,7 @@ _CANDIDATES = ("libsrt-gnutls.so.1.5", "libsrt-openssl.so.1.5", "libsrt.so.1.5")
 INSTALL_HINT = "install Debian's libsrt1.5-gnutls (`apt-get install -y libsrt1.5-gnutls`)"
 
 # From srt.h (SRT_SOCKOPT, SRT_EPOLL_OPT; stable since 1.4).
-SRTO_SNDSYN, SRTO_RCVSYN, SRTO_STREAMID, SRTO_IPV6ONLY = 1, 2, 46, 54
+SRTO_SNDSYN, SRTO_RCVSYN, SRTO_REUSEADDR, SRTO_STREAMID, SRTO_IPV6ONLY = 1, 2, 15, 46, 54
 SRT_EPOLL_IN, SRT_EPOLL_ERR = 0x1, 0x8
 SRT_ERROR = -1
 LOG_CRIT = 2  # syslog level numbers, as srt_setloglevel takes them
@@ -160,6 +160,8 @@ class Listener:
         lib = self.lib
         sock = _check(lib, lib.srt_create_socket(), "srt_create_socket")
         try:
+            # libsrt shares a UDP port by default: a second emulator on the same port must fail instead.
+            self._set_int(sock, SRTO_REUSEADDR, 0)
             if ":" in host:
                 # One socket per address family, as the emulator's TCP listeners do.
                 self._set_int(sock, SRTO_IPV6ONLY, 1)
