@@ -157,3 +157,20 @@ def test_srt_is_served_on_the_same_loopback_as_the_api(emulator_v020):
 ])
 def test_streamid_follows_omes_vhost_app_stream_convention(streamid, expected):
     assert parse_streamid(streamid) == expected
+
+
+def test_an_srt_publish_plays_over_llhls_with_segments_cut_at_its_keyframes(ffmpeg, start_emulator):
+    server = start_emulator(version="0.20.0", llhls_segment_s=1.0, llhls_part_s=0.5)
+    base = server.target_addresses()["llhls_base"]
+    with api(server) as client, FfmpegEncoder(srt_url(server, "cam")):
+        wait_for(lambda: detail(client, "cam"), "the SRT stream to be listed")
+        master = httpx.get(f"{base}/app/cam/llhls.m3u8", timeout=5)
+        assert master.status_code == 200 and master.text.startswith("#EXTM3U"), master.text
+        # The master's URIs are absolute paths (follow them, never build them: ome-api.md).
+        chunklist = next(line for line in master.text.splitlines() if line.startswith("/") and "video" in line)
+        playlist = wait_for(lambda: (t := httpx.get(f"{base}{chunklist}", timeout=5).text).count(
+            "#EXTINF") >= 3 and t, "segments from the SRT input's keyframes", 10)
+    durations = [float(line.split(":")[1].rstrip(",")) for line in playlist.splitlines()
+                 if line.startswith("#EXTINF")]
+    # The first segment starts with the first frame after the listing; the next ones at its 1 s keyframes.
+    assert all(0.9 <= d <= 1.1 for d in durations[1:3]), durations
