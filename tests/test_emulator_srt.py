@@ -174,3 +174,23 @@ def test_an_srt_publish_plays_over_llhls_with_segments_cut_at_its_keyframes(ffmp
                  if line.startswith("#EXTINF")]
     # The first segment starts with the first frame after the listing; the next ones at its 1 s keyframes.
     assert all(0.9 <= d <= 1.1 for d in durations[1:3]), durations
+
+
+def test_without_libsrt_the_emulator_still_serves_and_says_why_srt_cannot_run(monkeypatch, start_emulator):
+    import ctypes.util
+
+    from ome_harness.emulator import libsrt
+    from ome_harness.media.publishing import srt_unavailable
+    from ome_harness.target.base import OmeTarget
+
+    monkeypatch.setattr(libsrt, "_lib", None)
+    monkeypatch.setattr(libsrt, "_CANDIDATES", ("libomh-no-such-srt.so.1",))
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
+    server = start_emulator()
+    assert server.target_addresses()["srt_base"] is None and server.rtmp_port
+    target = OmeTarget(kind="emulator", api_url=server.url, token=TOKEN, emulator=server,
+                       **server.target_addresses())
+    reason = srt_unavailable(target)
+    assert reason and "apt-get install -y libsrt1.5-gnutls" in reason
+    with api(server) as client:
+        assert client.get("/v1/vhosts").status_code == 200
