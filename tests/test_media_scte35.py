@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -468,3 +469,19 @@ def test_the_reports_show_which_evidence_was_inferred_by_version(start_emulator)
         in markdown
     assert "[by version (not tried: read-only)]" in junit
     assert "GET /v1/version` → HTTP 200 _[" not in markdown, "observed evidence carries no mark"
+
+
+def test_a_run_against_v021_lists_scte35_insertion_as_impossible_never_as_passed(run_cli, tmp_path: Path):
+    run = run_cli("run", "--target", "emulator", "--out", str(tmp_path / "out"), "-k", "scte35 or SCTE",
+                  "-m", "media and not backend", env={"OMH_EMULATOR__VERSION": "0.21.0"})
+    assert run.code == 0, run.output
+    results = json.loads((tmp_path / "out" / "test-report.json").read_text())["results"]
+    by_title = {r["title"].split(": ", 1)[-1]: r for r in results}
+    shown = by_title["A cue-out on a live stream shows in the LL-HLS output"]
+    assert shown["status"] == "SKIP" and shown["summary"].startswith("impossible on this version: OME v0.21.0 "
+                                                                     "has no on-demand SCTE-35 insertion")
+    assert "v0.20.5" in shown["summary"]
+    assert by_title["An OME without SCTE-35 in its API refuses the API path"]["status"] == "OK"
+    assert by_title["An in-band cue leaves no trace in the LL-HLS output"]["status"] in ("OK", "SKIP")
+    passed_insertions = [t for t, r in by_title.items() if r["status"] == "OK" and "shows in the LL-HLS" in t]
+    assert passed_insertions == []
