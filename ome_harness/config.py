@@ -74,7 +74,7 @@ class EndpointsConfig(Section):
     rtmp: str | None = Field(None, pattern=r"^rtmps?://[^/?#\s]+$")  # rtmp://ingest.example.com:1935
     srt: str | None = Field(None, pattern=r"^srt://[^/?#\s]+$")  # srt://ingest.example.com:9999
     llhls: str | None = Field(None, pattern=r"^https?://[^?#\s]+[^/?#\s]$")  # https://cdn.example.com
-    webrtc: str | None = Field(None, pattern=r"^wss?://[^?#\s]+[^/?#\s]$")  # WebRTC signalling: ws://host:3333
+    webrtc: str | None = Field(None, pattern=r"^wss?://[^?#\s]+[^/?#\s]$")  # signalling: ws://host:3333
 
     @field_validator("llhls", "webrtc", mode="before")
     @classmethod

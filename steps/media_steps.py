@@ -23,8 +23,9 @@ def publish(publications, target, ome_client, harness_config):
     """Start the test signal for a fresh stream name; returns the Publication or the encoder's error."""
     media = harness_config.media
     settings = EncoderSettings(video_bitrate=media.video_bitrate, audio_bitrate=media.audio_bitrate)
-    return lambda **options: publish_in(publications, target, ome_client, test_stream_name(media.stream_prefix),
-                                        settings=settings, deadline_s=media.listed_deadline_s, **options)
+    return lambda **options: publish_in(publications, target, ome_client,
+                                        test_stream_name(media.stream_prefix), settings=settings,
+                                        deadline_s=media.listed_deadline_s, **options)
 
 
 @given("a test encoder")

@@ -42,7 +42,8 @@ def names_its_publisher(publication):
 
 @then(parsers.parse("the encoder is disconnected within {seconds:d} seconds"))
 def encoder_disconnected(publication, seconds):
-    assert expect_live(publication).encoder.wait_exit(seconds) is not None, f"the encoder still publishes {seconds}s later"
+    exited = expect_live(publication).encoder.wait_exit(seconds)
+    assert exited is not None, f"the encoder still publishes {seconds}s later"
 
 
 @then("the publish is refused and the encoder's last words are shown")

@@ -47,7 +47,8 @@ def test_a_backend_url_at_ipv6_is_flagged_when_server_xml_binds_ome_on_ipv4_only
         tmp_path: Path, emulator: EmulatorServer) -> None:
     xml = tmp_path / "Server.xml"
     xml.write_text(SERVER_XML.format(port=emulator.port, token=TOKEN))
-    result = env_check(tmp_path, f"http://127.0.0.1:{emulator.port}", f"http://localhost:{emulator.port}", xml)
+    port = emulator.port
+    result = env_check(tmp_path, f"http://127.0.0.1:{port}", f"http://localhost:{port}", xml)
     assert result["status"] == "ERROR" and "binds OME on IPv4 only" in result["summary"], result
 
 

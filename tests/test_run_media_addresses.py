@@ -1,4 +1,4 @@
-"""`run --target url` publishes where the OME takes media, or refuses in one line: never OME's defaults on the API host.
+"""`run --target url` publishes where the OME takes media or refuses in one line; never OME's default ports.
 
 The OMEs here are emulators on ports that are not OME's defaults (API, RTMP and LL-HLS all elsewhere), as
 in a deployment whose API is on an internal port and whose ingest is behind other names.
@@ -49,8 +49,9 @@ class EmulatorProcess:
         self.api, self.rtmp, self.llhls = free_ports(3)
         self.url = f"http://127.0.0.1:{self.api}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ome_harness.cli", "emulator", "--host", "127.0.0.1", "--port", str(self.api),
-             "--rtmp-port", str(self.rtmp), "--llhls-port", str(self.llhls), "--token", TOKEN],
+            [sys.executable, "-m", "ome_harness.cli", "emulator", "--host", "127.0.0.1",
+             "--port", str(self.api), "--rtmp-port", str(self.rtmp), "--llhls-port", str(self.llhls),
+             "--token", TOKEN],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
     def wait_ready(self) -> None:
@@ -97,16 +98,18 @@ def test_run_refuses_in_one_line_when_the_ingest_address_is_unknown(
     assert run.code == 2, run.output
     lines = [line for line in run.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, run.stderr
-    assert "RTMP ingest address of this OME is unknown" in lines[0] and "--rtmp-url rtmp://HOST:PORT" in lines[0]
+    assert "RTMP ingest address of this OME is unknown" in lines[0]
+    assert "--rtmp-url rtmp://HOST:PORT" in lines[0]
     assert "-m 'not media'" in lines[0]
     assert "passed" not in run.stdout and not (tmp_path / "out" / "test-report.json").exists()
 
 
 def test_run_publishes_to_the_given_rtmp_and_llhls_addresses(
         run_cli, tmp_path: Path, emulator_elsewhere: EmulatorProcess) -> None:
-    require(shutil.which("ffmpeg") is not None, "needs ffmpeg for real publishing (apt-get install -y ffmpeg)")
+    require(shutil.which("ffmpeg") is not None, "needs ffmpeg to publish (apt-get install -y ffmpeg)")
     out = tmp_path / "out"
-    run = run_cli(*url_run(emulator_elsewhere.url, out, "-m", PUBLISHING, "-k", "rtmp_is_listed or llhls_output",
+    run = run_cli(*url_run(emulator_elsewhere.url, out, "-m", PUBLISHING,
+                           "-k", "rtmp_is_listed or llhls_output",
                            "--rtmp-url", f"rtmp://127.0.0.1:{emulator_elsewhere.rtmp}",
                            "--llhls-url", f"http://127.0.0.1:{emulator_elsewhere.llhls}/"))
     assert run.code == 0, run.output[-3000:]
@@ -118,7 +121,7 @@ def test_run_publishes_to_the_given_rtmp_and_llhls_addresses(
 
 def test_run_takes_the_media_ports_from_a_given_server_xml(
         run_cli, tmp_path: Path, emulator_elsewhere: EmulatorProcess) -> None:
-    require(shutil.which("ffmpeg") is not None, "needs ffmpeg for real publishing (apt-get install -y ffmpeg)")
+    require(shutil.which("ffmpeg") is not None, "needs ffmpeg to publish (apt-get install -y ffmpeg)")
     xml = tmp_path / "Server.xml"
     xml.write_text(f"""<Server version="8"><IP>*</IP><Bind>
       <Managers><API><Port>{emulator_elsewhere.api}</Port></API></Managers>
@@ -134,9 +137,10 @@ def test_run_takes_the_media_ports_from_a_given_server_xml(
 def test_a_publish_into_another_ome_fails_the_scenario_with_omes_words_not_a_crash(
         run_cli, tmp_path: Path) -> None:
     """The API of one OME, the RTMP port of another: the stream is never listed where the harness looks."""
-    require(shutil.which("ffmpeg") is not None, "needs ffmpeg for real publishing (apt-get install -y ffmpeg)")
+    require(shutil.which("ffmpeg") is not None, "needs ffmpeg to publish (apt-get install -y ffmpeg)")
     settings = {"hosts": ("127.0.0.1",), "token": TOKEN}
-    with EmulatorServer(EmulatorSettings(**settings)) as asked, EmulatorServer(EmulatorSettings(**settings)) as other:
+    with EmulatorServer(EmulatorSettings(**settings)) as asked, \
+            EmulatorServer(EmulatorSettings(**settings)) as other:
         out = tmp_path / "out"
         run = run_cli(*url_run(asked.url, out, "-m", PUBLISHING, "-k", "Deleting or tracks",
                                "--rtmp-url", other.target_addresses()["rtmp_base"] or ""),
@@ -149,7 +153,7 @@ def test_a_publish_into_another_ome_fails_the_scenario_with_omes_words_not_a_cra
 
 
 def test_test_streams_carry_the_configured_prefix(run_cli, tmp_path: Path) -> None:
-    require(shutil.which("ffmpeg") is not None, "needs ffmpeg for real publishing (apt-get install -y ffmpeg)")
+    require(shutil.which("ffmpeg") is not None, "needs ffmpeg to publish (apt-get install -y ffmpeg)")
     with EmulatorServer(EmulatorSettings(hosts=("127.0.0.1",), token=TOKEN)) as server:
         published: list[str] = []
         server.state.subscribe(lambda what, stream, where: published.append(stream.name))

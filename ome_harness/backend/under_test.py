@@ -363,8 +363,9 @@ def open_backend(cfg: HarnessConfig, target: OmeTarget) -> Iterator[BackendUnder
         if section.url:
             token = section.token.get_secret_value() if section.token else None
             db_url = section.db_url.get_secret_value() if section.db_url else None
-            under_test = BackendUnderTest(section.url, token, target, db_url, dict(section.table_map), launched=False,
-                                          configured_channel=section.channel, configured_marker=section.marker,
+            under_test = BackendUnderTest(section.url, token, target, db_url, dict(section.table_map),
+                                          launched=False, configured_channel=section.channel,
+                                          configured_marker=section.marker,
                                           name_prefix=cfg.media.stream_prefix)
         else:
             url, token, db_url = _reference_backend(cfg, target, stack)

@@ -97,7 +97,8 @@ def diagnose_env_file(ctx: CheckContext) -> CheckResult:
         fixes += [f"point {url_key} at an address where OME listens"] if url_problem else []
         return CheckResult(id="env_file", title=title, status=Status.ERROR,
                            summary="; ".join(problems + ([url_problem] if url_problem else [])),
-                           evidence=evidence, facts={"token_matches": not problems, "url_reachable": not url_problem},
+                           evidence=evidence,
+                           facts={"token_matches": not problems, "url_reachable": not url_problem},
                            remediation=" and ".join(fixes) + ", then restart the backend.")
     return CheckResult(id="env_file", title=title, status=Status.OK, evidence=evidence,
                        summary=f"{key} matches the token OME expects", facts={"token_matches": True})
@@ -114,8 +115,8 @@ def judge_backend_url(ctx: CheckContext, key: str, url: str) -> tuple[str | None
     if first is None:
         return f"{key}: cannot resolve {host!r} ({resolve_error})", []
     probe = connect(first, port, ctx.target.connect_timeout)
-    evidence = [Evidence(what=f"{key} as Node.js 17+ dials it", outcome=f"{shown(first, port)}: {probe.outcome}",
-                         latency_ms=probe.latency_ms)]
+    evidence = [Evidence(what=f"{key} as Node.js 17+ dials it",
+                         outcome=f"{shown(first, port)}: {probe.outcome}", latency_ms=probe.latency_ms)]
     ipv4_only = False
     if ctx.server_xml is not None:
         with contextlib.suppress(ConfigError):  # its own check reports a broken Server.xml
@@ -125,6 +126,7 @@ def judge_backend_url(ctx: CheckContext, key: str, url: str) -> tuple[str | None
         return (f"{key}={url}: a Node.js 17+ backend connects to {shown(first, port)} and gets "
                 f"{probe.outcome}{hint}"), evidence
     if ipv4_only and probe.family == "IPv6" and is_loopback(host):
-        return (f"{key}={url}: a Node.js 17+ backend connects to {shown(first, port)}, but the Server.xml binds "
-                "OME on IPv4 only, so whatever answers there is not that OME (use 127.0.0.1)"), evidence
+        return (f"{key}={url}: a Node.js 17+ backend connects to {shown(first, port)}, "
+                "but the Server.xml binds OME on IPv4 only, so whatever answers there is not that OME "
+                "(use 127.0.0.1)"), evidence
     return None, evidence

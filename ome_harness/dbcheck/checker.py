@@ -252,7 +252,8 @@ class DbChecker:
             marker_in_sql = marker_id is not None and "marker" in column
             if marker_in_sql:
                 query = query.where(column["marker"] == marker_id)
-            exact = (since is None or time_in_sql) and (marker_id is None or marker_in_sql) and not self._earlier
+            exact = ((since is None or time_in_sql) and (marker_id is None or marker_in_sql)
+                     and not self._earlier)
             query = query.order_by(column["time"].desc()).limit(1 if exact else SCAN)
             candidates = [dict(row._mapping) for row in conn.execute(query)]
         for entry in candidates:

@@ -32,7 +32,7 @@ class StreamStillListed(AssertionError):
 
 
 def test_stream_name(prefix: str = "omh-") -> str:
-    """A fresh stream name: `media.stream_prefix` + 8 hex digits, so a shared OME's operators know it is ours."""
+    """A fresh name: `media.stream_prefix` + 8 hex digits (a shared OME's operators know it is ours)."""
     return f"{prefix}{uuid.uuid4().hex[:8]}"
 
 

@@ -35,7 +35,8 @@ def scenario_report(results: list[CheckResult], target: Any, notes: list[str] | 
 
 
 def write_scenario_report(results: list[CheckResult], target: Any, out: Path,
-                          secrets: list[str] | None = None, notes: list[str] | None = None) -> dict[str, Path]:
+                          secrets: list[str] | None = None, notes: list[str] | None = None,
+                          ) -> dict[str, Path]:
     tokens = list(secrets or [])
     if target is not None and target.token:
         tokens.append(target.token)

@@ -30,8 +30,8 @@ class ScenarioCollector:
         option = session.config.option
         chosen = [f"{_scenario_title(item)} ({' '.join('@' + t for t in _tags(item)) or 'no tags'})"
                   for item in session.items if _scenario_title(item)]
-        expressions = [f"{flag} {value!r}" for flag, value in (("-m", getattr(option, "markexpr", "")),
-                                                                ("-k", getattr(option, "keyword", ""))) if value]
+        given = (("-m", getattr(option, "markexpr", "")), ("-k", getattr(option, "keyword", "")))
+        expressions = [f"{flag} {value!r}" for flag, value in given if value]
         if expressions:
             self.selection = (f"Selected by {' '.join(expressions)}: {len(chosen)} scenario(s) "
                               f"({self._deselected} left out) — " + "; ".join(chosen))

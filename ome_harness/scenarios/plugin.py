@@ -52,7 +52,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption(f"--omh-{protocol}-url", default=None,
                         help=f"{NAMES[protocol]} base URL of an OME the harness did not launch ({example})")
     group.addoption("--omh-server-xml", default=None, help="OME's Server.xml: media ports on the API's host")
-    group.addoption("--omh-stream-prefix", default=None, help="prefix of the test streams' names (default omh-)")
+    group.addoption("--omh-stream-prefix", default=None, help="test streams' name prefix (default omh-)")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -66,11 +66,11 @@ class OmeTarget:
         return urlsplit(self.api_url).hostname or "localhost"
 
     def media_addresses(self) -> MediaAddresses:
-        bases = {"rtmp": self.rtmp_base, "srt": self.srt_base, "llhls": self.llhls_base, "webrtc": self.webrtc_base}
+        bases = {p: getattr(self, f"{p}_base") for p in ("rtmp", "srt", "llhls", "webrtc")}
         return MediaAddresses(bases, dict(self.media_sources))
 
     def _base(self, protocol: str) -> str:
-        """The protocol's base URL; unknown ones refuse with one line (never OME's defaults on the API host)."""
+        """The protocol's base URL; an unknown one refuses in one line (never OME's default ports)."""
         base = getattr(self, f"{protocol}_base")
         if not base:
             raise unknown_address(protocol, self.kind)
@@ -103,7 +103,8 @@ class OmeTarget:
         enabled = getattr(config, section)
         if enabled and key not in enabled:
             raise MediaNotOffered(f"OME's config of {self.vhost}/{app or self.app} has no {NAMES[protocol]} "
-                                  f"({section}: {', '.join(sorted(enabled))}), so the harness does not publish there")
+                                  f"({section}: {', '.join(sorted(enabled))}), so the harness does not "
+                                  "publish there")
 
 
 def attach_target(cfg: HarnessConfig) -> OmeTarget:

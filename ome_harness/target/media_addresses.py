@@ -20,7 +20,8 @@ from ome_harness.ome.server_xml import read_server_xml
 
 Protocol = Literal["rtmp", "srt", "llhls", "webrtc"]
 PROTOCOLS: tuple[Protocol, ...] = ("rtmp", "srt", "llhls", "webrtc")
-NAMES = {"rtmp": "RTMP ingest", "srt": "SRT ingest", "llhls": "LL-HLS playback", "webrtc": "WebRTC signalling"}
+NAMES = {"rtmp": "RTMP ingest", "srt": "SRT ingest", "llhls": "LL-HLS playback",
+         "webrtc": "WebRTC signalling"}
 FLAGS = {"rtmp": "--rtmp-url", "srt": "--srt-url", "llhls": "--llhls-url", "webrtc": "--webrtc-url"}
 EXAMPLES = {"rtmp": "rtmp://HOST:PORT", "srt": "srt://HOST:PORT", "llhls": "http://HOST:PORT",
             "webrtc": "ws://HOST:PORT"}
@@ -72,7 +73,8 @@ def configured_addresses(cfg: HarnessConfig, api_url: str) -> MediaAddresses:
     if path is None or all(found.bases.values()):
         return found
     facts = read_server_xml(path)  # a broken file is a ConfigError: one line
-    ports = {"rtmp": facts.rtmp_port, "srt": facts.srt_port, "llhls": facts.llhls_port, "webrtc": facts.webrtc_port}
+    ports = {"rtmp": facts.rtmp_port, "srt": facts.srt_port, "llhls": facts.llhls_port,
+             "webrtc": facts.webrtc_port}
     host = url_host(urlsplit(api_url).hostname or "localhost")
     for protocol in PROTOCOLS:
         if found.bases[protocol] is None and ports[protocol]:
