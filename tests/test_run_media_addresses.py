@@ -11,7 +11,9 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,8 +24,8 @@ from ome_harness.emulator import EmulatorServer, EmulatorSettings
 from ome_harness.ome.client import OmeClient
 from ome_harness.ome.errors import OmeError
 from ome_harness.polling import Ready, poll_until
-from ome_harness.target.base import attach_target
-from ome_harness.target.media_addresses import MediaAddressUnknown
+from ome_harness.target.base import OmeTarget, attach_target
+from ome_harness.target.media_addresses import MediaAddressUnknown, MediaNotOffered
 from ome_harness.testing import require
 
 PUBLISHING = "media and not backend"
@@ -195,3 +197,45 @@ def test_tag_selection_lists_the_scenarios_it_picked(run_cli, tmp_path: Path) ->
     selection = next(n for n in notes if n.startswith("Selected by -m 'streams':"))
     assert f"{len(picked)} scenario(s)" in selection
     assert all(f"{title} (@streams)" in selection for title in picked), (picked, selection)
+
+
+class _AppConfigHandler(BaseHTTPRequestHandler):
+    """OME's answer for GET /v1/vhosts/default/apps/app (samples/04_app.http's shape) with RTMP left out."""
+
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        if self.path != "/v1/vhosts/default/apps/app":
+            body, status = {"statusCode": 404, "message": "Could not find the application: [default/nope]"}, 404
+        else:
+            app = {"name": "app", "type": "live", "dynamic": False,
+                   "providers": {"srt": {}, "webrtc": {"timeout": "30000"}},
+                   "publishers": {"appWorkerCount": "1", "llhls": {"chunkDuration": "0.5"}}}
+            body, status = {"statusCode": 200, "message": "OK", "response": app}, 200
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_protocol_the_apps_config_lacks_is_refused_before_publishing() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _AppConfigHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        target = OmeTarget(kind="url", api_url=f"http://127.0.0.1:{server.server_port}", token=TOKEN,
+                           connect_timeout=1, read_timeout=2, rtmp_base="rtmp://127.0.0.1:1")
+        with target.client() as client:
+            with pytest.raises(MediaNotOffered) as refused:
+                target.expect_offered(client, "rtmp")
+            assert "has no RTMP ingest (providers: srt, webrtc)" in str(refused.value)
+            target.expect_offered(client, "srt")
+            target.expect_offered(client, "llhls")
+            target.expect_offered(client, "rtmp", app="nope")  # an unknown app says nothing: not refused here
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
