@@ -239,3 +239,14 @@ def test_a_protocol_the_apps_config_lacks_is_refused_before_publishing() -> None
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def test_a_broken_server_xml_is_one_line_for_run_and_left_to_its_check_in_a_diagnosis(
+        run_cli, tmp_path: Path) -> None:
+    broken = tmp_path / "Server.xml"
+    broken.write_text("<Server><Bind>")
+    run = run_cli("run", "--target", "url", "--api-url", "http://127.0.0.1:9", "--allow-mutating",
+                  "--server-xml", str(broken), "-m", "media", "--out", str(tmp_path / "out"))
+    assert run.code == 2 and "not valid XML" in run.stderr, run.output
+    target = attach_target(load_config(None, {"checks": {"server_xml": broken}}))
+    assert target.rtmp_base is None

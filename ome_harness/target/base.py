@@ -109,7 +109,7 @@ class OmeTarget:
 
 def attach_target(cfg: HarnessConfig) -> OmeTarget:
     token = cfg.api.token.get_secret_value() if cfg.api.token else None
-    media = configured_addresses(cfg, cfg.api.url)
+    media = configured_addresses(cfg, cfg.api.url, strict=False)
     return OmeTarget(kind="url", api_url=cfg.api.url, token=token, vhost=cfg.api.vhost, app=cfg.api.app,
                      connect_timeout=cfg.api.connect_timeout, read_timeout=cfg.api.read_timeout,
                      **_bases(media))

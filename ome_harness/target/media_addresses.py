@@ -61,8 +61,12 @@ def unknown_address(protocol: str, kind: str = "url") -> MediaAddressUnknown:
         f"OMH_ENDPOINTS__{protocol.upper()}), or give OME's Server.xml with --server-xml")
 
 
-def configured_addresses(cfg: HarnessConfig, api_url: str) -> MediaAddresses:
-    """The addresses of an OME the harness did not launch: config first, then a given Server.xml's ports."""
+def configured_addresses(cfg: HarnessConfig, api_url: str, *, strict: bool = True) -> MediaAddresses:
+    """The addresses of an OME the harness did not launch: config first, then a given Server.xml's ports.
+
+    A broken Server.xml is a ConfigError when `strict`; otherwise (a diagnosis, whose own check reports
+    the file) its ports just stay unknown.
+    """
     found = MediaAddresses()
     for protocol in PROTOCOLS:
         value = getattr(cfg.endpoints, protocol)
@@ -72,7 +76,12 @@ def configured_addresses(cfg: HarnessConfig, api_url: str) -> MediaAddresses:
     path = cfg.checks.server_xml
     if path is None or all(found.bases.values()):
         return found
-    facts = read_server_xml(path)  # a broken file is a ConfigError: one line
+    try:
+        facts = read_server_xml(path)
+    except ConfigError:
+        if strict:
+            raise
+        return found
     ports = {"rtmp": facts.rtmp_port, "srt": facts.srt_port, "llhls": facts.llhls_port,
              "webrtc": facts.webrtc_port}
     host = url_host(urlsplit(api_url).hostname or "localhost")
