@@ -144,7 +144,7 @@ def test_a_publish_into_another_ome_fails_the_scenario_with_omes_words_not_a_cra
     with EmulatorServer(EmulatorSettings(**settings)) as asked, \
             EmulatorServer(EmulatorSettings(**settings)) as other:
         out = tmp_path / "out"
-        run = run_cli(*url_run(asked.url, out, "-m", PUBLISHING, "-k", "Deleting or tracks",
+        run = run_cli(*url_run(asked.url, out, "-m", PUBLISHING, "-k", "deleting or rtmp_is_listed",
                                "--rtmp-url", other.target_addresses()["rtmp_base"] or ""),
                       env={"OMH_MEDIA__LISTED_DEADLINE_S": "2"})
     assert run.code == 1, run.output[-3000:]
