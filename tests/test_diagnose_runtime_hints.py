@@ -88,7 +88,8 @@ def test_running_ome_container_with_closed_port_points_at_the_disabled_api(make_
     container = make_container("ovenmediaengine-hint", entrypoint=["sleep", "60"], start=True)
     report = _diagnose(closed_port)
     # (other OME containers or processes on a shared machine may take the headline; the step is this one's)
-    assert report.issues[0].key in ("api_disabled_in_container", "ome_listens_elsewhere", "ome_api_on_other_port")
+    assert report.issues[0].key in ("api_disabled_in_container", "ome_listens_elsewhere",
+                                    "ome_api_on_other_port")
     step = next(s for s in report.next_steps if container.name in s.title)
     assert step.title.startswith("Enable the API") and "API bind commented out" in " ".join(step.details)
 
@@ -102,7 +103,8 @@ def test_running_ome_container_publishing_its_api_elsewhere_is_pointed_at(make_c
     report = _diagnose(closed_port)
     assert report.issues[0].key in ("ome_api_on_other_port", "ome_listens_elsewhere")
     assert f"ome-harness diagnose --api-url http://127.0.0.1:{host_port}" in _commands(report)
-    assert f"Enable the API in the running container '{container.name}'" not in [s.title for s in report.next_steps]
+    titles = [s.title for s in report.next_steps]
+    assert f"Enable the API in the running container '{container.name}'" not in titles
 
 
 def test_published_port_of_an_ome_with_its_api_disabled_is_not_called_another_service(

@@ -42,7 +42,8 @@ def diagnose(target: OmeTarget, *, server_xml: Path | None = None, env_file: Pat
                                         f"ome-harness run --target {target.kind} --api-url {target.api_url}"]))
     if target.kind == "container":
         steps = for_removed_container(steps, api_url=target.api_url, image=target.image,
-                                      name=target.extra.get("container_name"), log_path=target.extra.get("log_path"))
+                                      name=target.extra.get("container_name"),
+                                      log_path=target.extra.get("log_path"))
     return Report(
         kind="connection", title="OvenMediaEngine Connection Test Report", domain=domain or _domain(target),
         target=TargetInfo(kind=target.kind, api_url=target.api_url, key=describe_secret(target.token),

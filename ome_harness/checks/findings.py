@@ -31,9 +31,10 @@ def _failed(results: Mapping[str, CheckResult], id: str) -> CheckResult | None:
 def _enable_api_step(container: OmeContainer, port: int) -> NextStep:
     return NextStep(
         title=f"Enable the API in the running container '{container.name}'",
-        details=[f"The container runs OME (recognised by {container.recognised_by or 'its image'}) but nothing "
-                 "answers on the API port: the official image's default config (origin_conf/Server.xml) has the "
-                 "API bind commented out, and 8081 is not in the image's EXPOSE list.",
+        details=[f"The container runs OME (recognised by {container.recognised_by or 'its image'}) but "
+                 "nothing answers on the API port: the official image's default config "
+                 "(origin_conf/Server.xml) has the API bind commented out, and 8081 is not in the image's "
+                 "EXPOSE list.",
                  "Mount a Server.xml with <Bind><Managers><API><Port>8081</Port></API></Managers></Bind> and "
                  "<Managers><API><AccessToken>…</AccessToken></API></Managers>, and publish the port.",
                  "Or let the harness run a correctly configured one: `ome-harness up`."],
@@ -56,9 +57,10 @@ def _process_steps(hints: RuntimeHints, port: int) -> list[NextStep]:
             title=f"Find the API port of the running OvenMediaEngine (pid {process.pid})",
             details=[f"`{process.command}` listens{where} on TCP "
                      f"{', '.join(map(str, process.ports)) or 'no port'} — not on {port}.",
-                     "Its API is disabled (Bind/Managers/API commented out, the official default) or bound to "
-                     "another port: read Server.xml in the config folder named after -c."],
-            commands=["ss -ltnp | grep -i ovenmediaengine", f"ls -l /proc/{process.pid}/cwd   # -c is relative to it",
+                     "Its API is disabled (Bind/Managers/API commented out, the official default) or bound "
+                     "to another port: read Server.xml in the config folder named after -c."],
+            commands=["ss -ltnp | grep -i ovenmediaengine",
+                      f"ls -l /proc/{process.pid}/cwd   # -c is relative to it",
                       *(f"ome-harness diagnose --api-url http://127.0.0.1:{p}" for p in candidates)]))
     return steps
 
@@ -87,8 +89,8 @@ def _start_steps(hints: RuntimeHints, port: int) -> list[NextStep]:
     if not steps:
         steps.append(NextStep(
             title="Start OvenMediaEngine with its API enabled",
-            details=["No systemd unit, no OME container and no OvenMediaEngine process were found on this machine"
-                     + ("" if hints.docker_reachable else " (no Docker engine answered)") + ".",
+            details=["No systemd unit, no OME container and no OvenMediaEngine process were found on this "
+                     "machine" + ("" if hints.docker_reachable else " (no Docker engine answered)") + ".",
                      "If OME runs elsewhere, point --api-url at that host."],
             commands=["systemctl status ovenmediaengine", "sudo systemctl start ovenmediaengine",
                       "ome-harness up    # a disposable OME in Docker with the API enabled"]))
@@ -148,8 +150,8 @@ def ome_not_running(results: Mapping[str, CheckResult], hints: RuntimeHints, url
         return Finding(key="api_disabled_in_container", title="OME Container Runs With Its API Disabled",
                        details=details), _start_steps(hints, port)
     if hints.processes:
-        details.append("OvenMediaEngine processes run in another network namespace (a container Docker did not "
-                       "show here): their ports are inside it.")
+        details.append("OvenMediaEngine processes run in another network namespace (a container Docker did "
+                       "not show here): their ports are inside it.")
         return Finding(key="ome_listens_elsewhere", title=f"OvenMediaEngine Runs, but Not on Port {port}",
                        details=details), _start_steps(hints, port)
     details.append("OvenMediaEngine is not running, or its API is not enabled on this port.")
@@ -206,7 +208,8 @@ def api_misbehaves(results: Mapping[str, CheckResult], hints: RuntimeHints, url:
                              "Another service (a web server, a proxy, a different app) may own this port, "
                              "or the URL points at the wrong path (the harness adds /v1 itself)."]),
             [NextStep(title="Find out what answers on the API port",
-                      commands=[f"curl -sS -i {url}/v1/version | head -20", f"ss -ltnp | grep -E ':{port}\\b'"])])
+                      commands=[f"curl -sS -i {url}/v1/version | head -20",
+                                f"ss -ltnp | grep -E ':{port}\\b'"])])
 
 
 @rule

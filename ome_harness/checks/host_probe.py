@@ -1,5 +1,6 @@
 """How does OME seem to be run on this machine? Read-only looks at systemd, Docker and listening
-processes, so the next steps fit (a stopped container → `docker start`, a running one → enable its API)."""
+processes, so the next steps fit (a stopped container → `docker start`, a running one → enable its
+API)."""
 
 from __future__ import annotations
 
@@ -69,11 +70,15 @@ def _runs_ome_binary(words: list[str] | None) -> bool:
     return any(Path(str(word)).name == OME_BINARY for word in (words or [])[:2])
 
 
+def _image_name(container) -> str:  # noqa: ANN001
+    return ",".join(container.image.tags) if container.image and container.image.tags else ""
+
+
 def ome_evidence(container) -> str | None:  # noqa: ANN001 (a docker Container; the SDK loads lazily)
     """Why this container is OME ("image name", "entry point …", "process …", "ports …"), or None."""
     attrs = container.attrs or {}
     conf = attrs.get("Config") or {}
-    image = ",".join(container.image.tags) if container.image and container.image.tags else str(conf.get("Image", ""))
+    image = _image_name(container) or str(conf.get("Image", ""))
     if "ovenmediaengine" in f"{image} {container.name}".lower():
         return "its image or container name"
     for words in ([attrs.get("Path"), *(attrs.get("Args") or [])], conf.get("Entrypoint"), conf.get("Cmd")):
@@ -88,7 +93,8 @@ def ome_evidence(container) -> str | None:  # noqa: ANN001 (a docker Container; 
             command = str(row[-1]) if row else ""
             if _runs_ome_binary(command.split()):
                 return f"the process running in it ({command})"
-    published = set(conf.get("ExposedPorts") or {}) | set((attrs.get("HostConfig") or {}).get("PortBindings") or {})
+    bindings = (attrs.get("HostConfig") or {}).get("PortBindings") or {}
+    published = set(conf.get("ExposedPorts") or {}) | set(bindings)
     ome_ports = sorted(published & OME_PORTS)
     if "3333/tcp" in ome_ports and len(ome_ports) >= 3:
         return f"the ports it publishes ({', '.join(ome_ports)})"
@@ -109,7 +115,7 @@ def _docker_containers() -> tuple[bool, tuple[OmeContainer, ...]]:
             evidence = ome_evidence(container)
             if evidence is None:
                 continue
-            image = ",".join(container.image.tags) if container.image and container.image.tags else ""
+            image = _image_name(container)
             ports = {k: [f"{b['HostIp']}:{b['HostPort']}" for b in (v or [])]
                      for k, v in (container.attrs.get("NetworkSettings", {}).get("Ports") or {}).items()}
             found.append(OmeContainer(container.name, image, container.status, ports, evidence))
@@ -124,5 +130,5 @@ def _docker_containers() -> tuple[bool, tuple[OmeContainer, ...]]:
 def probe_runtime() -> RuntimeHints:
     unit, active = _systemd()
     reachable, containers = _docker_containers()
-    return RuntimeHints(systemd_unit=unit, systemd_active=active, docker_reachable=reachable, containers=containers,
-                        processes=ome_processes(OME_BINARY))
+    return RuntimeHints(systemd_unit=unit, systemd_active=active, docker_reachable=reachable,
+                        containers=containers, processes=ome_processes(OME_BINARY))

@@ -44,7 +44,8 @@ def ome_processes(binary: str) -> tuple[OmeProcess, ...]:
         if comm != binary and not any(Path(w).name == binary for w in words[:2]):
             continue
         found.append(OmeProcess(pid=int(entry.name), command=" ".join(words) or comm,
-                                listening=_listening(entry), own_network=_link(entry / "ns" / "net") == own_ns))
+                                listening=_listening(entry),
+                                own_network=_link(entry / "ns" / "net") == own_ns))
     return tuple(sorted(found, key=lambda p: p.pid))
 
 

@@ -134,4 +134,5 @@ def expect_exit_before_ready(attempt: LaunchAttempt, *, quote: str) -> None:
     """Exited before ready is a failure whatever the exit code (a real OME exits 0 after refusing)."""
     error = attempt.error
     assert isinstance(error, ContainerExited), f"expected an exit before ready, got {error or 'a ready OME'}"
-    assert any(quote in line for line in error.complaints) and quote in str(error), f"{quote!r} not quoted in: {error}"
+    quoted = any(quote in line for line in error.complaints) and quote in str(error)
+    assert quoted, f"{quote!r} not quoted in: {error}"
