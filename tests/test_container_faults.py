@@ -6,6 +6,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from ome_samples import SAMPLES
 
 from ome_harness.config import HarnessConfig
 from ome_harness.container.errors import (
@@ -15,9 +16,22 @@ from ome_harness.container.errors import (
     EngineUnavailable,
     ImageUnavailable,
 )
+from ome_harness.container.log_text import complaints, plain
 from ome_harness.target.container import container_target
+from ome_harness.testing import require
 
 pytest_plugins = ["container_fixtures"]
+
+
+def test_omes_reason_is_found_in_a_real_omes_coloured_log() -> None:
+    sample = SAMPLES / "v0.20.0-media" / "empty_token_container_log.txt"
+    require(sample.is_file(), f"needs the captured real-OME log {sample}")
+    # The capture was stored without colours; colour it the way a terminal log arrives.
+    coloured = "".join(f"\x1b[31m\x1b[1m{line}\x1b[m\n" for line in sample.read_text().splitlines())
+    found = complaints(plain(coloured.encode()), limit=1)
+    assert found == [next(line for line in sample.read_text().splitlines()
+                          if line.endswith("Empty <AccessToken> is not allowed"))]
+    assert "\x1b[" not in plain(coloured)
 
 
 @pytest.mark.docker

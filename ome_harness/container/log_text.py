@@ -17,9 +17,11 @@ def plain(raw: bytes | str) -> str:
 
 
 def complaints(text: str, limit: int = 3) -> list[str]:
-    """OME's error and critical lines, first ones first: why it refused to start.
+    """OME's last error and critical lines, in log order: why it stopped.
 
     A real OME logs `Empty <AccessToken> is not allowed` and then ~90 shutdown lines
-    (empty_token_container_log.txt), so the reason is rarely in the log's last lines.
+    (empty_token_container_log.txt), so the reason is rarely among the log's last lines; and a
+    healthy start already logs errors (an unresolvable STUN server, a missing certificate), so the
+    reason is the last error, not the first.
     """
-    return [line.strip() for line in text.splitlines() if _COMPLAINT.match(line)][:limit]
+    return [line.strip() for line in text.splitlines() if _COMPLAINT.match(line)][-limit:]
