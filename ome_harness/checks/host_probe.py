@@ -71,14 +71,21 @@ def _runs_ome_binary(words: list[str] | None) -> bool:
 
 
 def _image_name(container) -> str:  # noqa: ANN001
-    return ",".join(container.image.tags) if container.image and container.image.tags else ""
+    """The image as the user named it; its tags when it was run by id (the harness's launcher does)."""
+    named = str(((container.attrs or {}).get("Config") or {}).get("Image") or "")
+    if named and not named.startswith("sha256:"):
+        return named
+    try:
+        return ",".join(container.image.tags) if container.image and container.image.tags else named
+    except Exception:  # noqa: BLE001 (the image was removed under the container: a hint, never a failure)
+        return named
 
 
 def ome_evidence(container) -> str | None:  # noqa: ANN001 (a docker Container; the SDK loads lazily)
     """Why this container is OME ("image name", "entry point …", "process …", "ports …"), or None."""
     attrs = container.attrs or {}
     conf = attrs.get("Config") or {}
-    image = _image_name(container) or str(conf.get("Image", ""))
+    image = _image_name(container)
     if "ovenmediaengine" in f"{image} {container.name}".lower():
         return "its image or container name"
     for words in ([attrs.get("Path"), *(attrs.get("Args") or [])], conf.get("Entrypoint"), conf.get("Cmd")):
