@@ -9,9 +9,9 @@ from ome_harness.checks.host_probe import OmeContainer, RuntimeHints
 from ome_harness.checks.network import api_host_port, is_loopback, shown
 from ome_harness.results import CheckResult, Finding, NextStep, Status
 
-# OME's default media ports (ome-api.md): a process listening only on these has no API among them.
 HEALTHY_TITLE = "Exercise stream workflows"
-OME_API_PORT = "8081/tcp"
+OME_API_PORT = "8081/tcp"  # the API port of OME's example configs, inside a container
+# OME's default media ports (ome-api.md): a process listening only on these has no API among them.
 MEDIA_PORTS = frozenset({1935, 3333, 3334, 3478, 9000, 9999, 10000})
 
 Rule = Callable[[Mapping[str, CheckResult], RuntimeHints, str], tuple[Finding, list[NextStep]] | None]
