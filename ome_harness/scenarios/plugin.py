@@ -12,13 +12,12 @@ from typing import Any
 
 import pytest
 
-from ome_harness.config import ConfigError, HarnessConfig, load_config
+from ome_harness.config import ConfigError, HarnessConfig, load_config, scenario_target
 from ome_harness.container.errors import ContainerError
 from ome_harness.ome.client import OmeClient
+from ome_harness.redaction import install_log_redaction
 from ome_harness.scenarios.collector import ScenarioCollector
 from ome_harness.target import OmeTarget, open_target
-
-SCENARIO_DEFAULT_TARGET = "emulator"
 
 # Registered here, not in an ini file, so an installed `ome-harness run` knows them too.
 MARKERS = {
@@ -73,9 +72,9 @@ def harness_config(pytestconfig: pytest.Config) -> HarnessConfig:
         cfg = load_config(pytestconfig.getoption("--omh-config"), _overrides(pytestconfig))
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
-    if cfg.target is None:
-        cfg.target = SCENARIO_DEFAULT_TARGET
+    cfg.target = scenario_target(cfg)  # a given API URL means that URL, never a silent emulator
     pytestconfig.stash[ScenarioCollector.KEY].secrets.extend(cfg.secrets())
+    install_log_redaction(cfg.secrets())  # pytest shows captured log records in reports
     return cfg
 
 
