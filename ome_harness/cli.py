@@ -130,7 +130,8 @@ def run(
 
     cfg = _run_config(target=target, api_url=api_url, token=token, image=image, config=config, out=out)
     code = run_scenarios(cfg.report.out, config=config, target=cfg.target, api_url=api_url, token=token,
-                         image=image, allow_mutating=allow_mutating, select=select, tags=tags, verbose=verbose)
+                         image=image, allow_mutating=allow_mutating, select=select, tags=tags,
+                         verbose=verbose)
     typer.echo(str(cfg.report.out / "test-report.md"))
     raise typer.Exit(code)
 
