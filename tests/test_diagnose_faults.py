@@ -342,3 +342,32 @@ def test_explicit_port_0_is_not_the_schemes_default() -> None:
 
     assert api_host_port("http://127.0.0.1:0") == ("127.0.0.1", 0)
     assert api_host_port("https://ome.example") == ("ome.example", 443)
+
+
+def _endless_json(conn: socket.socket, stop: threading.Event) -> None:
+    # A 200 that never ends, streamed as fast as loopback takes it (about 1 GB/s).
+    chunk = b" " * 65536
+    with conn, contextlib.suppress(OSError):
+        conn.recv(4096)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"a\":\"")
+        while not stop.is_set():
+            conn.sendall(chunk)
+
+
+def test_an_answer_beyond_16_mib_is_cut_off_as_not_omes_api() -> None:
+    from ome_harness.ome import OmeClient
+    from ome_harness.ome.client import MAX_ANSWER_BYTES
+    from ome_harness.ome.errors import OmeBadResponse
+
+    server, stop = _serve(_endless_json)
+    started = time.monotonic()
+    with server, OmeClient(f"http://127.0.0.1:{server.getsockname()[1]}", TOKEN, read_timeout=60) as client:
+        try:
+            with pytest.raises(OmeBadResponse) as caught:
+                client.version()
+        finally:
+            stop.set()
+    # The cap, not the 60 s deadline, ended it: a removed cap would read on for a minute, then time out.
+    assert caught.value.kind == "too-large" and str(MAX_ANSWER_BYTES) in caught.value.detail
+    assert MAX_ANSWER_BYTES == 16 * 1024 * 1024
+    assert time.monotonic() - started < 30

@@ -73,11 +73,13 @@ def _reported_height(height: int) -> int:
     return height - height % 16
 
 
-def _video(spec: VideoSpec, *, bypass: bool) -> dict[str, Any]:
+def _video(spec: VideoSpec, *, bypass: bool, declared: bool = True) -> dict[str, Any]:
+    # "...Conf" is what the publisher declared: RTMP's onMetaData does, MPEG-TS over SRT does not (0 in
+    # samples 37_stream_srt, 31_stream).
     return {
         "bitrate": spec.bitrate, "bitrateAvg": spec.bitrate, "bitrateConf": 0, "bitrateLatest": spec.bitrate,
         "bypass": bypass, "codec": spec.codec, "deltaFramesSinceLastKeyFrame": 0,
-        "framerate": spec.framerate, "framerateAvg": spec.framerate, "framerateConf": spec.framerate,
+        "framerate": spec.framerate, "framerateAvg": spec.framerate, "framerateConf": spec.framerate if declared else 0.0,
         "framerateLatest": spec.framerate, "hasBframes": False, "height": _reported_height(spec.height),
         "keyFrameInterval": spec.key_frame_interval, "keyFrameIntervalAvg": spec.key_frame_interval,
         "keyFrameIntervalConf": 0.0, "keyFrameIntervalLatest": spec.key_frame_interval, "width": spec.width,
@@ -85,10 +87,10 @@ def _video(spec: VideoSpec, *, bypass: bool) -> dict[str, Any]:
 
 
 def _audio(spec: AudioSpec, *, bypass: bool, codec: str | None = None, bitrate: int | None = None,
-           channel: int | None = None, samplerate: int | None = None) -> dict[str, Any]:
+           channel: int | None = None, samplerate: int | None = None, declared: bool = True) -> dict[str, Any]:
     rate = bitrate or spec.bitrate
     return {
-        "bitrate": rate, "bitrateAvg": rate, "bitrateConf": rate, "bitrateLatest": rate, "bypass": bypass,
+        "bitrate": rate, "bitrateAvg": rate, "bitrateConf": rate if declared else 0, "bitrateLatest": rate, "bypass": bypass,
         "channel": channel or spec.channel, "codec": codec or spec.codec,
         "samplerate": samplerate or spec.samplerate,
     }
@@ -102,9 +104,9 @@ def _input_tracks(stream: EmulatedStream) -> list[dict[str, Any]]:
         tracks.append({"id": 1, "name": "Data", "type": "Data"})
     if stream.video:
         tracks.append({"id": 256 if srt else 0, "name": "Video", "type": "Video",
-                       "video": _video(stream.video, bypass=False)})
+                       "video": _video(stream.video, bypass=False, declared=not srt)})
     if stream.audio:
-        tracks.append({"audio": _audio(stream.audio, bypass=False), "id": 257 if srt else 1, "name": "Audio",
+        tracks.append({"audio": _audio(stream.audio, bypass=False, declared=not srt), "id": 257 if srt else 1, "name": "Audio",
                        "type": "Audio"})
     if not srt:
         tracks.append({"id": len(tracks), "name": "Data", "type": "Data"})
@@ -117,7 +119,7 @@ def _output_tracks(stream: EmulatedStream) -> list[dict[str, Any]]:
     tracks: list[dict[str, Any]] = [{"id": 0, "name": "Data", "type": "Data"}] if srt else []
     if stream.video:
         tracks.append({"id": len(tracks), "name": "bypass_video", "type": "Video",
-                       "video": _video(stream.video, bypass=True)})
+                       "video": _video(stream.video, bypass=True, declared=not srt)})
     if stream.audio:
         tracks.append({"audio": _audio(stream.audio, bypass=True, bitrate=128_000), "id": len(tracks),
                        "name": "aac_audio", "type": "Audio"})
