@@ -21,9 +21,9 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def configure(config_path: Path | None, overrides: dict[str, Any]) -> HarnessConfig:
+def configure(config_path: Path | str | None, overrides: dict[str, Any]) -> HarnessConfig:
     """The merged configuration (file, OMH_* environment, flags), validated as a whole, or exit 2."""
-    if config_path is not None and not config_path.is_file():
+    if config_path is not None and not Path(config_path).is_file():
         fail(f"--config {config_path}: no such file")
     try:
         cfg = load_config(config_path, overrides)
