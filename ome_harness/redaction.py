@@ -69,7 +69,7 @@ def redact_by_position(text: str) -> str:
 
 
 class Redactor:
-    """Masks secrets by position, then every known secret (and its base64 form as sent in OME's auth header)."""
+    """Masks secrets by position, then every known secret (and its base64 form, as OME's auth header sends it)."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._needles: list[str] = []

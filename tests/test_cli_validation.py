@@ -21,7 +21,8 @@ def one_line_exit_2(run) -> str:  # noqa: ANN001
 
 @pytest.mark.parametrize("command", ["diagnose", "run", "emulator"])
 @pytest.mark.parametrize("url", ["ftp://ome.example:8081", "ome.example:8081"])
-def test_a_bad_api_url_from_the_environment_is_refused_by_every_command(run_cli, command: str, url: str) -> None:
+def test_a_bad_api_url_from_the_environment_is_refused_by_every_command(run_cli, command: str,
+                                                                         url: str) -> None:
     stderr = one_line_exit_2(run_cli(command, env={"OMH_API__URL": url}))
     assert "OMH_API__URL" in stderr and "not an http(s) URL" in stderr
 
@@ -45,7 +46,8 @@ def test_conflicting_options_are_refused(run_cli, args: list[str], words: str) -
 
 
 def test_port_0_is_not_taken_for_port_80(run_cli) -> None:
-    assert "port 0 cannot be dialled" in one_line_exit_2(run_cli("diagnose", "--api-url", "http://127.0.0.1:0"))
+    run = run_cli("diagnose", "--api-url", "http://127.0.0.1:0")
+    assert "port 0 cannot be dialled" in one_line_exit_2(run)
 
 
 def test_out_that_is_a_file_or_cannot_be_created_is_refused_before_any_check(run_cli, tmp_path: Path) -> None:
@@ -63,7 +65,8 @@ def test_broken_template_is_named_with_its_line_before_any_check(run_cli, tmp_pa
     assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").rglob("connection-report.*"))
 
 
-def test_template_that_fails_while_rendering_is_bad_input_not_an_internal_error(run_cli, tmp_path: Path) -> None:
+def test_template_that_fails_while_rendering_is_bad_input_not_an_internal_error(run_cli,
+                                                                                 tmp_path: Path) -> None:
     folder = tmp_path / "tpl"
     folder.mkdir()
     (folder / "connection-report.md.j2").write_text("ok\n{{ report.no_such_field }}\n")
@@ -95,7 +98,8 @@ def test_version_flag(run_cli) -> None:
     assert run.code == 0 and run.stdout.strip() == f"ome-harness {__version__}"
 
 
-def test_api_url_without_target_tests_that_url_not_the_emulator(run_cli, tmp_path: Path, closed_port: int) -> None:
+def test_api_url_without_target_tests_that_url_not_the_emulator(run_cli, tmp_path: Path,
+                                                                closed_port: int) -> None:
     # With the emulator silently standing in, this would pass; the URL has nothing behind it.
     for args, env in ((["--api-url", f"http://127.0.0.1:{closed_port}"], {}),
                       ([], {"OMH_API__URL": f"http://127.0.0.1:{closed_port}"})):

@@ -349,7 +349,8 @@ def _endless_json(conn: socket.socket, stop: threading.Event) -> None:
     chunk = b" " * 65536
     with conn, contextlib.suppress(OSError):
         conn.recv(4096)
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"a\":\"")
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
+                     b'{"a":"')
         while not stop.is_set():
             conn.sendall(chunk)
 

@@ -1,4 +1,4 @@
-"""No secret in any output: known values, and whatever sits where a secret sits (URL userinfo, token fields)."""
+"""No secret in any output: known values, and whatever sits where secrets sit (URL userinfo, token fields)."""
 
 from __future__ import annotations
 
@@ -62,7 +62,8 @@ def test_url_password_in_the_backend_env_file_never_reaches_the_reports(
 
 
 def test_short_url_password_is_never_printed(run_cli, tmp_path: Path, closed_port: int) -> None:
-    run = run_cli("diagnose", "--api-url", f"http://admin:pw@127.0.0.1:{closed_port}", "--out", str(tmp_path / "o"))
+    run = run_cli("diagnose", "--api-url", f"http://admin:pw@127.0.0.1:{closed_port}",
+                  "--out", str(tmp_path / "o"))
     files = "".join(p.read_text() for p in (tmp_path / "o").iterdir())
     assert run.code == 1
     assert "admin:pw" not in run.output + files and ":pw@" not in run.output + files

@@ -111,7 +111,7 @@ class BackendUnderTest:
         return self._api
 
     def caller(self, credential: str) -> BackendClient:
-        """The backend's API as an outsider calls it: with no bearer token ("none") or a wrong one ("wrong")."""
+        """The backend's API as an outsider calls it: no bearer token ("none") or a wrong one ("wrong")."""
         token = None if credential == "none" else "wrong-" + secrets.token_hex(8)
         return self._stack.enter_context(BackendClient(self.url, token))
 

@@ -125,7 +125,8 @@ def api_misbehaves(results: Mapping[str, CheckResult], hints: RuntimeHints, url:
                                  "The URL says https:// but the port answered the TLS handshake with "
                                  "plain text."]),
                 [NextStep(title="Use http:// for this port (or OME's TLS API port for https://)",
-                          commands=["ome-harness diagnose --api-url " + url.replace("https://", "http://", 1)])])
+                          commands=["ome-harness diagnose --api-url "
+                                    + url.replace("https://", "http://", 1)])])
     if api.facts.get("failure") == "OmeNotFound":
         return (Finding(key="api_url_not_root", title="API URL Is Not the Server Root",
                         details=[api.summary, "OME routes /v1/... from the server root: drop any path from the URL."]),

@@ -88,7 +88,8 @@ def _video(spec: VideoSpec, *, bypass: bool, srt: bool = False) -> dict[str, Any
 
 
 def _audio(spec: AudioSpec, *, bypass: bool, codec: str | None = None, bitrate: int | None = None,
-           channel: int | None = None, samplerate: int | None = None, declared: bool = True) -> dict[str, Any]:
+           channel: int | None = None, samplerate: int | None = None,
+           declared: bool = True) -> dict[str, Any]:
     # bitrateConf is what the publisher declared: RTMP's onMetaData does, MPEG-TS over SRT does not
     # (0 in 37_stream_srt's input audio track).
     rate = bitrate or spec.bitrate
