@@ -69,7 +69,7 @@ def redact_by_position(text: str) -> str:
 
 
 class Redactor:
-    """Masks secrets by position, then every known secret (and its base64 form, as OME's auth header sends it)."""
+    """Masks secrets by position, then every known secret (and its base64 form, as in OME's auth header)."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._needles: list[str] = []
