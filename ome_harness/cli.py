@@ -114,8 +114,9 @@ def _diagnose_config(*, api_url: str | None, token: str | None, config: Path | N
 
 @app.command()
 def run(
-    target: Annotated[str | None, typer.Option(help="emulator (default), url or container.")] = None,
-    api_url: Annotated[str | None, typer.Option("--api-url", help="OME API URL (with --target url).")] = None,
+    target: Annotated[str | None, typer.Option(help="emulator, url or container (default: url when an API URL "
+                                                    "is given anywhere, else emulator).")] = None,
+    api_url: Annotated[str | None, typer.Option("--api-url", help="OME API URL (means --target url).")] = None,
     token: Annotated[str | None, typer.Option(help="OME API access token.")] = None,
     image: Annotated[str | None, typer.Option(help="OME image (with --target container).")] = None,
     config: ConfigOption = None,
