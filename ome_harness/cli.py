@@ -124,21 +124,39 @@ def run(
     allow_mutating: Annotated[bool, typer.Option("--allow-mutating", help="Run @mutating scenarios on a target the harness did not launch.")] = False,
     select: Annotated[str | None, typer.Option("-k", help="Only scenarios matching this pytest -k expression.")] = None,
     tags: Annotated[str | None, typer.Option("--tags", "-m", help="Tag expression, e.g. 'not media'.")] = None,
+    rtmp_url: Annotated[str | None, typer.Option(
+        "--rtmp-url", help="RTMP ingest of a --target url OME: rtmp://HOST:PORT (or endpoints.rtmp).",
+    )] = None,
+    srt_url: Annotated[str | None, typer.Option(
+        "--srt-url", help="SRT ingest, srt://HOST:PORT (or endpoints.srt).")] = None,
+    llhls_url: Annotated[str | None, typer.Option(
+        "--llhls-url", help="LL-HLS playback base, http(s)://HOST:PORT (or endpoints.llhls).")] = None,
+    webrtc_url: Annotated[str | None, typer.Option(
+        "--webrtc-url", help="WebRTC signalling base, ws(s)://HOST:PORT (or endpoints.webrtc).")] = None,
+    server_xml: Annotated[Path | None, typer.Option(
+        "--server-xml", help="OME's Server.xml: media ports not given otherwise, on the API's host.")] = None,
+    stream_prefix: Annotated[str | None, typer.Option(
+        "--stream-prefix", help="Prefix of the test streams' names (default omh-).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the Gherkin scenarios against a target; writes test-report.md and junit.xml (exit 0/1/2)."""
     from ome_harness.scenarios.runner import run_scenarios
 
-    cfg = _run_config(target=target, api_url=api_url, token=token, image=image, config=config, out=out)
+    endpoints = {"rtmp": rtmp_url, "srt": srt_url, "llhls": llhls_url, "webrtc": webrtc_url}
+    cfg = _run_config(target=target, api_url=api_url, token=token, image=image, config=config, out=out,
+                      server_xml=server_xml, endpoints=endpoints, stream_prefix=stream_prefix)
+    media = {**{f"{p}-url": v for p, v in endpoints.items()}, "server-xml": server_xml,
+             "stream-prefix": stream_prefix}
     code = run_scenarios(cfg.report.out, config=config, target=cfg.target, api_url=api_url, token=token,
-                         image=image, allow_mutating=allow_mutating, select=select, tags=tags,
-                         verbose=verbose)
+                         image=image, allow_mutating=allow_mutating, select=select, tags=tags, verbose=verbose,
+                         media={k: str(v) for k, v in media.items() if v is not None})
     typer.echo(str(cfg.report.out / "test-report.md"))
     raise typer.Exit(code)
 
 
 def _run_config(*, target: str | None, api_url: str | None, token: str | None, image: str | None,
-                config: Path | None, out: Path | None) -> HarnessConfig:
+                config: Path | None, out: Path | None, server_xml: Path | None, endpoints: dict[str, str | None],
+                stream_prefix: str | None) -> HarnessConfig:
     """Every check of `run`'s input, before pytest starts: a bad value is one line here, not a traceback."""
     if target not in (None, "emulator", "url", "container"):
         fail(f"--target {target!r}: choose emulator, url or container")
@@ -149,8 +167,10 @@ def _run_config(*, target: str | None, api_url: str | None, token: str | None, i
         refuse_together({f"--target {target}": True, "--token": token is not None},
                         f"--target {target} starts an OME with its own token; --token is for --target url")
     check_url_flag(api_url)
+    check_file(server_xml, "--server-xml")
     cfg = configure(config, {"target": target, "api": {"url": api_url, "token": token},
-                             "container": {"image": image}, "report": {"out": out}})
+                             "container": {"image": image}, "report": {"out": out}, "endpoints": endpoints,
+                             "media": {"stream_prefix": stream_prefix}})
     cfg.target = scenario_target(cfg)
     cfg.report.out = check_out_folder(cfg.report.out)
     return cfg
