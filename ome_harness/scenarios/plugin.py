@@ -82,7 +82,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     try:
         cfg = load_config(config.getoption("--omh-config"), _overrides(config))
-        if (cfg.target or SCENARIO_DEFAULT_TARGET) == "url" and cfg.allow_mutating:
+        if scenario_target(cfg) == "url" and cfg.allow_mutating:
             require_ingest_address(cfg, publishing)
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
