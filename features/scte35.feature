@@ -36,7 +36,7 @@ Feature: SCTE-35 cues
     When a cue-out of 10 seconds with event id 1 is sent through the API
     Then OME refuses the cue with "eventFormat is not supported: [scte35]"
 
-  Scenario: An in-band cue leaves no trace in the LL-HLS output
+  Scenario: An in-band cue leaves no trace for viewers
     Given the target takes SRT publishing
     And a live stream published over SRT with an in-band SCTE-35 injector
     When an in-band cue-out of 10 seconds with event id 4244 goes out on the wire
