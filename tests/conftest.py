@@ -66,7 +66,7 @@ def run_cli(tmp_path: Path):
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> CliRun:
         clean = {k: v for k, v in os.environ.items() if not k.startswith("OMH_")}
         clean.update(env or {})
-        proc = subprocess.run([sys.executable, "-m", "ome_harness.cli", *args], capture_output=True, text=True,
+        proc = subprocess.run([sys.executable, "-m", "ome_harness", *args], capture_output=True, text=True,
                               timeout=timeout, cwd=tmp_path, env=clean)
         return CliRun(proc.returncode, proc.stdout, proc.stderr)
 

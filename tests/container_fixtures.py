@@ -92,7 +92,7 @@ class CliProcess:
     def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:
         clean = {k: v for k, v in os.environ.items() if not k.startswith("OMH_")}
         clean.update(env)
-        self.proc = subprocess.Popen([sys.executable, "-m", "ome_harness.cli", *args], cwd=cwd, env=clean,
+        self.proc = subprocess.Popen([sys.executable, "-m", "ome_harness", *args], cwd=cwd, env=clean,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []

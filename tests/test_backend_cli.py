@@ -29,7 +29,7 @@ def ome() -> EmulatorServer:
 
 def _serve(args: list[str], cwd: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMH_")}
-    return subprocess.Popen([sys.executable, "-m", "ome_harness.cli", "backend", *args], cwd=cwd, env=env,
+    return subprocess.Popen([sys.executable, "-m", "ome_harness", "backend", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -68,7 +68,7 @@ def emulator_from_server_xml(tmp_path: Path):
     xml = tmp_path / "Server.xml"
     xml.write_text(SERVER_XML.format(api=api, rtmp=rtmp, srt=srt, llhls=llhls, token=TOKEN), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OMH_", "OME_"))}
-    proc = subprocess.Popen([sys.executable, "-m", "ome_harness.cli", "emulator", "--server-xml", str(xml)],
+    proc = subprocess.Popen([sys.executable, "-m", "ome_harness", "emulator", "--server-xml", str(xml)],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         for port in (api, rtmp, llhls):

@@ -52,7 +52,7 @@ class EmulatorProcess:
         self.api, self.rtmp, self.llhls = free_ports(3)
         self.url = f"http://127.0.0.1:{self.api}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ome_harness.cli", "emulator", "--host", "127.0.0.1",
+            [sys.executable, "-m", "ome_harness", "emulator", "--host", "127.0.0.1",
              "--port", str(self.api), "--rtmp-port", str(self.rtmp), "--llhls-port", str(self.llhls),
              "--token", TOKEN],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

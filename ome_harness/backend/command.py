@@ -30,7 +30,7 @@ def backend(
 
     from ome_harness.backend.server import BackendServer
     from ome_harness.backend.settings import BackendSettings
-    from ome_harness.cli import configure, fail
+    from ome_harness.cli_support import configure, fail
     from ome_harness.dbcheck.checker import describe_db_url
 
     cfg = configure(Path(config) if config else None,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from ome_harness.ome.client import OmeClient
 from ome_harness.results import CheckResult, Evidence
 from ome_harness.target import OmeTarget
+from ome_harness.target.base import USE_CONFIGURED_TOKEN, UseConfiguredToken
 
 
 @dataclass
@@ -20,7 +20,7 @@ class CheckContext:
     env_token_key: str = "OME_API_TOKEN"
     done: Mapping[str, CheckResult] = field(default_factory=dict)
 
-    def client(self, token: str | None | Literal[False] = False) -> OmeClient:
+    def client(self, token: str | None | UseConfiguredToken = USE_CONFIGURED_TOKEN) -> OmeClient:
         return self.target.client(token)
 
 

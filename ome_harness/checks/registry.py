@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ome_harness.checks import CHECK_MODULES
 from ome_harness.checks.context import CheckContext
 from ome_harness.results import CheckResult
 
@@ -31,7 +33,10 @@ CHECKS: dict[str, Check] = {}
 def check(id: str, title: str, *, needs: tuple[str, ...] = (), order: int,
           when: Callable[[CheckContext], bool] | None = None, not_run_note: str = "",
           ) -> Callable[[CheckFn], CheckFn]:
-    """Register a check; `needs` are checks whose results it reads from `ctx.done`; `when` gates optional ones."""
+    """Register a check; `needs` are checks whose results it reads from `ctx.done`.
+
+    `when` gates optional ones.
+    """
 
     def register(fn: CheckFn) -> CheckFn:
         CHECKS[id] = Check(id=id, title=title, run=fn, needs=needs, order=order, when=when,
@@ -43,6 +48,6 @@ def check(id: str, title: str, *, needs: tuple[str, ...] = (), order: int,
 
 def all_checks() -> list[Check]:
     # Importing the modules runs their @check lines.
-    from ome_harness.checks import api, config_files, network, scte35_capability  # noqa: F401
-
+    for module in CHECK_MODULES:
+        importlib.import_module(module)
     return sorted(CHECKS.values(), key=lambda c: c.order)

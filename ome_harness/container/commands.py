@@ -26,7 +26,7 @@ def up(
     config: ConfigOption = None,
 ) -> None:
     """Launch OME in a container, print its URLs and token, and keep it until Ctrl-C."""
-    from ome_harness.cli import configure, fail
+    from ome_harness.cli_support import configure, fail
     from ome_harness.container.launcher import OmeContainer
 
     cfg = configure(config, {"container": {"image": image, "token": token, "ready_timeout": ready_timeout}})
@@ -102,7 +102,7 @@ def logs(
     """Print the log of a container launched by ome-harness (tokens masked)."""
     from docker.errors import DockerException
 
-    from ome_harness.cli import fail
+    from ome_harness.cli_support import fail
     from ome_harness.container import labels as lbl
     from ome_harness.container.docker_engine import connect_engine
     from ome_harness.container.leftovers import launched_containers, redactor_for
@@ -139,7 +139,7 @@ def down(
     """Remove containers left by earlier ome-harness runs (found by label; nothing else is touched)."""
     from docker.errors import DockerException
 
-    from ome_harness.cli import configure, fail
+    from ome_harness.cli_support import configure, fail
     from ome_harness.container.docker_engine import connect_engine
     from ome_harness.container.leftovers import is_leftover, launched_containers, remove_leftovers
 

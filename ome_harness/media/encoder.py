@@ -15,16 +15,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from ome_harness.ome.client import OmeClient
 from ome_harness.ome.errors import OmeError
 from ome_harness.ome.models import Stream
 from ome_harness.polling import Ready, WaitTimedOut, poll_until
-
-if TYPE_CHECKING:
-    from ome_harness.scte35.inband import InbandCuePublisher
 
 INSTALL_HINT = "install it with `apt-get install -y ffmpeg` (Debian/Ubuntu) and make sure it is on PATH"
 # A real OME lists an SRT input before it knows its tracks and fills them ~1-2 s later
@@ -209,22 +206,24 @@ def wait_listed(client: OmeClient, vhost: str, app: str, stream: str, *, url: st
                 check_alive: Callable[[], None], stderr_tail: Callable[[], str], deadline_s: float = 10.0,
                 interval_s: float = 0.25) -> Stream:
     """Poll OME's stream list until `stream` shows up; `check_alive` raises as soon as the encoder dies."""
-    deadline = time.monotonic() + deadline_s
-    last_seen = "no answer yet"
-    while True:
+
+    def probe() -> Ready[Stream] | str:
         check_alive()
         try:
             names = client.streams(vhost, app)
-            last_seen = f"streams listed: {names or 'none'}"
             if stream in names:
-                return client.stream(vhost, app, stream)
+                return Ready(client.stream(vhost, app, stream))
         except OmeError as exc:
-            last_seen = f"last API answer: {exc}"
-        if time.monotonic() >= deadline:
-            raise StreamNotListed(
-                f"OME did not list {vhost}/{app}/{stream} within {deadline_s:g}s of publishing to {url} "
-                f"({last_seen}); ffmpeg says: {stderr_tail()}")
-        time.sleep(interval_s)
+            return f"last API answer: {exc}"
+        return f"streams listed: {names or 'none'}"
+
+    try:
+        return poll_until(probe, deadline_s=deadline_s, what=f"OME to list {vhost}/{app}/{stream}",
+                          interval_s=interval_s)
+    except WaitTimedOut as exc:
+        raise StreamNotListed(
+            f"OME did not list {vhost}/{app}/{stream} within {deadline_s:g}s of publishing to {url} "
+            f"({exc.last_seen}); ffmpeg says: {stderr_tail()}") from exc
 
 
 class Publisher(Protocol):
@@ -239,6 +238,15 @@ class Publisher(Protocol):
     def stop(self) -> object: ...
     def wait_exit(self, timeout_s: float) -> int | None: ...
     def stderr_tail(self) -> str: ...
+
+
+class StartablePublisher(Publisher, Protocol):
+    """A publisher `publish()` can run: started by `with`, and able to wait until OME lists its stream."""
+
+    def __enter__(self) -> StartablePublisher: ...
+    def __exit__(self, *exc: object) -> None: ...
+    def wait_listed(self, client: OmeClient, vhost: str, app: str, stream: str, *,
+                    deadline_s: float = 10.0) -> Stream: ...
 
 
 @dataclass
@@ -329,7 +337,7 @@ def track_problems(stream: Stream, settings: EncoderSettings) -> list[str]:
 @contextlib.contextmanager
 def publish(client: OmeClient, url: str, vhost: str, app: str, name: str, *,
             settings: EncoderSettings | None = None, deadline_s: float = 10.0,
-            encoder: FfmpegEncoder | InbandCuePublisher | None = None,
+            encoder: StartablePublisher | None = None,
             tracks_deadline_s: float = TRACKS_DEADLINE_S) -> Iterator[Publication]:
     """Start the encoder (ffmpeg to `url` unless one is given), wait until OME lists the stream and knows
     its tracks, yield; stopped after. Tracks still unknown after `tracks_deadline_s` are a problem, not an error."""

@@ -3,23 +3,38 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from ome_harness.config import HarnessConfig
 from ome_harness.ome.client import OmeClient
 from ome_harness.ome.errors import OmeError
+
+if TYPE_CHECKING:  # the emulator (uvicorn, its ingests) loads only when a run uses it
+    from ome_harness.emulator.server import EmulatorServer
+
 from ome_harness.target.media_addresses import (
     APP_SECTIONS,
     NAMES,
     MediaAddresses,
     MediaNotOffered,
     configured_addresses,
-    launched_addresses,
     unknown_address,
 )
+
+
+class UseConfiguredToken:
+    """The default of `OmeTarget.client(token=...)`: the target's own token.
+
+    A sentinel (httpx's USE_CLIENT_DEFAULT), because None already means "send no token at all".
+    """
+
+    def __repr__(self) -> str:
+        return "USE_CONFIGURED_TOKEN"
+
+
+USE_CONFIGURED_TOKEN = UseConfiguredToken()
 
 
 @dataclass
@@ -40,14 +55,16 @@ class OmeTarget:
     webrtc_base: str | None = None
     # Where each base above came from (config, Server.xml, the launched OME) for reports.
     media_sources: dict[str, str] = field(default_factory=dict)
-    emulator: Any = None
+    # The in-process emulator when kind == "emulator" (tests read its state); None otherwise.
+    emulator: EmulatorServer | None = None
     image: str | None = None
     image_digest: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def client(self, token: str | None | Literal[False] = False) -> OmeClient:
+    def client(self, token: str | None | UseConfiguredToken = USE_CONFIGURED_TOKEN) -> OmeClient:
         """A fresh API client (pass a token to override the configured one, None for no auth)."""
-        return OmeClient(self.api_url, self.token if token is False else token,
+        chosen = self.token if isinstance(token, UseConfiguredToken) else token
+        return OmeClient(self.api_url, chosen,
                          connect_timeout=self.connect_timeout, read_timeout=self.read_timeout)
 
     def emulated(self) -> bool:
@@ -112,37 +129,8 @@ def attach_target(cfg: HarnessConfig) -> OmeTarget:
     media = configured_addresses(cfg, cfg.api.url, strict=False)
     return OmeTarget(kind="url", api_url=cfg.api.url, token=token, vhost=cfg.api.vhost, app=cfg.api.app,
                      connect_timeout=cfg.api.connect_timeout, read_timeout=cfg.api.read_timeout,
-                     **_bases(media))
+                     **bases_of(media))
 
 
-def _bases(media: MediaAddresses) -> dict[str, Any]:
+def bases_of(media: MediaAddresses) -> dict[str, Any]:
     return {**{f"{p}_base": v for p, v in media.bases.items()}, "media_sources": media.sources}
-
-
-@contextlib.contextmanager
-def emulator_target(cfg: HarnessConfig) -> Iterator[OmeTarget]:
-    from ome_harness.emulator.server import EmulatorServer, emulator_settings
-
-    settings = emulator_settings(cfg)
-    with EmulatorServer(settings) as server:
-        addresses = server.target_addresses()
-        media = launched_addresses("emulator", addresses["rtmp_base"], addresses["srt_base"],
-                                   addresses["llhls_base"])
-        yield OmeTarget(kind="emulator", api_url=server.url, token=settings.token, vhost=cfg.api.vhost,
-                        app=cfg.api.app, connect_timeout=cfg.api.connect_timeout,
-                        read_timeout=cfg.api.read_timeout, launched=True, emulator=server, **_bases(media))
-
-
-@contextlib.contextmanager
-def open_target(cfg: HarnessConfig) -> Iterator[OmeTarget]:
-    """The target the config names; whatever the harness starts here, it also stops."""
-    if cfg.target == "emulator":
-        with emulator_target(cfg) as target:
-            yield target
-    elif cfg.target == "container":
-        from ome_harness.target.container import container_target
-
-        with container_target(cfg) as target:
-            yield target
-    else:
-        yield attach_target(cfg)
