@@ -2,7 +2,7 @@
 
 from pytest_bdd import given, parsers, then, when
 
-from ome_harness.backend.under_test import needs
+from ome_harness.scenarios.backend_driver import needs
 
 
 @given("the stream backend", target_fixture="backend")

@@ -2,7 +2,7 @@
 
 from pytest_bdd import given, scenarios
 
-from ome_harness.backend.under_test import needs
+from ome_harness.scenarios.backend_driver import needs
 
 pytest_plugins = ["ome_harness.scenarios.backend_fixtures", "backend_steps"]
 

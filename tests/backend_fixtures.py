@@ -20,7 +20,7 @@ from ome_harness.backend.client import BackendClient
 from ome_harness.backend.server import BackendServer
 from ome_harness.backend.settings import BackendSettings
 from ome_harness.backend.throwaway_postgres import PostgresCluster, PostgresUnavailable, throwaway_postgres
-from ome_harness.backend.under_test import FAULTS_ENV, wait_stream_gone
+from ome_harness.scenarios.backend_driver import FAULTS_ENV, wait_stream_gone
 from ome_harness.dbcheck import DbChecker
 from ome_harness.emulator import EmulatorServer, EmulatorSettings
 from ome_harness.ome.client import OmeClient

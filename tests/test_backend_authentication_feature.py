@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ome_harness.backend.settings import ACCEPT_ANY_TOKEN
-from ome_harness.backend.under_test import FAULTS_ENV, REFERENCE_DB_ENV
+from ome_harness.scenarios.backend_driver import FAULTS_ENV, REFERENCE_DB_ENV
 
 REPO = Path(__file__).resolve().parent.parent
 FEATURE = "steps/test_backend_auth.py"

@@ -14,7 +14,7 @@ from ome_harness.backend.client import BackendClient
 from ome_harness.backend.server import BackendServer
 from ome_harness.backend.settings import FORGET_DB_WRITE, SKIP_AUDIT, BackendSettings
 from ome_harness.backend.throwaway_postgres import PostgresCluster, free_port
-from ome_harness.backend.under_test import FAULTS_ENV, REFERENCE_DB_ENV
+from ome_harness.scenarios.backend_driver import FAULTS_ENV, REFERENCE_DB_ENV
 from ome_harness.testing import require
 
 pytest_plugins = ["backend_fixtures"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from media_support import TOKEN
 
-from ome_harness.backend.under_test import open_backend
+from ome_harness.scenarios.backend_driver import open_backend
 from ome_harness.config import HarnessConfig
 from ome_harness.target.base import OmeTarget
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from ome_harness.backend.client import BackendClient
-from ome_harness.backend.under_test import NotApplicable, backend_with_own_ome
+from ome_harness.scenarios.backend_driver import NotApplicable, backend_with_own_ome
 from ome_harness.config import HarnessConfig
 
 if TYPE_CHECKING:

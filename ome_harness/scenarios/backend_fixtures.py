@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from ome_harness.backend.under_test import BackendUnderTest, backend_with_own_ome, now, open_backend
+from ome_harness.scenarios.backend_driver import BackendUnderTest, backend_with_own_ome, now, open_backend
 from ome_harness.config import ConfigError, HarnessConfig
 from ome_harness.target import OmeTarget
 
