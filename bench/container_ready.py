@@ -78,8 +78,13 @@ def cli_round(image: str, server_xml: Path) -> float:
     publish = [arg for spec in PUBLISHED.values() for arg in ("-p", f"127.0.0.1::{spec}")]
     labels = [arg for key, value in baseline_labels().items() for arg in ("--label", f"{key}={value}")]
     started = time.perf_counter()
-    cid = subprocess.run(["docker", "run", "-d", *publish, *labels, "-v", f"{server_xml}:{OME_CONFIG_PATH}:ro", image],
-                         check=True, capture_output=True, text=True, timeout=60).stdout.strip()
+    cid = subprocess.run(
+        ["docker", "run", "-d", *publish, *labels, "-v", f"{server_xml}:{OME_CONFIG_PATH}:ro", image],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.strip()
     try:
         port = subprocess.run(["docker", "port", cid, "8081/tcp"], check=True, capture_output=True, text=True,
                               timeout=30).stdout.split(":")[-1].strip()
@@ -97,13 +102,18 @@ def main() -> None:
     client = connect_engine()
     with tempfile.TemporaryDirectory(prefix="ome-harness-bench-") as tmp:
         server_xml = Path(tmp) / "Server.xml"
-        server_xml.write_text(render_server_xml(access_token=TOKEN, vhost="default", app="app", run_id="bench"))
+        server_xml.write_text(
+            render_server_xml(access_token=TOKEN, vhost="default", app="app", run_id="bench")
+        )
         server_xml.chmod(0o644)
         cfg = HarnessConfig(container={"image": args.image, "token": TOKEN, "keep_logs": False},
                             report={"out": tmp})
         sdk_round(client, args.image, server_xml)  # warm-up: page cache, image layers
-        times: dict[str, list[float]] = {"harness launch() to ready": [], "engine baseline (SDK run + poll 10 ms)": [],
-                                         "docker run CLI + poll 10 ms": []}
+        times: dict[str, list[float]] = {
+            "harness launch() to ready": [],
+            "engine baseline (SDK run + poll 10 ms)": [],
+            "docker run CLI + poll 10 ms": [],
+        }
         for _ in range(args.rounds):
             times["harness launch() to ready"].append(harness_round(cfg))
             times["engine baseline (SDK run + poll 10 ms)"].append(sdk_round(client, args.image, server_xml))
@@ -114,7 +124,10 @@ def main() -> None:
     harness = statistics.median(times["harness launch() to ready"])
     baseline = statistics.median(times["engine baseline (SDK run + poll 10 ms)"])
     cli = statistics.median(times["docker run CLI + poll 10 ms"])
-    print(f"ratio harness / engine baseline: {harness / baseline:.2f}   harness / docker run CLI: {harness / cli:.2f}")
+    print(
+        f"ratio harness / engine baseline: {harness / baseline:.2f}   harness / docker run CLI: "
+        f"{harness / cli:.2f}"
+    )
 
 
 if __name__ == "__main__":

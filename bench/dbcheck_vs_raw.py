@@ -43,7 +43,10 @@ def compare(label: str, url: str, rounds: int) -> None:
         ours.append(time.perf_counter() - started)
         started = time.perf_counter()
         with raw_engine.connect() as conn:
-            assert conn.execute(text("SELECT status FROM channels WHERE id = :id"), {"id": "news"}).scalar() == "active"
+            assert (
+                conn.execute(text("SELECT status FROM channels WHERE id = :id"), {"id": "news"}).scalar()
+                == "active"
+            )
         raw.append(time.perf_counter() - started)
     checker.close()
     raw_engine.dispose()

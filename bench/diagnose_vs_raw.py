@@ -30,9 +30,16 @@ def raw_round(port: int) -> None:
     auth = {"Authorization": "Basic " + base64.b64encode(TOKEN.encode()).decode()}
     wrong = {"Authorization": "Basic " + base64.b64encode(b"wrong").decode()}
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=auth, timeout=5) as client:
-        for path in ("/v1/version", "/v1/vhosts", "/v1/vhosts", "/v1/vhosts/default/apps",
-                     "/v1/vhosts/default/apps/app/streams", "/v1/stats/current", "/v1/stats/current/vhosts/default",
-                     "/v1/stats/current/vhosts/default/apps/app"):
+        for path in (
+            "/v1/version",
+            "/v1/vhosts",
+            "/v1/vhosts",
+            "/v1/vhosts/default/apps",
+            "/v1/vhosts/default/apps/app/streams",
+            "/v1/stats/current",
+            "/v1/stats/current/vhosts/default",
+            "/v1/stats/current/vhosts/default/apps/app",
+        ):
             client.get(path).json()
         client.get("/v1/vhosts", headers=wrong)
 

@@ -24,7 +24,9 @@ from ome_harness.config import ConfigError, HarnessConfig, scenario_target
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Diagnose and test OvenMediaEngine deployments.")
 
-ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config (default: ./harness.yaml if present).")]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="YAML config (default: ./harness.yaml if present).")
+]
 
 
 def _print_version(value: bool) -> None:
@@ -41,21 +43,36 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=_print_ver
 
 @app.command()
 def diagnose(
-    api_url: Annotated[str | None, typer.Option("--api-url", help="OME API URL (default http://localhost:8081).")] = None,
+    api_url: Annotated[
+        str | None, typer.Option("--api-url", help="OME API URL (default http://localhost:8081).")
+    ] = None,
     token: Annotated[str | None, typer.Option(help="OME API access token (or OMH_API__TOKEN).")] = None,
     config: ConfigOption = None,
     out: Annotated[Path | None, typer.Option(help="Folder for the reports (default reports/out).")] = None,
     domain: Annotated[str | None, typer.Option(help="Domain named in the report.")] = None,
     vhost: Annotated[str | None, typer.Option(help="Virtual host to check (default 'default').")] = None,
-    app_name: Annotated[str | None, typer.Option("--app", help="Application to check (default 'app').")] = None,
-    server_xml: Annotated[Path | None, typer.Option("--server-xml", help="Cross-check OME's Server.xml.")] = None,
-    env_file: Annotated[Path | None, typer.Option("--env-file", help="Cross-check the backend's .env.")] = None,
-    template_dir: Annotated[Path | None, typer.Option("--template-dir", help="Override report templates.")] = None,
-    use_emulator: Annotated[bool, typer.Option("--emulator", help="Start the built-in OME API emulator and diagnose it.")] = False,
-    launch: Annotated[bool, typer.Option("--launch", help="Launch an OME container, diagnose it, remove it.")] = False,
+    app_name: Annotated[
+        str | None, typer.Option("--app", help="Application to check (default 'app').")
+    ] = None,
+    server_xml: Annotated[
+        Path | None, typer.Option("--server-xml", help="Cross-check OME's Server.xml.")
+    ] = None,
+    env_file: Annotated[
+        Path | None, typer.Option("--env-file", help="Cross-check the backend's .env.")
+    ] = None,
+    template_dir: Annotated[
+        Path | None, typer.Option("--template-dir", help="Override report templates.")
+    ] = None,
+    use_emulator: Annotated[
+        bool, typer.Option("--emulator", help="Start the built-in OME API emulator and diagnose it.")
+    ] = False,
+    launch: Annotated[
+        bool, typer.Option("--launch", help="Launch an OME container, diagnose it, remove it.")
+    ] = False,
     image: Annotated[str | None, typer.Option(help="OME image for --launch.")] = None,
 ) -> None:
-    """Diagnose an OME deployment and write connection-report.md/.json/.junit.xml (exit 0 ok, 1 failed, 2 bad input)."""
+    """Diagnose an OME deployment and write connection-report.md/.json/.junit.xml (exit 0 ok, 1 failed, 2 bad
+    input)."""
     from ome_harness.checks.diagnosis import diagnose as run_diagnosis
     from ome_harness.container.errors import ContainerError
     from ome_harness.redaction import Redactor
@@ -114,29 +131,60 @@ def _diagnose_config(*, api_url: str | None, token: str | None, config: Path | N
 
 @app.command()
 def run(
-    target: Annotated[str | None, typer.Option(help="emulator, url or container (default: url when an API URL "
-                                                    "is given anywhere, else emulator).")] = None,
-    api_url: Annotated[str | None, typer.Option("--api-url", help="OME API URL (means --target url).")] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            help="emulator, url or container (default: url when an API URL is given anywhere, else emulator)."
+        ),
+    ] = None,
+    api_url: Annotated[
+        str | None, typer.Option("--api-url", help="OME API URL (means --target url).")
+    ] = None,
     token: Annotated[str | None, typer.Option(help="OME API access token.")] = None,
     image: Annotated[str | None, typer.Option(help="OME image (with --target container).")] = None,
     config: ConfigOption = None,
-    out: Annotated[Path | None, typer.Option(help="Folder for test-report.md and junit.xml (default reports/out).")] = None,
-    allow_mutating: Annotated[bool, typer.Option("--allow-mutating", help="Run @mutating scenarios on a target the harness did not launch.")] = False,
-    select: Annotated[str | None, typer.Option("-k", help="Only scenarios matching this pytest -k expression.")] = None,
-    tags: Annotated[str | None, typer.Option("--tags", "-m", help="Tag expression, e.g. 'not media'.")] = None,
-    rtmp_url: Annotated[str | None, typer.Option(
-        "--rtmp-url", help="RTMP ingest of a --target url OME: rtmp://HOST:PORT (or endpoints.rtmp).",
-    )] = None,
-    srt_url: Annotated[str | None, typer.Option(
-        "--srt-url", help="SRT ingest, srt://HOST:PORT (or endpoints.srt).")] = None,
-    llhls_url: Annotated[str | None, typer.Option(
-        "--llhls-url", help="LL-HLS playback base, http(s)://HOST:PORT (or endpoints.llhls).")] = None,
-    webrtc_url: Annotated[str | None, typer.Option(
-        "--webrtc-url", help="WebRTC signalling base, ws(s)://HOST:PORT (or endpoints.webrtc).")] = None,
-    server_xml: Annotated[Path | None, typer.Option(
-        "--server-xml", help="OME's Server.xml: media ports not given otherwise, on the API's host.")] = None,
-    stream_prefix: Annotated[str | None, typer.Option(
-        "--stream-prefix", help="Prefix of the test streams' names (default omh-).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for test-report.md and junit.xml (default reports/out).")
+    ] = None,
+    allow_mutating: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mutating", help="Run @mutating scenarios on a target the harness did not launch."
+        ),
+    ] = False,
+    select: Annotated[
+        str | None, typer.Option("-k", help="Only scenarios matching this pytest -k expression.")
+    ] = None,
+    tags: Annotated[
+        str | None, typer.Option("--tags", "-m", help="Tag expression, e.g. 'not media'.")
+    ] = None,
+    rtmp_url: Annotated[
+        str | None,
+        typer.Option(
+            "--rtmp-url",
+            help="RTMP ingest of a --target url OME: rtmp://HOST:PORT (or endpoints.rtmp).",
+        ),
+    ] = None,
+    srt_url: Annotated[
+        str | None, typer.Option("--srt-url", help="SRT ingest, srt://HOST:PORT (or endpoints.srt).")
+    ] = None,
+    llhls_url: Annotated[
+        str | None,
+        typer.Option("--llhls-url", help="LL-HLS playback base, http(s)://HOST:PORT (or endpoints.llhls)."),
+    ] = None,
+    webrtc_url: Annotated[
+        str | None,
+        typer.Option("--webrtc-url", help="WebRTC signalling base, ws(s)://HOST:PORT (or endpoints.webrtc)."),
+    ] = None,
+    server_xml: Annotated[
+        Path | None,
+        typer.Option(
+            "--server-xml", help="OME's Server.xml: media ports not given otherwise, on the API's host."
+        ),
+    ] = None,
+    stream_prefix: Annotated[
+        str | None, typer.Option("--stream-prefix", help="Prefix of the test streams' names (default omh-).")
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the Gherkin scenarios against a target; writes test-report.md and junit.xml (exit 0/1/2)."""
@@ -147,16 +195,35 @@ def run(
                       server_xml=server_xml, endpoints=endpoints, stream_prefix=stream_prefix)
     media = {**{f"{p}-url": v for p, v in endpoints.items()}, "server-xml": server_xml,
              "stream-prefix": stream_prefix}
-    code = run_scenarios(cfg.report.out, config=config, target=cfg.target, api_url=api_url, token=token,
-                         image=image, allow_mutating=allow_mutating, select=select, tags=tags, verbose=verbose,
-                         media={k: str(v) for k, v in media.items() if v is not None})
+    code = run_scenarios(
+        cfg.report.out,
+        config=config,
+        target=cfg.target,
+        api_url=api_url,
+        token=token,
+        image=image,
+        allow_mutating=allow_mutating,
+        select=select,
+        tags=tags,
+        verbose=verbose,
+        media={k: str(v) for k, v in media.items() if v is not None},
+    )
     typer.echo(str(cfg.report.out / "test-report.md"))
     raise typer.Exit(code)
 
 
-def _run_config(*, target: str | None, api_url: str | None, token: str | None, image: str | None,
-                config: Path | None, out: Path | None, server_xml: Path | None, endpoints: dict[str, str | None],
-                stream_prefix: str | None) -> HarnessConfig:
+def _run_config(
+    *,
+    target: str | None,
+    api_url: str | None,
+    token: str | None,
+    image: str | None,
+    config: Path | None,
+    out: Path | None,
+    server_xml: Path | None,
+    endpoints: dict[str, str | None],
+    stream_prefix: str | None,
+) -> HarnessConfig:
     """Every check of `run`'s input, before pytest starts: a bad value is one line here, not a traceback."""
     if target not in (None, "emulator", "url", "container"):
         fail(f"--target {target!r}: choose emulator, url or container")
@@ -181,21 +248,53 @@ def emulator(
     host: Annotated[list[str] | None, typer.Option("--host", help="Address to bind (repeatable).")] = None,
     port: Annotated[int | None, typer.Option(help="API port (OME's default is 8081).")] = None,
     token: Annotated[str | None, typer.Option(help="Access token the API accepts.")] = None,
-    ome_version: Annotated[str | None, typer.Option("--ome-version", help="OME release to behave like.")] = None,
-    server_xml: Annotated[Path | None, typer.Option("--server-xml", help="Take API, RTMP, SRT and LL-HLS ports and the token from an OME Server.xml.")] = None,
-    rtmp_port: Annotated[int | None, typer.Option("--rtmp-port", help="RTMP ingest port (OME's default is 1935).")] = None,
-    srt_port: Annotated[int | None, typer.Option("--srt-port", help="SRT ingest port, UDP (OME's default is 9999).")] = None,
-    llhls_port: Annotated[int | None, typer.Option("--llhls-port", help="LL-HLS port (OME's default is 3333).")] = None,
-    llhls_daterange: Annotated[bool | None, typer.Option("--llhls-daterange/--no-llhls-daterange", help="Also write EXT-X-DATERANGE SCTE-35 tags (OME v0.20.0 writes none).")] = None,
+    ome_version: Annotated[
+        str | None, typer.Option("--ome-version", help="OME release to behave like.")
+    ] = None,
+    server_xml: Annotated[
+        Path | None,
+        typer.Option(
+            "--server-xml", help="Take API, RTMP, SRT and LL-HLS ports and the token from an OME Server.xml."
+        ),
+    ] = None,
+    rtmp_port: Annotated[
+        int | None, typer.Option("--rtmp-port", help="RTMP ingest port (OME's default is 1935).")
+    ] = None,
+    srt_port: Annotated[
+        int | None, typer.Option("--srt-port", help="SRT ingest port, UDP (OME's default is 9999).")
+    ] = None,
+    llhls_port: Annotated[
+        int | None, typer.Option("--llhls-port", help="LL-HLS port (OME's default is 3333).")
+    ] = None,
+    llhls_daterange: Annotated[
+        bool | None,
+        typer.Option(
+            "--llhls-daterange/--no-llhls-daterange",
+            help="Also write EXT-X-DATERANGE SCTE-35 tags (OME v0.20.0 writes none).",
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Run the OME emulator in the foreground: API, RTMP ingest, LL-HLS (a test double, not a real OvenMediaEngine)."""
+    """Run the OME emulator in the foreground: API, RTMP ingest, LL-HLS (a test double, not a real
+    OvenMediaEngine)."""
     from ome_harness.emulator.server import EmulatorServer, emulator_settings
     from ome_harness.ome.server_xml import read_server_xml
 
-    cfg = configure(config, {"emulator": {"hosts": host, "port": port, "token": token, "version": ome_version,
-                                          "rtmp_port": rtmp_port, "srt_port": srt_port, "llhls_port": llhls_port,
-                                          "llhls_daterange": llhls_daterange}})
+    cfg = configure(
+        config,
+        {
+            "emulator": {
+                "hosts": host,
+                "port": port,
+                "token": token,
+                "version": ome_version,
+                "rtmp_port": rtmp_port,
+                "srt_port": srt_port,
+                "llhls_port": llhls_port,
+                "llhls_daterange": llhls_daterange,
+            }
+        },
+    )
     # Foreground like OME itself: OME's default ports unless told otherwise.
     settings = emulator_settings(cfg, default_ports=(8081, 1935, 3333), default_srt_port=9999)
     if server_xml is not None:
@@ -204,7 +303,10 @@ def emulator(
         except ConfigError as exc:
             fail(str(exc))
         if not facts.api_enabled or not facts.access_token:
-            fail(f"{server_xml}: the API is not enabled (Bind/Managers/API and Managers/API/AccessToken are needed)")
+            fail(
+                f"{server_xml}: the API is not enabled (Bind/Managers/API and Managers/API/AccessToken "
+                "are needed)"
+            )
         settings.port = port or facts.api_port or 8081
         settings.token = token or facts.access_token
         settings.rtmp_port = rtmp_port or facts.rtmp_port or settings.rtmp_port
@@ -214,10 +316,13 @@ def emulator(
             settings.hosts = ("0.0.0.0", "::") if facts.listens_ipv6 else ("0.0.0.0",)
     try:
         server = EmulatorServer(settings)
-        typer.echo(f"OME API emulator (v{settings.version} behaviour; not a real OvenMediaEngine) on "
-                   + ", ".join(f"{h}:{settings.port}" for h in settings.hosts)
-                   + f"; RTMP ingest on port {settings.rtmp_port}, SRT ingest on port {settings.srt_port}/udp, "
-                   + f"LL-HLS on port {settings.llhls_port}", err=True)
+        typer.echo(
+            f"OME API emulator (v{settings.version} behaviour; not a real OvenMediaEngine) on "
+            + ", ".join(f"{h}:{settings.port}" for h in settings.hosts)
+            + f"; RTMP ingest on port {settings.rtmp_port}, SRT ingest on port {settings.srt_port}/udp, "
+            + f"LL-HLS on port {settings.llhls_port}",
+            err=True,
+        )
         server.serve_forever()
     except ValueError as exc:
         fail(str(exc))
@@ -244,8 +349,10 @@ def main() -> None:
     except Exception as exc:  # a bug of ours: still one line, the traceback only on request
         if os.environ.get("OMH_DEBUG"):
             raise
-        typer.echo(f"ome-harness: internal error: {type(exc).__name__}: {exc} (OMH_DEBUG=1 shows the traceback)",
-                   err=True)
+        typer.echo(
+            f"ome-harness: internal error: {type(exc).__name__}: {exc} (OMH_DEBUG=1 shows the traceback)",
+            err=True,
+        )
         sys.exit(2)
 
 

@@ -142,7 +142,9 @@ class ContainerConfig(Section):
     pull_timeout: float = Field(600.0, gt=0)
     engine_timeout: float = Field(30.0, gt=0, le=600)  # each Docker API call
     bind_address: str = "127.0.0.1"  # host address the ports are published on
-    host_ports: dict[Literal["api", "rtmp", "srt", "llhls"], int] = Field(default_factory=dict)  # absent: free port
+    host_ports: dict[Literal["api", "rtmp", "srt", "llhls"], int] = Field(
+        default_factory=dict
+    )  # absent: free port
     labels: dict[str, str] = Field(default_factory=dict)  # added to the harness's own labels
     keep_logs: bool = True  # save each container's log under report.out/containers/
     log_tail: int = Field(20, ge=1, le=1000)  # log lines quoted in start-up errors
@@ -160,7 +162,8 @@ class BackendConfig(Section):
     port: int = Field(8080, ge=0, le=65535)
     ome_url: str | None = None
     ome_token: SecretStr | None = None
-    # Scenarios on a user's backend: an existing channel/marker to use (unset: created via /api/channels, /api/markers).
+    # Scenarios on a user's backend: an existing channel/marker to use (unset: created via /api/channels,
+    # /api/markers).
     channel: str | None = None
     marker: str | None = None
     # The in-process reference backend (used when url is unset): a database meant for it alone
@@ -186,7 +189,8 @@ class HarnessConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OMH_", env_nested_delimiter="__", extra="forbid",
                                       validate_assignment=True)
 
-    # None lets each command pick its natural default: diagnose attaches to api.url, scenarios use the emulator.
+    # None lets each command pick its natural default: diagnose attaches to api.url, scenarios use the
+    # emulator.
     target: Literal["url", "emulator", "container"] | None = None
     allow_mutating: bool = False
     api: ApiConfig = Field(default_factory=ApiConfig)
@@ -300,7 +304,9 @@ def _prune(values: dict[str, Any]) -> dict[str, Any]:
 
 def load_config(path: Path | str | None = None, overrides: dict[str, Any] | None = None) -> HarnessConfig:
     """Build the config; any problem becomes a one-line ConfigError naming the file or variable and key."""
-    file = Path(path) if path is not None else (DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None)
+    file = (
+        Path(path) if path is not None else (DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None)
+    )
     data = read_yaml(file) if file is not None else {}
     try:
         # Validate the file alone first (no environment) so its errors name the file.

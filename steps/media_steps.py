@@ -36,7 +36,9 @@ def publish(publications, target, ome_client, harness_config):
 
 @given("a test encoder")
 def a_test_encoder():
-    require(shutil.which("ffmpeg") is not None, "needs ffmpeg as the test encoder (apt-get install -y ffmpeg)")
+    require(
+        shutil.which("ffmpeg") is not None, "needs ffmpeg as the test encoder (apt-get install -y ffmpeg)"
+    )
 
 
 @given("the target takes SRT publishing")

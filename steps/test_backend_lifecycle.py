@@ -13,7 +13,11 @@ scenarios("backend_lifecycle.feature")
 def the_answer_carries_the_key(backend, answer, channel):
     key = backend.expect(answer, 200).get("stream_key")
     same = bool(key) and channel.stream_key in (None, key)
-    assert same, "no stream_key in the answer" if not key else "the key differs from the one the channel was created with"
+    assert same, (
+        "no stream_key in the answer"
+        if not key
+        else "the key differs from the one the channel was created with"
+    )
 
 
 @then("the database stores the stream key that was handed out")

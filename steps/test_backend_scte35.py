@@ -17,7 +17,8 @@ def ome_accepts_scte35(backend):
 
 @given("a stream backend in front of an OME without SCTE-35 in its API", target_fixture="backend")
 def a_backend_on_an_ome_without_scte35(stream_backend, request):
-    # An OME that still takes SCTE-35 is upgraded in the mind: the reference backend on an emulator of v0.21.0.
+    # An OME that still takes SCTE-35 is upgraded in the mind: the reference backend on an emulator of
+    # v0.21.0.
     if not stream_backend.scte35_in_api():
         return stream_backend
     return request.getfixturevalue("backend_on_ome_without_scte35")
@@ -50,11 +51,15 @@ def the_marker_is_recorded(backend, channel, marker, step_started):
 
 @then("the database does not record the marker as inserted")
 def the_marker_is_not_recorded(backend, channel, marker, step_started):
-    needs(lambda: backend.db).expect_no_audit("scte35.insert", channel.id, after=step_started, marker_id=marker.id)
+    needs(lambda: backend.db).expect_no_audit(
+        "scte35.insert", channel.id, after=step_started, marker_id=marker.id
+    )
 
 
 @then("the backend answers 502 naming OME's version and its refusal")
 def the_backend_names_the_refusal(backend, answer):
     message = backend.expect(answer, 502)["message"]
     named = f"v{backend.ome_version}" in message and "not supported" in message
-    assert named, f"the 502 does not name OME v{backend.ome_version} and its refusal: {backend.shown(message)}"
+    assert named, (
+        f"the 502 does not name OME v{backend.ome_version} and its refusal: {backend.shown(message)}"
+    )

@@ -31,7 +31,9 @@ def listed_within_the_deadline(publication, ome_client):
 @then(parsers.parse("OME fills in the tracks within {seconds:d} seconds of listing the stream"))
 def tracks_filled(publication, seconds):
     after = expect_live(publication).tracks_after_s  # publish() waited up to TRACKS_DEADLINE_S
-    assert after is not None and after <= seconds, f"tracks not filled within {seconds}s: {publication.problems}"
+    assert after is not None and after <= seconds, (
+        f"tracks not filled within {seconds}s: {publication.problems}"
+    )
 
 
 @then("the input carries a Data track before its video and audio")
@@ -60,5 +62,7 @@ def encoder_disconnected(publication, seconds):
 
 @then("the publish is refused and the encoder's last words are shown")
 def publish_refused(publication):
-    assert isinstance(publication, EncoderError), "OME accepted a publish into an application it does not have"
+    assert isinstance(publication, EncoderError), (
+        "OME accepted a publish into an application it does not have"
+    )
     assert "ffmpeg" in str(publication)

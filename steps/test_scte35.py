@@ -54,12 +54,19 @@ def send_a_cue(ome_client, publication, seconds, event_id):
 
 @when("a cue without an event id is sent through the API", target_fixture="cue")
 def send_a_cue_without_id(ome_client, publication):
-    body = {"eventFormat": "scte35", "events": [{"spliceCommand": "spliceInsert", "type": "out", "duration": 2000}]}
+    body = {
+        "eventFormat": "scte35",
+        "events": [{"spliceCommand": "spliceInsert", "type": "out", "duration": 2000}],
+    }
     return attempt_cue_via_api(ome_client, publication.vhost, publication.app, publication.name, body=body)
 
 
-@when(parsers.parse("an in-band cue-out of {seconds:d} seconds with event id {event_id:d} goes out on the wire"),
-      target_fixture="cue")
+@when(
+    parsers.parse(
+        "an in-band cue-out of {seconds:d} seconds with event id {event_id:d} goes out on the wire"
+    ),
+    target_fixture="cue",
+)
 def an_inband_cue(publication, seconds, event_id):
     return support.send_inband_cue(publication, event_id=event_id, duration_s=seconds)
 

@@ -1,4 +1,5 @@
-"""Fixtures for the backend and database-check tests: the emulator as OME, the reference backend, both engines.
+"""Fixtures for the backend and database-check tests: the emulator as OME, the reference backend, both
+engines.
 
 Test modules load it with `pytest_plugins = ["backend_fixtures"]`. Every test that takes `db_url`
 runs twice: on SQLite (embedded) and on a throwaway PostgreSQL cluster (skipped with one line when
@@ -20,10 +21,10 @@ from ome_harness.backend.client import BackendClient
 from ome_harness.backend.server import BackendServer
 from ome_harness.backend.settings import BackendSettings
 from ome_harness.backend.throwaway_postgres import PostgresCluster, PostgresUnavailable, throwaway_postgres
-from ome_harness.scenarios.backend_driver import FAULTS_ENV, wait_stream_gone
 from ome_harness.dbcheck import DbChecker
 from ome_harness.emulator import EmulatorServer, EmulatorSettings
 from ome_harness.ome.client import OmeClient
+from ome_harness.scenarios.backend_driver import FAULTS_ENV, wait_stream_gone
 from ome_harness.testing import require
 
 BACKEND_TOKEN = "backend-bearer-token-for-tests"
@@ -78,7 +79,8 @@ class Rig:
 
 @pytest.fixture
 def make_rig(db_url: str) -> Iterator[Callable[..., Rig]]:
-    """Build rigs on this test's database: `make_rig(ome_version="0.21.0", faults={...}, ome_token="wrong")`."""
+    """Build rigs on this test's database: `make_rig(ome_version="0.21.0", faults={...},
+    ome_token="wrong")`."""
     with ExitStack() as stack:
 
         def make(*, ome_version: str = "0.20.0", faults: frozenset[str] = frozenset(),
@@ -87,8 +89,15 @@ def make_rig(db_url: str) -> Iterator[Callable[..., Rig]]:
             faults = faults | {f for f in os.environ.get(FAULTS_ENV, "").split(",") if f}
             ome = stack.enter_context(EmulatorServer(EmulatorSettings(hosts=("127.0.0.1",), token=OME_TOKEN,
                                                                       version=ome_version)))
-            settings = BackendSettings(token=BACKEND_TOKEN, db_url=db_url, ome_url=ome.url, ome_token=ome_token,
-                                       faults=faults, ome_connect_timeout=1.0, ome_read_timeout=3.0)
+            settings = BackendSettings(
+                token=BACKEND_TOKEN,
+                db_url=db_url,
+                ome_url=ome.url,
+                ome_token=ome_token,
+                faults=faults,
+                ome_connect_timeout=1.0,
+                ome_read_timeout=3.0,
+            )
             backend = stack.enter_context(BackendServer(settings))
             api = stack.enter_context(BackendClient(backend.url, BACKEND_TOKEN))
             db = stack.enter_context(DbChecker(db_url))

@@ -69,8 +69,10 @@ def test_id() -> str:
 @pytest.fixture
 def container_cfg(standin_image: str, tmp_path: Path, test_id: str) -> HarnessConfig:
     """Launcher settings for one test: the stand-in image, a private report folder, a label to find it by."""
-    return HarnessConfig(container={"image": standin_image, "ready_timeout": 30, "labels": {TEST_LABEL: test_id}},
-                         report={"out": str(tmp_path / "reports")})
+    return HarnessConfig(
+        container={"image": standin_image, "ready_timeout": 30, "labels": {TEST_LABEL: test_id}},
+        report={"out": str(tmp_path / "reports")},
+    )
 
 
 @pytest.fixture
@@ -83,7 +85,9 @@ def api_off_template(tmp_path: Path) -> Path:
 @pytest.fixture
 def test_containers(docker_engine: docker.DockerClient, test_id: str) -> Callable[[], list[Container]]:
     """Every container, running or not, that carries this test's label."""
-    return lambda: docker_engine.containers.list(all=True, ignore_removed=True, filters={"label": f"{TEST_LABEL}={test_id}"})
+    return lambda: docker_engine.containers.list(
+        all=True, ignore_removed=True, filters={"label": f"{TEST_LABEL}={test_id}"}
+    )
 
 
 class CliProcess:
@@ -97,9 +101,12 @@ class CliProcess:
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         self.stderr_lines: list[str] = []
-        self._pumps = [threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines.put), daemon=True),
-                       threading.Thread(target=self._pump, args=(self.proc.stderr, self.stderr_lines.append),
-                                        daemon=True)]
+        self._pumps = [
+            threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines.put), daemon=True),
+            threading.Thread(
+                target=self._pump, args=(self.proc.stderr, self.stderr_lines.append), daemon=True
+            ),
+        ]
         for pump in self._pumps:
             pump.start()
 
@@ -120,8 +127,10 @@ class CliProcess:
             self.seen.append(line)
             if text in line:
                 return line
-        raise AssertionError(f"no line with {text!r} within {timeout}s; stdout so far: {''.join(self.seen)!r}; "
-                             f"stderr: {''.join(self.stderr_lines)!r}")
+        raise AssertionError(
+            f"no line with {text!r} within {timeout}s; stdout so far: {''.join(self.seen)!r}; "
+            f"stderr: {''.join(self.stderr_lines)!r}"
+        )
 
     def finish(self, timeout: float = 60) -> tuple[int, str]:
         """Exit code and stderr once the process ends (killed if it outlives the timeout)."""

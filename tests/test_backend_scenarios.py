@@ -1,4 +1,5 @@
-"""The backend features and the fuzzing as a user runs them: pass on the reference backend, catch injected faults."""
+"""The backend features and the fuzzing as a user runs them: pass on the reference backend, catch injected
+faults."""
 
 from __future__ import annotations
 
@@ -20,7 +21,11 @@ from ome_harness.testing import require
 pytest_plugins = ["backend_fixtures"]
 
 REPO = Path(__file__).resolve().parent.parent
-FEATURES = ["steps/test_backend_lifecycle.py", "steps/test_backend_scte35.py", "steps/test_backend_degraded.py"]
+FEATURES = [
+    "steps/test_backend_lifecycle.py",
+    "steps/test_backend_scte35.py",
+    "steps/test_backend_degraded.py",
+]
 
 
 def _pytest(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -106,7 +111,8 @@ def _user_env(backend_url: str, db_url: str, ome_port: int) -> dict[str, str]:
 
 
 def test_the_features_verify_a_backend_given_by_url_and_its_database(tmp_path: Path) -> None:
-    """The user's path: backend.url/token/db_url/channel point at a running backend (here a reference one we start)."""
+    """The user's path: backend.url/token/db_url/channel point at a running backend (here a reference one we
+    start)."""
     ome_port, db_url = free_port(), f"sqlite:///{tmp_path / 'theirs.db'}"
     with _their_backend(db_url, ome_port) as theirs:
         with BackendClient(theirs.url, "their-backend-token") as api:
@@ -120,7 +126,9 @@ def test_the_features_verify_a_backend_given_by_url_and_its_database(tmp_path: P
     assert "their-backend-token" not in run.stdout + run.stderr
     # Every scenario worked on the configured channel: no channel was created.
     assert _rows(db_url, "SELECT id FROM channels") == [("their-channel",)]
-    stops = _rows(db_url, "SELECT count(*) FROM audit_log WHERE action = 'stream.stop' AND channel_id = 'their-channel'")
+    stops = _rows(
+        db_url, "SELECT count(*) FROM audit_log WHERE action = 'stream.stop' AND channel_id = 'their-channel'"
+    )
     assert stops[0][0] >= 7
 
 
@@ -135,8 +143,12 @@ def test_failing_steps_print_no_token_password_or_stream_key(postgres_cluster: P
     assert "found status='inactive'" in output and "found none" in output, run.stdout[-3000:]
     keys = [key for (key,) in _rows(db_url, "SELECT stream_key FROM channels")]
     assert keys
-    secrets = {"backend token": "their-backend-token", "OME token": "their-ome-token",
-               "database password": postgres_cluster.password, **{f"stream key {n}": k for n, k in enumerate(keys)}}
+    secrets = {
+        "backend token": "their-backend-token",
+        "OME token": "their-ome-token",
+        "database password": postgres_cluster.password,
+        **{f"stream key {n}": k for n, k in enumerate(keys)},
+    }
     leaked = [name for name, secret in secrets.items() if secret in output]
     assert not leaked, f"in the output: {leaked}"
 

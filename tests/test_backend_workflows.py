@@ -1,4 +1,5 @@
-"""The reference backend's stream workflows over real HTTP, with the emulator as OME, on SQLite and PostgreSQL."""
+"""The reference backend's stream workflows over real HTTP, with the emulator as OME, on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from ome_harness.backend.client import BackendClient
-from ome_harness.scenarios.backend_driver import NotApplicable, backend_with_own_ome
 from ome_harness.config import HarnessConfig
+from ome_harness.scenarios.backend_driver import NotApplicable, backend_with_own_ome
 
 if TYPE_CHECKING:
     from backend_fixtures import Rig
@@ -71,8 +72,18 @@ def test_scte35_on_an_active_channel_sends_the_marker_values_to_ome(rig: Rig) ->
     assert answer.field("accepted") is True and answer.field("ome_version") == "0.20.0"
     [event] = rig.ome.state.events
     assert (event.vhost, event.app, event.stream) == ("default", "app", stream)
-    assert event.body == {"eventFormat": "scte35", "events": [
-        {"spliceCommand": "spliceInsert", "id": 4242, "type": "out", "duration": 45_000, "autoReturn": False}]}
+    assert event.body == {
+        "eventFormat": "scte35",
+        "events": [
+            {
+                "spliceCommand": "spliceInsert",
+                "id": 4242,
+                "type": "out",
+                "duration": 45_000,
+                "autoReturn": False,
+            }
+        ],
+    }
     rig.db.expect_marker_inserted("break45", "news", after=before)
 
 
@@ -109,8 +120,12 @@ def test_scte35_against_ome_v0_21_is_a_502_naming_the_version_and_the_refusal(ma
     answer = rig.api.insert_scte35("news", "break30")
     assert answer.status == 502, answer.body
     assert answer.code == "ome_refused_event"
-    assert "OME v0.21.0 refused the SCTE-35 cue: eventFormat is not supported: [scte35]" in answer.field("message")
-    assert "no on-demand SCTE-35 insertion" in answer.field("message") and "v0.20.5" in answer.field("message")
+    assert "OME v0.21.0 refused the SCTE-35 cue: eventFormat is not supported: [scte35]" in answer.field(
+        "message"
+    )
+    assert "no on-demand SCTE-35 insertion" in answer.field("message") and "v0.20.5" in answer.field(
+        "message"
+    )
     assert answer.field("accepted") is None and rig.ome.state.events == []
     failed = rig.db.expect_audit("scte35.insert", "news", after=before, outcome="failed", marker_id="break30")
     assert failed["details"]["ome_version"] == "0.21.0"
@@ -127,9 +142,13 @@ def test_scte35_with_a_break_ome_would_drop_is_422_and_ome_is_not_called(rig: Ri
     before = datetime.now(UTC)
     answer = rig.api.insert_scte35("news", "break9")
     assert (answer.status, answer.code) == (422, "break_too_short"), answer.body
-    assert "must exceed 9000 ms" in answer.field("message") and "would answer 200 and drop" in answer.field("message")
+    assert "must exceed 9000 ms" in answer.field("message") and "would answer 200 and drop" in answer.field(
+        "message"
+    )
     assert rig.ome.state.events == [], "OME's :sendEvent was not called"
-    refused = rig.db.expect_audit("scte35.insert", "news", after=before, outcome="rejected", marker_id="break9")
+    refused = rig.db.expect_audit(
+        "scte35.insert", "news", after=before, outcome="rejected", marker_id="break9"
+    )
     assert "event" not in refused["details"] and refused["details"]["min_break_ms"] == 9000
     rig.db.expect_no_audit("scte35.insert", "news", after=before, outcome="ok")
 
@@ -188,7 +207,10 @@ def test_ome_down_gives_degraded_answers_and_loses_nothing_in_the_database(rig: 
 
     start = rig.api.start("news")
     assert start.status == 200 and start.degraded is True, start.body
-    assert start.field("ome_status")["reachable"] is False and "ECONNREFUSED" in start.field("ome_status")["message"]
+    assert (
+        start.field("ome_status")["reachable"] is False
+        and "ECONNREFUSED" in start.field("ome_status")["message"]
+    )
     cue = rig.api.insert_scte35("news", "break30")
     assert (cue.status, cue.code, cue.degraded) == (503, "ome_unreachable", True), cue.body
     listing = rig.api.streams()
@@ -249,7 +271,9 @@ def test_bad_bodies_are_422_with_the_field_named(rig: Rig) -> None:
         answer = rig.api.call("POST", path, body)
         assert (answer.status, answer.code) == (422, "invalid_request"), (path, body, answer.body)
         assert answer.field("message").startswith(where), answer.body
-    raw = rig.api._http.post("/api/streams/news/scte35", content=b"{not json", headers={"Content-Type": "application/json"})
+    raw = rig.api._http.post(
+        "/api/streams/news/scte35", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert raw.status_code == 422 and raw.json()["code"] == "invalid_request"
 
 

@@ -23,7 +23,9 @@ def test_defaults_match_a_stock_ome() -> None:
     assert (cfg.api.url, cfg.api.vhost, cfg.api.app) == ("http://localhost:8081", "default", "app")
 
 
-def test_priority_is_file_then_environment_then_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_priority_is_file_then_environment_then_flags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "h.yaml").write_text("api:\n  url: http://file:1\n  vhost: filevh\n  app: fileapp\n")
     monkeypatch.setenv("OMH_API__URL", "http://env:2")
     monkeypatch.setenv("OMH_API__VHOST", "envvh")

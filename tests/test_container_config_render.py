@@ -39,13 +39,17 @@ def test_any_token_vhost_and_app_survive_rendering_as_xml(tmp_path: Path) -> Non
 
 
 def test_other_ports_render_where_ome_reads_them(tmp_path: Path) -> None:
-    facts = read_server_xml(_rendered(tmp_path, ports=OmePorts(api=18081, rtmp=11935, srt=19999, llhls=13333)), env={})
+    facts = read_server_xml(
+        _rendered(tmp_path, ports=OmePorts(api=18081, rtmp=11935, srt=19999, llhls=13333)), env={}
+    )
     assert (facts.api_port, facts.rtmp_port, facts.srt_port, facts.llhls_port) == (18081, 11935, 19999, 13333)
 
 
 def test_a_missing_template_override_is_named(tmp_path: Path) -> None:
     with pytest.raises(ContainerError, match=r"nope\.j2: the Server.xml template .* does not exist"):
-        render_server_xml(access_token="t", vhost="default", app="app", run_id="r", template=tmp_path / "nope.j2")
+        render_server_xml(
+            access_token="t", vhost="default", app="app", run_id="r", template=tmp_path / "nope.j2"
+        )
 
 
 def test_the_standin_image_default_config_keeps_the_api_closed_like_the_official_image() -> None:

@@ -98,7 +98,9 @@ def test_no_docker_engine_is_one_clear_error(monkeypatch: pytest.MonkeyPatch, tm
     cfg = HarnessConfig(container={"image": "ome-harness/any:0"}, report={"out": str(tmp_path)})
     with pytest.raises(EngineUnavailable) as caught, container_target(cfg):
         pass
-    assert str(caught.value).startswith(f"No Docker engine answers at unix://{tmp_path}/no-engine.sock (no such socket).")
+    assert str(caught.value).startswith(
+        f"No Docker engine answers at unix://{tmp_path}/no-engine.sock (no such socket)."
+    )
 
 
 def test_no_docker_engine_on_the_command_line_is_one_line_and_exit_code_2(run_cli, tmp_path: Path) -> None:
@@ -126,7 +128,10 @@ def test_a_fixed_host_port_that_is_taken_is_reported_and_the_created_container_r
         busy.listen(1)
         port = busy.getsockname()[1]
         container_cfg.container.host_ports = {"api": port}
-        with pytest.raises(ContainerError, match="could not start a container from"), container_target(container_cfg):
+        with (
+            pytest.raises(ContainerError, match="could not start a container from"),
+            container_target(container_cfg),
+        ):
             pass
     assert test_containers() == [], "the engine created the container before the port clash: it must go too"
 

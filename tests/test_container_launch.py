@@ -20,7 +20,8 @@ pytestmark = [pytest.mark.docker, pytest.mark.container]
 
 
 def test_launched_container_is_ready_answers_through_its_mapped_port_and_is_removed(
-        container_cfg: HarnessConfig, docker_engine: docker.DockerClient, test_containers, test_id: str) -> None:
+    container_cfg: HarnessConfig, docker_engine: docker.DockerClient, test_containers, test_id: str
+) -> None:
     with container_target(container_cfg) as target:
         assert target.kind == "container" and target.launched
         assert target.api_url.startswith("http://127.0.0.1:")
@@ -37,11 +38,15 @@ def test_launched_container_is_ready_answers_through_its_mapped_port_and_is_remo
         config_dir = Path(container.labels[lbl.CONFIG_DIR_LABEL])
         assert (config_dir / "Server.xml").is_file()
         mounts = {m["Destination"]: m for m in container.attrs["Mounts"]}
-        assert mounts["/opt/ovenmediaengine/bin/origin_conf/Server.xml"]["Source"] == str(config_dir / "Server.xml")
+        assert mounts["/opt/ovenmediaengine/bin/origin_conf/Server.xml"]["Source"] == str(
+            config_dir / "Server.xml"
+        )
         assert target.image == container_cfg.container.image
         assert target.image_digest == docker_engine.images.get(target.image).id
     assert test_containers() == []
-    assert not config_dir.exists(), "the rendered Server.xml (it holds the token) must not outlive the container"
+    assert not config_dir.exists(), (
+        "the rendered Server.xml (it holds the token) must not outlive the container"
+    )
 
 
 def test_every_port_is_published_on_loopback_only(container_cfg: HarnessConfig, test_containers) -> None:
@@ -77,7 +82,9 @@ def test_an_unwritable_report_folder_still_removes_the_container_and_its_config(
         config_dir = Path(container.labels[lbl.CONFIG_DIR_LABEL])
         assert target.client().version().version
     assert test_containers() == []
-    assert not config_dir.exists(), "the rendered Server.xml (it holds the token) must not outlive the container"
+    assert not config_dir.exists(), (
+        "the rendered Server.xml (it holds the token) must not outlive the container"
+    )
     assert "could not keep the log of container" in capsys.readouterr().err
 
 

@@ -38,9 +38,16 @@ def _wait_for_container(test_containers, timeout: float = 30) -> None:
 
 
 @pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_during_start_up_leaves_no_container(cli_process, standin_image: str, test_id: str, tmp_path: Path,
-                                                      test_containers, api_off_template: Path, signum: int,
-                                                      exit_code: int) -> None:
+def test_a_signal_during_start_up_leaves_no_container(
+    cli_process,
+    standin_image: str,
+    test_id: str,
+    tmp_path: Path,
+    test_containers,
+    api_off_template: Path,
+    signum: int,
+    exit_code: int,
+) -> None:
     # A config without the API never gets ready, so the signal surely lands mid-start.
     env = _env(test_id, tmp_path, OMH_CONTAINER__SERVER_XML_TEMPLATE=str(api_off_template))
     up = cli_process("up", "--image", standin_image, "--ready-timeout", "60", env=env)
@@ -56,12 +63,19 @@ def test_a_signal_during_start_up_leaves_no_container(cli_process, standin_image
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_while_running_stops_and_removes_the_container_and_keeps_its_log(
         cli_process, standin_image: str, test_id: str, tmp_path: Path, test_containers, signum: int) -> None:
-    up = cli_process("up", "--image", standin_image, env=_env(test_id, tmp_path, OMH_CONTAINER__TOKEN=TOKEN_IN_OME_LOG))
+    up = cli_process(
+        "up", "--image", standin_image, env=_env(test_id, tmp_path, OMH_CONTAINER__TOKEN=TOKEN_IN_OME_LOG)
+    )
     api = up.wait_for_line("  API ").split()[-1]
     token = up.wait_for_line("  token ").split()[-1]
     assert token == TOKEN_IN_OME_LOG
     assert len(test_containers()) == 1
-    assert httpx.get(f"{api}/v1/version", auth=None, headers={"Authorization": _basic(token)}, timeout=5).status_code == 200
+    assert (
+        httpx.get(
+            f"{api}/v1/version", auth=None, headers={"Authorization": _basic(token)}, timeout=5
+        ).status_code
+        == 200
+    )
     up.proc.send_signal(signum)
     code, stderr = up.finish()
     assert code == 0, stderr
@@ -71,10 +85,13 @@ def test_a_signal_while_running_stops_and_removes_the_container_and_keeps_its_lo
     assert token not in log.read_text() and MASK in log.read_text()
 
 
-def test_a_killed_launcher_leaves_a_leftover_that_down_removes(cli_process, run_cli, standin_image: str, test_id: str,
-                                                               tmp_path: Path, test_containers) -> None:
+def test_a_killed_launcher_leaves_a_leftover_that_down_removes(
+    cli_process, run_cli, standin_image: str, test_id: str, tmp_path: Path, test_containers
+) -> None:
     # SIGKILL cannot be caught: this is the case `down` exists for.
-    up = cli_process("up", "--image", standin_image, env=_env(test_id, tmp_path, OMH_CONTAINER__TOKEN=TOKEN_IN_OME_LOG))
+    up = cli_process(
+        "up", "--image", standin_image, env=_env(test_id, tmp_path, OMH_CONTAINER__TOKEN=TOKEN_IN_OME_LOG)
+    )
     up.wait_for_line("  API ")
     up.proc.kill()
     up.finish()
@@ -98,7 +115,11 @@ def test_down_removes_labelled_leftovers_and_nothing_else(run_cli, docker_engine
     keep = {
         "unlabelled": {},
         "foreign": {lbl.OWNER_LABEL: "someone-else"},
-        "live": {lbl.OWNER_LABEL: lbl.OWNER, lbl.RUN_ID_LABEL: "live", lbl.LAUNCHER_LABEL: lbl.launcher_identity()},
+        "live": {
+            lbl.OWNER_LABEL: lbl.OWNER,
+            lbl.RUN_ID_LABEL: "live",
+            lbl.LAUNCHER_LABEL: lbl.launcher_identity(),
+        },
     }
     survivors = {kind: docker_engine.containers.run(standin_image, detach=True, labels=labels,
                                                     name=f"omh-test-{kind}-{test_id}")
@@ -122,7 +143,9 @@ def test_down_removes_labelled_leftovers_and_nothing_else(run_cli, docker_engine
 
 def test_logs_prints_the_log_of_a_running_container(run_cli, cli_process, standin_image: str, test_id: str,
                                                     tmp_path: Path) -> None:
-    up = cli_process("up", "--image", standin_image, env=_env(test_id, tmp_path, OMH_CONTAINER__TOKEN=TOKEN_IN_OME_LOG))
+    up = cli_process(
+        "up", "--image", standin_image, env=_env(test_id, tmp_path, OMH_CONTAINER__TOKEN=TOKEN_IN_OME_LOG)
+    )
     name = re.search(r"container (ome-harness-\w+)", up.wait_for_line("OME is ready")).group(1)
     token = up.wait_for_line("  token ").split()[-1]
     result = run_cli("logs", name)
@@ -143,9 +166,14 @@ def test_sigint_is_honoured_even_when_inherited_as_ignored(standin_image: str, t
     env = _env(test_id, tmp_path)
     script = ("import signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
               "from ome_harness.cli import main; sys.argv = ['ome-harness', *sys.argv[1:]]; main()")
-    proc = subprocess.Popen([sys.executable, "-c", script, "up", "--image", standin_image],
-                            env={**os.environ, **env}, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, "up", "--image", standin_image],
+        env={**os.environ, **env},
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -165,8 +193,9 @@ def _basic(token: str) -> str:
     return auth_header(token)
 
 
-def test_sigterm_to_a_program_using_the_library_removes_its_container(standin_image: str, test_id: str,
-                                                                      tmp_path: Path, test_containers) -> None:
+def test_sigterm_to_a_program_using_the_library_removes_its_container(
+    standin_image: str, test_id: str, tmp_path: Path, test_containers
+) -> None:
     # Python's default SIGTERM kills without running `finally`; container_target must unwind instead.
     script = (
         "import json, sys, time\n"
@@ -192,9 +221,14 @@ def test_sigterm_to_a_program_using_the_library_removes_its_container(standin_im
     assert test_containers() == []
 
 
-def test_up_reports_a_container_that_stops_by_itself_and_removes_it(cli_process, docker_engine: docker.DockerClient,
-                                                                    standin_image: str, test_id: str, tmp_path: Path,
-                                                                    test_containers) -> None:
+def test_up_reports_a_container_that_stops_by_itself_and_removes_it(
+    cli_process,
+    docker_engine: docker.DockerClient,
+    standin_image: str,
+    test_id: str,
+    tmp_path: Path,
+    test_containers,
+) -> None:
     up = cli_process("up", "--image", standin_image, env=_env(test_id, tmp_path))
     up.wait_for_line("  API ")
     (container,) = test_containers()

@@ -32,6 +32,8 @@ def test_srt_ingest_warms_up_through_the_mapped_udp_port(container_cfg: HarnessC
     require(shutil.which("ffmpeg") is not None, "needs ffmpeg (apt-get install -y ffmpeg)")
     with container_target(container_cfg) as target, target.client() as client:
         assert target.srt_base and not target.srt_base.endswith(":9999"), "SRT must be on its mapped port"
-        with publish(client, target.srt_url("srtcam"), target.vhost, target.app, "srtcam", deadline_s=20) as pub:
+        with publish(
+            client, target.srt_url("srtcam"), target.vhost, target.app, "srtcam", deadline_s=20
+        ) as pub:
             assert pub.listed.input.source_type == "SRT"
             assert pub.problems == [] and pub.tracks_after_s is not None and pub.tracks_after_s > 0

@@ -31,8 +31,12 @@ PROGRESS = [
 ]
 REFUSED = [
     {"status": "Pulling from ovenmedialabs/ovenmediaengine", "id": "v9.9.9"},
-    {"errorDetail": {"message": "manifest for ovenmedialabs/ovenmediaengine:v9.9.9 not found: manifest unknown"},
-     "error": "manifest for ovenmedialabs/ovenmediaengine:v9.9.9 not found: manifest unknown"},
+    {
+        "errorDetail": {
+            "message": "manifest for ovenmedialabs/ovenmediaengine:v9.9.9 not found: manifest unknown"
+        },
+        "error": "manifest for ovenmedialabs/ovenmediaengine:v9.9.9 not found: manifest unknown",
+    },
 ]
 
 
@@ -64,7 +68,9 @@ def test_a_refusal_inside_the_pull_stream_is_one_error_naming_the_image() -> Non
     engine = _ReplayedEngine(REFUSED)
     with pytest.raises(ImageUnavailable) as caught:
         ensure_image(engine, "ovenmedialabs/ovenmediaengine:v9.9.9", console=Console(file=io.StringIO()))
-    assert str(caught.value).startswith("Could not pull image ovenmedialabs/ovenmediaengine:v9.9.9: manifest for")
+    assert str(caught.value).startswith(
+        "Could not pull image ovenmedialabs/ovenmediaengine:v9.9.9: manifest for"
+    )
     assert "manifest unknown" in str(caught.value)
 
 

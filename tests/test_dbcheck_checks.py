@@ -85,7 +85,9 @@ def test_an_insertion_for_another_marker_does_not_count(rig: Rig) -> None:
     before = datetime.now(UTC)
     assert rig.api.insert_scte35("news", "break30").status == 200
     rig.db.expect_marker_inserted("break30", "news", after=before)
-    with pytest.raises(DbCheckFailed, match="marker_id='break60'.*found none.*scte35.insert ok at .* marker=break30"):
+    with pytest.raises(
+        DbCheckFailed, match="marker_id='break60'.*found none.*scte35.insert ok at .* marker=break30"
+    ):
         rig.db.expect_marker_inserted("break60", "news", after=before)
 
 
@@ -108,38 +110,66 @@ def test_the_checker_cannot_write(rig: Rig) -> None:
 
 
 def test_a_users_own_schema_is_checked_through_the_table_map(db_url: str) -> None:
-    _write(db_url,
-           "CREATE TABLE tv_channels (channel_ref VARCHAR(40) PRIMARY KEY, state VARCHAR(10), ingest_key VARCHAR(64))",
-           "CREATE TABLE events_log (seq INTEGER PRIMARY KEY, happened TIMESTAMP, kind VARCHAR(40), "
-           "channel_ref VARCHAR(40), result VARCHAR(10), info TEXT)",
-           "INSERT INTO tv_channels VALUES ('ch1', 'LIVE', 'k-123')",
-           "INSERT INTO events_log VALUES (1, '2030-01-01 10:00:00', 'START_STREAM', 'ch1', 'success', "
-           "'{\"marker\": \"none\"}')",
-           "INSERT INTO events_log VALUES (2, '2030-01-01 10:00:05', 'CUE', 'ch1', 'success', "
-           "'{\"marker\": \"promo-1\"}')")
+    _write(
+        db_url,
+        "CREATE TABLE tv_channels (channel_ref VARCHAR(40) PRIMARY KEY, state VARCHAR(10), ingest_key "
+        "VARCHAR(64))",
+        "CREATE TABLE events_log (seq INTEGER PRIMARY KEY, happened TIMESTAMP, kind VARCHAR(40), "
+        "channel_ref VARCHAR(40), result VARCHAR(10), info TEXT)",
+        "INSERT INTO tv_channels VALUES ('ch1', 'LIVE', 'k-123')",
+        "INSERT INTO events_log VALUES (1, '2030-01-01 10:00:00', 'START_STREAM', 'ch1', 'success', "
+        '\'{"marker": "none"}\')',
+        "INSERT INTO events_log VALUES (2, '2030-01-01 10:00:05', 'CUE', 'ch1', 'success', "
+        '\'{"marker": "promo-1"}\')',
+    )
     table_map = {
-        "channels": {"table": "tv_channels", "id": "channel_ref", "status": "state", "stream_key": "ingest_key",
-                     "active_value": "LIVE", "inactive_value": "OFF"},
-        "audit": {"table": "events_log", "time": "happened", "action": "kind", "channel": "channel_ref",
-                  "outcome": "result", "ok_value": "success", "marker": "-", "details": "info",
-                  "stream.start": "START_STREAM", "scte35.insert": "CUE"},
+        "channels": {
+            "table": "tv_channels",
+            "id": "channel_ref",
+            "status": "state",
+            "stream_key": "ingest_key",
+            "active_value": "LIVE",
+            "inactive_value": "OFF",
+        },
+        "audit": {
+            "table": "events_log",
+            "time": "happened",
+            "action": "kind",
+            "channel": "channel_ref",
+            "outcome": "result",
+            "ok_value": "success",
+            "marker": "-",
+            "details": "info",
+            "stream.start": "START_STREAM",
+            "scte35.insert": "CUE",
+        },
     }
     with DbChecker(db_url, table_map) as db:
         db.expect_channel_status("ch1", "active")
         db.expect_stream_key("ch1", "k-123")
         db.expect_audit("stream.start", "ch1", after=datetime(2030, 1, 1, 9, 59, tzinfo=UTC))
         db.expect_marker_inserted("promo-1", "ch1")
-        with pytest.raises(DbCheckFailed, match=r"expected tv_channels row id='ch1' with state='OFF'; found state='LIVE'"):
+        with pytest.raises(
+            DbCheckFailed, match=r"expected tv_channels row id='ch1' with state='OFF'; found state='LIVE'"
+        ):
             db.expect_channel_status("ch1", "inactive")
-        with pytest.raises(DbCheckFailed, match=r"expected an events_log row with kind='START_STREAM', "
-                                                r"channel_ref='ch1', result='success', happened at or after 2030-01-01T10:01"):
+        with pytest.raises(
+            DbCheckFailed,
+            match=r"expected an events_log row with kind='START_STREAM', "
+            r"channel_ref='ch1', result='success', happened at or after 2030-01-01T10:01",
+        ):
             db.expect_audit("stream.start", "ch1", after=datetime(2030, 1, 1, 10, 1, tzinfo=UTC))
 
 
 def test_a_map_naming_a_missing_table_or_column_is_a_clear_error(db_url: str) -> None:
     _write(db_url, "CREATE TABLE tv_channels (ref VARCHAR(40) PRIMARY KEY, state VARCHAR(10))")
-    with DbChecker(db_url, {"channels": {"table": "nope"}}) as db, pytest.raises(
-            DbUnavailable, match=r"has no table 'nope' \(logical 'channels'; map it with backend.table_map.channels.table\)"):
+    with (
+        DbChecker(db_url, {"channels": {"table": "nope"}}) as db,
+        pytest.raises(
+            DbUnavailable,
+            match=r"has no table 'nope' \(logical 'channels'; map it with backend.table_map.channels.table\)",
+        ),
+    ):
         db.channel("x")
     with DbChecker(db_url, {"channels": {"table": "tv_channels", "id": "ref"}}) as db, pytest.raises(
             DbUnavailable, match=r"table 'tv_channels' has no column\(s\) 'status', 'stream_key'"):
@@ -154,31 +184,53 @@ def test_a_map_with_unknown_names_is_a_config_error() -> None:
 
 
 def test_an_unreachable_database_is_unavailable_not_a_verdict(tmp_path) -> None:
-    with DbChecker("postgresql+psycopg://u:hunter2secret@127.0.0.1:1/db") as db, pytest.raises(DbUnavailable) as exc:
+    with (
+        DbChecker("postgresql+psycopg://u:hunter2secret@127.0.0.1:1/db") as db,
+        pytest.raises(DbUnavailable) as exc,
+    ):
         db.channel("x")
     assert "hunter2secret" not in str(exc.value) and "u:***@127.0.0.1:1/db" in str(exc.value)
-    with DbChecker(f"sqlite:///{tmp_path / 'missing.db'}") as db, pytest.raises(DbUnavailable, match="cannot read"):
+    with (
+        DbChecker(f"sqlite:///{tmp_path / 'missing.db'}") as db,
+        pytest.raises(DbUnavailable, match="cannot read"),
+    ):
         db.channel("x")
     assert not (tmp_path / "missing.db").exists()  # read-only: not even an empty file was created
 
 
 def test_a_required_key_mapped_to_dash_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match=r"backend.table_map.audit.channel: the checks cannot work without it, "
-                                          r"so it cannot be '-'"):
+    with pytest.raises(
+        ConfigError,
+        match=r"backend.table_map.audit.channel: the checks cannot work without it, "
+        r"so it cannot be '-'",
+    ):
         DbChecker("sqlite:///x.db", {"audit": {"channel": "-"}})
     with pytest.raises(ConfigError, match=r"backend.table_map.channels.status: .* cannot be '-'"):
         DbChecker("sqlite:///x.db", {"channels": {"status": "-"}})
 
 
 def test_a_marker_named_in_details_counts_only_as_a_whole_value(db_url: str) -> None:
-    _write(db_url,
-           "CREATE TABLE events_log (seq INTEGER PRIMARY KEY, happened TIMESTAMP, kind VARCHAR(40), "
-           "channel_ref VARCHAR(40), info TEXT)",
-           "INSERT INTO events_log VALUES (1, '2030-01-01 10:00:00', 'CUE', 'ch1', '{\"marker\": \"promo-10\"}')",
-           "INSERT INTO events_log VALUES (2, '2030-01-01 10:00:01', 'CUE', 'ch2', 'cue promo-10 sent')",
-           "INSERT INTO events_log VALUES (3, '2030-01-01 10:00:02', 'CUE', 'ch3', 'cue promo-1 sent')")
-    table_map = {"audit": {"table": "events_log", "time": "happened", "action": "kind", "channel": "channel_ref",
-                           "outcome": "-", "marker": "-", "details": "info", "scte35.insert": "CUE"}}
+    _write(
+        db_url,
+        "CREATE TABLE events_log (seq INTEGER PRIMARY KEY, happened TIMESTAMP, kind VARCHAR(40), "
+        "channel_ref VARCHAR(40), info TEXT)",
+        "INSERT INTO events_log VALUES (1, '2030-01-01 10:00:00', 'CUE', 'ch1', "
+        "'{\"marker\": \"promo-10\"}')",
+        "INSERT INTO events_log VALUES (2, '2030-01-01 10:00:01', 'CUE', 'ch2', 'cue promo-10 sent')",
+        "INSERT INTO events_log VALUES (3, '2030-01-01 10:00:02', 'CUE', 'ch3', 'cue promo-1 sent')",
+    )
+    table_map = {
+        "audit": {
+            "table": "events_log",
+            "time": "happened",
+            "action": "kind",
+            "channel": "channel_ref",
+            "outcome": "-",
+            "marker": "-",
+            "details": "info",
+            "scte35.insert": "CUE",
+        }
+    }
     with DbChecker(db_url, table_map) as db:
         db.expect_marker_inserted("promo-10", "ch1")
         db.expect_marker_inserted("promo-10", "ch2")
@@ -195,5 +247,7 @@ def test_an_entry_is_found_behind_many_newer_ones(rig: Rig) -> None:
     for _ in range(30):  # thirty newer audit entries for the same channel
         assert rig.api.stream("news").status == 200
     rig.db.expect_audit("stream.start", "news", after=before)
-    with pytest.raises(DbCheckFailed, match=r"found none \(5 recent entries for 'news', newest first: stream.get"):
+    with pytest.raises(
+        DbCheckFailed, match=r"found none \(5 recent entries for 'news', newest first: stream.get"
+    ):
         rig.db.expect_audit("stream.stop", "news", after=before)

@@ -80,7 +80,9 @@ def test_bad_config_file_is_one_line_and_exit_2(run_cli, tmp_path: Path) -> None
     (tmp_path / "bad.yaml").write_text("api:\n  url: http://x:1\n  timeout: 3\n")
     run = run_cli("diagnose", "--config", str(tmp_path / "bad.yaml"))
     assert run.code == 2
-    assert run.stderr.strip().splitlines() == [f"ome-harness: error: {tmp_path / 'bad.yaml'}: unknown key 'api.timeout'"]
+    assert run.stderr.strip().splitlines() == [
+        f"ome-harness: error: {tmp_path / 'bad.yaml'}: unknown key 'api.timeout'"
+    ]
     assert "Traceback" not in run.output
 
 
@@ -121,15 +123,22 @@ def test_server_xml_and_env_file_cross_checks(run_cli, tmp_path: Path, emulator:
     assert run.code == 1
     data = json.loads((tmp_path / "bad" / "connection-report.json").read_text())
     by_id = {r["id"]: r for r in data["results"]}
-    assert by_id["server_xml"]["status"] == "ERROR" and "the API is disabled" in by_id["server_xml"]["summary"]
-    assert by_id["env_file"]["status"] == "ERROR" and "differs from the token OME expects" in by_id["env_file"]["summary"]
+    assert (
+        by_id["server_xml"]["status"] == "ERROR" and "the API is disabled" in by_id["server_xml"]["summary"]
+    )
+    assert (
+        by_id["env_file"]["status"] == "ERROR"
+        and "differs from the token OME expects" in by_id["env_file"]["summary"]
+    )
     assert "stale-token" not in all_output(run, tmp_path) and TOKEN not in all_output(run, tmp_path)
 
 
 def test_template_dir_overrides_one_template(run_cli, tmp_path: Path) -> None:
     custom = tmp_path / "tpl"
     custom.mkdir()
-    (custom / "connection-report.md.j2").write_text("Custom: {{ report.status.value }} {{ report.target.key }}\n")
+    (custom / "connection-report.md.j2").write_text(
+        "Custom: {{ report.status.value }} {{ report.target.key }}\n"
+    )
     run = run_cli("diagnose", "--emulator", "--template-dir", str(custom), "--out", str(tmp_path / "o"))
     assert run.code == 0
     assert (tmp_path / "o" / "connection-report.md").read_text().startswith("Custom: OK Configured (")

@@ -56,7 +56,9 @@ def test_closed_port_is_diagnosed_as_ome_not_running_on_both_loopbacks(closed_po
     assert report.exit_code == 1
 
 
-def test_ipv4_only_api_reached_as_localhost_warns_about_the_ipv6_trap(emulator_ipv4_only: EmulatorServer) -> None:
+def test_ipv4_only_api_reached_as_localhost_warns_about_the_ipv6_trap(
+    emulator_ipv4_only: EmulatorServer,
+) -> None:
     report = diagnose(target(f"http://localhost:{emulator_ipv4_only.port}"), probe_host=False)
     assert statuses(report)["tcp"] is Status.WARN
     assert statuses(report)["api"] is Status.OK

@@ -65,11 +65,18 @@ def _headers(sample: Sample) -> dict[str, str]:
 
 
 def _send(server: EmulatorServer, sample: Sample) -> httpx.Response:
-    return httpx.request(sample.method, f"http://127.0.0.1:{server.port}{sample.path}", headers=_headers(sample),
-                         content=sample.body.encode() if sample.body is not None else None, timeout=5)
+    return httpx.request(
+        sample.method,
+        f"http://127.0.0.1:{server.port}{sample.path}",
+        headers=_headers(sample),
+        content=sample.body.encode() if sample.body is not None else None,
+        timeout=5,
+    )
 
 
-def assert_same_answer(sample: Sample, answer: httpx.Response, status: int, headers: dict[str, str], text: str) -> None:
+def assert_same_answer(
+    sample: Sample, answer: httpx.Response, status: int, headers: dict[str, str], text: str
+) -> None:
     assert answer.status_code == status, f"{sample.name}: {answer.text}"
     for header in ("content-type", "server", "www-authenticate", "access-control-allow-methods", "vary"):
         if header in headers:

@@ -23,9 +23,17 @@ def _openapi_present() -> None:
 
 
 NAMES = {"vhost": "default", "app": "app", "stream": "stream"}
-OPERATIONS = ["/version", "/vhosts", "/vhosts/{vhost}", "/vhosts/{vhost}/apps", "/vhosts/{vhost}/apps/{app}/streams", "/vhosts/{vhost}/apps/{app}/streams/{stream}",
-              "/stats/current/vhosts/{vhost}", "/stats/current/vhosts/{vhost}/apps/{app}",
-              "/stats/current/vhosts/{vhost}/apps/{app}/streams/{stream}"]
+OPERATIONS = [
+    "/version",
+    "/vhosts",
+    "/vhosts/{vhost}",
+    "/vhosts/{vhost}/apps",
+    "/vhosts/{vhost}/apps/{app}/streams",
+    "/vhosts/{vhost}/apps/{app}/streams/{stream}",
+    "/stats/current/vhosts/{vhost}",
+    "/stats/current/vhosts/{vhost}/apps/{app}",
+    "/stats/current/vhosts/{vhost}/apps/{app}/streams/{stream}",
+]
 
 
 @pytest.fixture(scope="module")

@@ -63,9 +63,16 @@ def figures(stream: dict[str, Any]) -> dict[str, Any]:
     """The warm-up figures: what a real OME shows as 0 at first listing and fills in later."""
     tracks = {t["type"]: t for t in stream["input"]["tracks"]}
     video, audio = tracks["Video"]["video"], tracks["Audio"]["audio"]
-    return {"order": [t["type"] for t in stream["input"]["tracks"]], "sourceType": stream["input"]["sourceType"],
-            "width": video["width"], "height": video["height"], "framerate": video["framerate"],
-            "samplerate": audio["samplerate"], "channel": audio["channel"], "outputs": len(stream["outputs"])}
+    return {
+        "order": [t["type"] for t in stream["input"]["tracks"]],
+        "sourceType": stream["input"]["sourceType"],
+        "width": video["width"],
+        "height": video["height"],
+        "framerate": video["framerate"],
+        "samplerate": audio["samplerate"],
+        "channel": audio["channel"],
+        "outputs": len(stream["outputs"]),
+    }
 
 
 @pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"no samples at {SAMPLES}")
@@ -101,8 +108,12 @@ def test_several_publishers_are_kept_apart_by_streamid_with_their_own_bytes(ffmp
     small = EncoderSettings(video_bitrate=200_000)
     with api(emulator_v020) as client, FfmpegEncoder(srt_url(emulator_v020, "one"), small), \
             FfmpegEncoder(srt_url(emulator_v020, "two")):
-        wait_for(lambda: {"one", "two"} <= set(client.get("/v1/vhosts/default/apps/app/streams").json()["response"]),
-                 "both streams to be listed")
+        wait_for(
+            lambda: (
+                {"one", "two"} <= set(client.get("/v1/vhosts/default/apps/app/streams").json()["response"])
+            ),
+            "both streams to be listed",
+        )
         time.sleep(2.5)
         counted = {name: client.get(f"/v1/stats/current/vhosts/default/apps/app/streams/{name}")
                    .json()["response"]["totalBytesIn"] for name in ("one", "two")}
@@ -167,7 +178,9 @@ def test_an_srt_publish_plays_over_llhls_with_segments_cut_at_its_keyframes(ffmp
         master = httpx.get(f"{base}/app/cam/llhls.m3u8", timeout=5)
         assert master.status_code == 200 and master.text.startswith("#EXTM3U"), master.text
         # The master's URIs are absolute paths (follow them, never build them: ome-api.md).
-        chunklist = next(line for line in master.text.splitlines() if line.startswith("/") and "video" in line)
+        chunklist = next(
+            line for line in master.text.splitlines() if line.startswith("/") and "video" in line
+        )
         playlist = wait_for(lambda: (t := httpx.get(f"{base}{chunklist}", timeout=5).text).count(
             "#EXTINF") >= 3 and t, "segments from the SRT input's keyframes", 10)
     durations = [float(line.split(":")[1].rstrip(",")) for line in playlist.splitlines()

@@ -1,4 +1,5 @@
-"""`ome-harness emulator` as a user starts it: ports from flags or Server.xml, a real ffmpeg publishing into it."""
+"""`ome-harness emulator` as a user starts it: ports from flags or Server.xml, a real ffmpeg publishing into
+it."""
 
 from __future__ import annotations
 
@@ -110,8 +111,12 @@ def test_a_busy_media_port_is_one_line_and_exit_code_2(run_cli):
 
 def test_the_emulator_command_takes_the_srt_port_from_server_xml(ffmpeg, emulator_from_server_xml):
     api, _rtmp, _llhls, srt = emulator_from_server_xml
-    with OmeClient(f"http://127.0.0.1:{api}", TOKEN) as client, \
-            publish(client, f"srt://127.0.0.1:{srt}?streamid=default/app/srtcam", "default", "app", "srtcam") as pub:
+    with (
+        OmeClient(f"http://127.0.0.1:{api}", TOKEN) as client,
+        publish(
+            client, f"srt://127.0.0.1:{srt}?streamid=default/app/srtcam", "default", "app", "srtcam"
+        ) as pub,
+    ):
         assert pub.problems == []
         assert pub.listed.input.source_type == "SRT"
 

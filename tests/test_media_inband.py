@@ -29,9 +29,39 @@ pytestmark = [pytest.mark.media]
 def ts_file(ffmpeg, tmp_path: Path) -> Path:
     """Five seconds of the test signal as MPEG-TS (1 s GOP), encoded as fast as possible."""
     path = tmp_path / "plain.ts"
-    subprocess.run([ffmpeg, "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
-                    "-f", "lavfi", "-i", "sine", "-t", "5", "-c:v", "libx264", "-preset", "ultrafast", "-g", "30",
-                    "-bf", "0", "-c:a", "aac", "-f", "mpegts", str(path)], check=True, timeout=60)
+    subprocess.run(
+        [
+            ffmpeg,
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=30",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine",
+            "-t",
+            "5",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "30",
+            "-bf",
+            "0",
+            "-c:a",
+            "aac",
+            "-f",
+            "mpegts",
+            str(path),
+        ],
+        check=True,
+        timeout=60,
+    )
     return path
 
 
@@ -44,8 +74,13 @@ def _inject(source: Path, target: Path, injector: Scte35Injector) -> None:
 def _ffprobe_streams(path: Path) -> list[dict]:
     probe = shutil.which("ffprobe")
     require(probe is not None, "needs ffprobe (part of Debian's ffmpeg package)")
-    out = subprocess.run([probe, "-v", "error", "-show_streams", "-of", "json", str(path)], capture_output=True,
-                         text=True, check=True, timeout=30).stdout
+    out = subprocess.run(
+        [probe, "-v", "error", "-show_streams", "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
     return json.loads(out)["streams"]
 
 
@@ -57,7 +92,9 @@ def test_an_injected_splice_insert_reads_back_with_threefive_and_ffprobe(ts_file
 
     assert out.stat().st_size == ts_file.stat().st_size + 188, "exactly one packet added"
     [inserted] = injector.inserted
-    assert inserted.offset_s == pytest.approx(3.0, abs=0.01), "at the first keyframe at or after 2.5 s (GOP 1 s)"
+    assert inserted.offset_s == pytest.approx(3.0, abs=0.01), (
+        "at the first keyframe at or after 2.5 s (GOP 1 s)"
+    )
     [facts] = read_ts_cues(out)
     assert (facts.event_id, facts.out_of_network, facts.duration_s) == (4711, True, 30.0)
     assert facts.pts_s == pytest.approx(inserted.pts_s, abs=1e-4), "splice_time is the keyframe's PTS"
@@ -88,9 +125,26 @@ def test_the_cue_survives_a_real_srt_transport(ffmpeg, tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     # ffmpeg as the SRT listener stands in for OME's SRT provider: it keeps every byte it gets.
-    listener = subprocess.Popen([ffmpeg, "-hide_banner", "-loglevel", "error", "-f", "data", "-i",
-                                 f"srt://127.0.0.1:{port}?mode=listener", "-map", "0", "-c", "copy", "-f", "data",
-                                 str(received)], stderr=subprocess.DEVNULL)
+    listener = subprocess.Popen(
+        [
+            ffmpeg,
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "data",
+            "-i",
+            f"srt://127.0.0.1:{port}?mode=listener",
+            "-map",
+            "0",
+            "-c",
+            "copy",
+            "-f",
+            "data",
+            str(received),
+        ],
+        stderr=subprocess.DEVNULL,
+    )
     try:
         time.sleep(0.3)
         with InbandCuePublisher(f"srt://127.0.0.1:{port}?streamid=default/app/inband",
@@ -112,7 +166,9 @@ def test_an_srt_publish_without_a_listener_fails_with_the_senders_words(ffmpeg, 
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with InbandCuePublisher(f"srt://127.0.0.1:{port}?streamid=default/app/x&connect_timeout=1000") as publisher:
+    with InbandCuePublisher(
+        f"srt://127.0.0.1:{port}?streamid=default/app/x&connect_timeout=1000"
+    ) as publisher:
         deadline = time.monotonic() + 15
         while publisher.sender.running and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -126,8 +182,12 @@ def test_an_encoder_that_cannot_start_leaves_no_sender_and_no_open_capture(ffmpe
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    publisher = InbandCuePublisher(f"srt://127.0.0.1:{port}?streamid=default/app/x", capture=tmp_path / "cap.ts")
-    publisher.encoder._command = [str(tmp_path / "no-such-ffmpeg")]  # the encoder's start fails after the sender's
+    publisher = InbandCuePublisher(
+        f"srt://127.0.0.1:{port}?streamid=default/app/x", capture=tmp_path / "cap.ts"
+    )
+    publisher.encoder._command = [
+        str(tmp_path / "no-such-ffmpeg")
+    ]  # the encoder's start fails after the sender's
     with pytest.raises(FfmpegMissing), publisher:
         pass
     assert publisher.sender.process is not None, "the sender should have started first"
@@ -145,8 +205,13 @@ def test_an_inband_cue_without_a_trace_is_reported_as_no_evidence_not_as_an_inse
     if not chunklist.is_file() or not inband_log.is_file():
         pytest.skip(f"needs the real OME samples {chunklist} and {inband_log}")
     assert "Ignored unsupported or unknown section (table id: 252)" in inband_log.read_text()
-    sent = CueSent(event_id=903, out=True, duration_s=10.0, at=datetime(2026, 11, 29, 23, 16, 21, 550_000, UTC),
-                   path="in-band")
+    sent = CueSent(
+        event_id=903,
+        out=True,
+        duration_s=10.0,
+        at=datetime(2026, 11, 29, 23, 16, 21, 550_000, UTC),
+        path="in-band",
+    )
     result = assess_cue([parse_chunklist(chunklist.read_text(), "video")], sent)
     assert not result.ok and not result.cut_found
     assert result.summary().startswith("no evidence of in-band SCTE-35 cue 903 in the output (OME ignores")

@@ -88,7 +88,9 @@ def test_stream_is_gone_when_the_encoder_stops(ffmpeg, emulator_v020, client_of,
         wait_gone(client, stream_name)
 
 
-def test_delete_disconnects_the_encoder_and_the_stream_goes_away(ffmpeg, emulator_v020, client_of, stream_name):
+def test_delete_disconnects_the_encoder_and_the_stream_goes_away(
+    ffmpeg, emulator_v020, client_of, stream_name
+):
     client = client_of(emulator_v020)
     with publish(client, rtmp_url(emulator_v020, stream_name), "default", "app", stream_name) as pub:
         client.delete_stream("default", "app", stream_name)
@@ -99,10 +101,14 @@ def test_delete_disconnects_the_encoder_and_the_stream_goes_away(ffmpeg, emulato
             client.delete_stream("default", "app", stream_name)
 
 
-def test_publish_to_an_unknown_app_is_refused_and_reported_with_ffmpegs_words(ffmpeg, emulator_v020, client_of,
-                                                                                stream_name):
+def test_publish_to_an_unknown_app_is_refused_and_reported_with_ffmpegs_words(
+    ffmpeg, emulator_v020, client_of, stream_name
+):
     client = client_of(emulator_v020)
-    with pytest.raises(EncoderExited) as caught, publish(client, rtmp_url(emulator_v020, stream_name, app="live"), "default", "live", stream_name):
+    with (
+        pytest.raises(EncoderExited) as caught,
+        publish(client, rtmp_url(emulator_v020, stream_name, app="live"), "default", "live", stream_name),
+    ):
         pass
     message = str(caught.value)
     assert "exited with code" in message
@@ -123,17 +129,24 @@ def test_connection_refused_is_reported_with_the_tail_of_ffmpegs_stderr(ffmpeg, 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with pytest.raises(EncoderExited, match="Connection refused"), publish(client, f"rtmp://127.0.0.1:{port}/app/x", "default", "app", "x"):
+    with (
+        pytest.raises(EncoderExited, match="Connection refused"),
+        publish(client, f"rtmp://127.0.0.1:{port}/app/x", "default", "app", "x"),
+    ):
         pass
 
 
-def test_stream_that_never_shows_up_fails_at_the_deadline_with_what_was_seen(ffmpeg, start_emulator, client_of,
-                                                                             stream_name):
+def test_stream_that_never_shows_up_fails_at_the_deadline_with_what_was_seen(
+    ffmpeg, start_emulator, client_of, stream_name
+):
     # The encoder publishes to one emulator while the harness watches another: a listing that never comes.
     ingest, watched = start_emulator(), start_emulator()
     client = client_of(watched)
     started = time.monotonic()
-    with pytest.raises(StreamNotListed) as caught, publish(client, rtmp_url(ingest, stream_name), "default", "app", stream_name, deadline_s=2):
+    with (
+        pytest.raises(StreamNotListed) as caught,
+        publish(client, rtmp_url(ingest, stream_name), "default", "app", stream_name, deadline_s=2),
+    ):
         pass
     assert time.monotonic() - started < 6
     assert f"did not list default/app/{stream_name} within 2s" in str(caught.value)
@@ -204,20 +217,35 @@ needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"no samples at 
 
 
 @needs_samples
-@pytest.mark.parametrize(("path", "unknown"), [
-    ("v0.20.0-media/srt_detail_at_first_listing.http", ["video framerate", "audio samplerate", "audio channel"]),
-    ("v0.21.0-media/srt_detail_at_first_listing.http",
-     ["video width", "video height", "video framerate", "audio samplerate", "audio channel"]),
-    ("v0.20.0-media/srt_detail_after_1s.http", []),
-    ("37_stream_srt.http", []),
-])
+@pytest.mark.parametrize(
+    ("path", "unknown"),
+    [
+        (
+            "v0.20.0-media/srt_detail_at_first_listing.http",
+            ["video framerate", "audio samplerate", "audio channel"],
+        ),
+        (
+            "v0.21.0-media/srt_detail_at_first_listing.http",
+            ["video width", "video height", "video framerate", "audio samplerate", "audio channel"],
+        ),
+        ("v0.20.0-media/srt_detail_after_1s.http", []),
+        ("37_stream_srt.http", []),
+    ],
+)
 def test_an_srt_input_at_first_listing_is_seen_as_not_yet_known(path, unknown):
     assert unknown_track_facts(sample_stream(path)) == unknown
 
 
 @needs_samples
-@pytest.mark.parametrize("path", ["v0.20.0-media/srt_detail_after_1s.http", "v0.20.0-media/srt_detail_after_6s.http",
-                                  "v0.21.0-media/srt_detail_after_2s.http", "31_stream.http"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "v0.20.0-media/srt_detail_after_1s.http",
+        "v0.20.0-media/srt_detail_after_6s.http",
+        "v0.21.0-media/srt_detail_after_2s.http",
+        "31_stream.http",
+    ],
+)
 def test_omes_filled_tracks_match_a_640x360_30fps_mono_signal_within_tolerance(path):
     # after_1s shows OME's first frame-rate estimate (32.0 for 30 fps); 31_* the 16-aligned height 352.
     assert track_problems(sample_stream(path), EncoderSettings()) == []
@@ -239,7 +267,9 @@ def test_srt_publish_is_compared_once_omes_tracks_are_filled(ffmpeg, emulator_v0
         assert unknown_track_facts(pub.listed) == []
 
 
-def test_srt_tracks_never_filled_within_the_deadline_are_reported(ffmpeg, emulator_v020, client_of, stream_name):
+def test_srt_tracks_never_filled_within_the_deadline_are_reported(
+    ffmpeg, emulator_v020, client_of, stream_name
+):
     client = client_of(emulator_v020)
     with publish(client, srt_url(emulator_v020, stream_name), "default", "app", stream_name,
                  tracks_deadline_s=0.2) as pub:

@@ -50,14 +50,17 @@ def test_rtmp_publish_stats_cue_and_delete_on_real_ome(ffmpeg, real_ome):
             metrics = measure_ingest(client, pub, window_s=5)
             assert metrics.ok, metrics.problems
             if capabilities(version).scte35_api:
-                # A break the app keeps (read from OME's app config) shows as a cut; one at the limit is dropped.
+                # A break the app keeps (read from OME's app config) shows as a cut; one at the limit is
+                # dropped.
                 segment_s = app_segment_duration(client, pub.vhost, pub.app)
                 wait_for_room_to_cut(real_ome.llhls_url("rtmpcheck"))
                 sent = insert_cue(client, pub, event_id=777, duration_s=break_for(segment_s), version=version)
                 result = verify_cue_in_llhls(real_ome.llhls_url("rtmpcheck"), sent, wait_s=20)
                 assert result.ok, result.summary()
                 wait_for_room_to_cut(real_ome.llhls_url("rtmpcheck"))
-                short = insert_cue(client, pub, event_id=778, duration_s=too_short_break(segment_s), version=version)
+                short = insert_cue(
+                    client, pub, event_id=778, duration_s=too_short_break(segment_s), version=version
+                )
                 assert short.not_applied == not_applied_reason(segment_s)
                 dropped = verify_cue_in_llhls(real_ome.llhls_url("rtmpcheck"), short, wait_s=6)
                 assert not dropped.cut_found, dropped.summary()

@@ -48,8 +48,10 @@ def test_the_break_rule_is_one_and_a_half_segments_exclusive():
     assert min_break_ms(6) == 9000 and min_break_ms(SHORT_SEGMENT_S) == 4500
     assert break_for(6) == 10 and break_for(SHORT_SEGMENT_S) == 5
     assert too_short_break(6) == 9.0  # "greater than": exactly the limit is dropped
-    assert not_applied_reason(6) == ("accepted by the API, not applied: the break must exceed 9000 ms for this "
-                                     "application's segment duration (6 s)")
+    assert not_applied_reason(6) == (
+        "accepted by the API, not applied: the break must exceed 9000 ms for this "
+        "application's segment duration (6 s)"
+    )
 
 
 def test_diagnosis_on_v020_names_the_break_rule_and_that_v021_removed_the_path():
@@ -188,13 +190,16 @@ def test_api_cue_on_v020_cuts_at_the_next_keyframe_and_returns_on_omes_grid(ffmp
 
 
 def _emulator_log(server) -> str:
-    answer = httpx.get(f"{server.url}{OME_LOG_PATH}", headers={"Authorization": auth_header(TOKEN)}, timeout=5)
+    answer = httpx.get(
+        f"{server.url}{OME_LOG_PATH}", headers={"Authorization": auth_header(TOKEN)}, timeout=5
+    )
     assert answer.status_code == 200
     return answer.text
 
 
-def test_a_break_not_longer_than_the_limit_is_accepted_by_the_api_and_dropped(ffmpeg, start_emulator, client_of,
-                                                                              stream_name):
+def test_a_break_not_longer_than_the_limit_is_accepted_by_the_api_and_dropped(
+    ffmpeg, start_emulator, client_of, stream_name
+):
     server = _short_segments(start_emulator)
     client = client_of(server)
     with publish(client, rtmp_url(server, stream_name), "default", "app", stream_name) as pub:
@@ -250,8 +255,13 @@ def _sample_chunklist() -> str:
 def test_the_cut_in_a_real_ome_chunklist_is_found_at_the_cue_time():
     rendition = parse_chunklist(_sample_chunklist(), "sample")
     # The cue went out during the 00:08:59 second; OME cut the segment at 00:09:00.610.
-    sent = CueSent(event_id=12345, out=True, duration_s=60.5, at=datetime(2026, 11, 24, 0, 8, 59, 900_000, UTC),
-                   path="api")
+    sent = CueSent(
+        event_id=12345,
+        out=True,
+        duration_s=60.5,
+        at=datetime(2026, 11, 24, 0, 8, 59, 900_000, UTC),
+        path="api",
+    )
     result = assess_cue([rendition], sent)
     cut = next(e for e in result.evidence if e.kind == "segment cut")
     assert cut.state == "found" and "00:09:00.610" in cut.detail and "+0.710s" in cut.detail
@@ -262,7 +272,9 @@ def test_the_cut_in_a_real_ome_chunklist_is_found_at_the_cue_time():
 def test_a_time_with_only_regular_segment_boundaries_is_not_taken_for_a_cut():
     rendition = parse_chunklist(_sample_chunklist(), "sample")
     # 00:08:44.010 is a regular 6-second boundary: no cut there.
-    sent = CueSent(event_id=1, out=True, duration_s=None, at=datetime(2026, 11, 24, 0, 8, 44, 0, UTC), path="api")
+    sent = CueSent(
+        event_id=1, out=True, duration_s=None, at=datetime(2026, 11, 24, 0, 8, 44, 0, UTC), path="api"
+    )
     result = assess_cue([rendition], sent)
     assert not result.ok
     assert "regular cadence" in next(e for e in result.evidence if e.kind == "segment cut").detail
@@ -279,7 +291,9 @@ def _daterange(tag_id: int, **attributes: str) -> str:
         f"{name.replace('_', '-')}={value}" for name, value in attributes.items())
 
 
-SENT_6 = CueSent(event_id=6, out=True, duration_s=30.0, at=datetime(2026, 11, 24, 0, 0, 6, 0, UTC), path="api")
+SENT_6 = CueSent(
+    event_id=6, out=True, duration_s=30.0, at=datetime(2026, 11, 24, 0, 0, 6, 0, UTC), path="api"
+)
 
 
 def test_a_daterange_of_another_cue_is_reported_as_unrelated_not_judged():
@@ -297,7 +311,10 @@ def test_a_daterange_of_the_cue_is_judged_beside_one_of_another_cue():
     ours = _daterange(6, PLANNED_DURATION="12", SCTE35_OUT=splice_insert(6, duration_s=12).hex())
     result = assess_cue([parse_chunklist(_playlist_with(other, ours))], SENT_6)
     (mismatch,) = result.mismatches
-    assert "break duration 12.0, sent 30s" in mismatch.detail and "PLANNED-DURATION 12s, sent 30s" in mismatch.detail
+    assert (
+        "break duration 12.0, sent 30s" in mismatch.detail
+        and "PLANNED-DURATION 12s, sent 30s" in mismatch.detail
+    )
     assert "event id 5" not in result.summary()
 
 
@@ -404,7 +421,9 @@ def test_the_real_10s_break_is_found_with_its_cut_and_omes_own_cue_in():
     chunklist = MEDIA_V020 / "cue_10s_chunklist_after_26s.m3u8"
     if not chunklist.is_file():
         pytest.skip(f"needs the real OME sample {chunklist}")
-    sent = CueSent(event_id=202, out=True, duration_s=10.0, at=_sent_at(MEDIA_V020 / "cue_10s_api.http"), path="api")
+    sent = CueSent(
+        event_id=202, out=True, duration_s=10.0, at=_sent_at(MEDIA_V020 / "cue_10s_api.http"), path="api"
+    )
     result = assess_cue([parse_chunklist(chunklist.read_text(), "video")], sent)
     assert result.ok, result.summary()
     cut = next(e for e in result.evidence if e.kind == "segment cut")
@@ -417,15 +436,23 @@ def test_the_real_2s_break_left_no_cut_and_the_harness_says_it_was_not_applied()
     chunklist = MEDIA_V020 / "cue_2s_chunklist_after_14s.m3u8"
     if not chunklist.is_file():
         pytest.skip(f"needs the real OME sample {chunklist}")
-    sent = CueSent(event_id=201, out=True, duration_s=2.0, at=_sent_at(MEDIA_V020 / "cue_2s_api.http"), path="api",
-                   not_applied=not_applied_reason(6))
+    sent = CueSent(
+        event_id=201,
+        out=True,
+        duration_s=2.0,
+        at=_sent_at(MEDIA_V020 / "cue_2s_api.http"),
+        path="api",
+        not_applied=not_applied_reason(6),
+    )
     result = assess_cue([parse_chunklist(chunklist.read_text(), "video")], sent)
     assert not result.cut_found
     assert "accepted by the API, not applied: the break must exceed 9000 ms" in result.summary()
 
 
 def _extinfs(text: str) -> list[float]:
-    return [float(line.split(":", 1)[1].rstrip(",")) for line in text.splitlines() if line.startswith("#EXTINF:")]
+    return [
+        float(line.split(":", 1)[1].rstrip(",")) for line in text.splitlines() if line.startswith("#EXTINF:")
+    ]
 
 
 def _layout_after_cut(durations: list[float], segment_s: float) -> list[float]:
@@ -442,7 +469,9 @@ def test_the_emulators_cut_layout_follows_the_real_10s_break():
     if not chunklist.is_file():
         pytest.skip(f"needs the real OME sample {chunklist}")
     real = _layout_after_cut(_extinfs(chunklist.read_text()), 6.0)  # 0.4, 5.6, 6.0, 1.0, 5.0
-    timeline = Timeline(EmulatedStream("cuecap"), segment_s=6.0, part_s=0.5, segment_count=20, daterange=False)
+    timeline = Timeline(
+        EmulatedStream("cuecap"), segment_s=6.0, part_s=0.5, segment_count=20, daterange=False
+    )
     timeline.frame(0, True)
     assert timeline.origin is not None
     from datetime import timedelta
@@ -478,8 +507,9 @@ def test_a_run_against_v021_lists_scte35_insertion_as_impossible_never_as_passed
     results = json.loads((tmp_path / "out" / "test-report.json").read_text())["results"]
     by_title = {r["title"].split(": ", 1)[-1]: r for r in results}
     shown = by_title["A cue-out on a live stream shows in the LL-HLS output"]
-    assert shown["status"] == "SKIP" and shown["summary"].startswith("impossible on this version: OME v0.21.0 "
-                                                                     "has no on-demand SCTE-35 insertion")
+    assert shown["status"] == "SKIP" and shown["summary"].startswith(
+        "impossible on this version: OME v0.21.0 has no on-demand SCTE-35 insertion"
+    )
     assert "v0.20.5" in shown["summary"]
     assert by_title["An OME without SCTE-35 in its API refuses the API path"]["status"] == "OK"
     assert by_title["An in-band cue leaves no trace for viewers"]["status"] in ("OK", "SKIP")

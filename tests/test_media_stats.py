@@ -19,12 +19,16 @@ pytestmark = [pytest.mark.media, pytest.mark.metrics]
 WINDOW_S = 4.0
 
 
-def test_stats_grow_and_the_incoming_bitrate_matches_the_encoder(ffmpeg, emulator_v020, client_of, stream_name):
+def test_stats_grow_and_the_incoming_bitrate_matches_the_encoder(
+    ffmpeg, emulator_v020, client_of, stream_name
+):
     client = client_of(emulator_v020)
     settings = EncoderSettings(video_bitrate=800_000, audio_bitrate=64_000)
     with publish(client, rtmp_url(emulator_v020, stream_name), "default", "app", stream_name,
                  settings=settings) as pub:
-        samples = sample_stream_stats(client, "default", "app", stream_name, window_s=WINDOW_S, interval_s=1.0)
+        samples = sample_stream_stats(
+            client, "default", "app", stream_name, window_s=WINDOW_S, interval_s=1.0
+        )
     metrics = assess_ingest(samples, expected_bitrate=settings.total_bitrate,
                             tolerance=bitrate_tolerance(WINDOW_S, settings.vbv_s),
                             publisher=pub.listed.input.source_url)
@@ -36,7 +40,10 @@ def test_stats_grow_and_the_incoming_bitrate_matches_the_encoder(ffmpeg, emulato
     assert abs(metrics.derived_bitrate / settings.total_bitrate - 1) <= metrics.tolerance
     result = metrics.to_check_result()
     assert result.status is Status.OK
-    assert "publisher connection" in result.evidence[-1].what and "TCP://127.0.0.1:" in result.evidence[-1].outcome
+    assert (
+        "publisher connection" in result.evidence[-1].what
+        and "TCP://127.0.0.1:" in result.evidence[-1].outcome
+    )
 
 
 def test_stats_that_stop_growing_are_caught(ffmpeg, emulator_v020, client_of, stream_name):

@@ -65,15 +65,29 @@ def _call_for(sample: Sample) -> Callable[[OmeClient], Any] | None:
         ("GET", r"/v1/vhosts/([^/]+)/apps/([^/:]+)", lambda c, v, a: c.app(v, a)),
         ("GET", r"/v1/vhosts/([^/]+)/apps/([^/]+)/streams", lambda c, v, a: c.streams(v, a)),
         ("GET", r"/v1/vhosts/([^/]+)/apps/([^/]+)/streams/([^/:]+)", lambda c, v, a, s: c.stream(v, a, s)),
-        ("DELETE", r"/v1/vhosts/([^/]+)/apps/([^/]+)/streams/([^/:]+)", lambda c, v, a, s: c.delete_stream(v, a, s)),
-        ("POST", r"/v1/vhosts/([^/]+)/apps/([^/]+)/streams/([^/:]+):sendEvent",
-         lambda c, v, a, s: c.send_event(v, a, s, {"eventFormat": "scte35", "events": []})),
-        ("POST", r"/v1/vhosts/([^/]+)/apps/([^/]+)/streams/([^/:]+):sendEvents",
-         lambda c, v, a, s: c.send_events(v, a, s, [])),
+        (
+            "DELETE",
+            r"/v1/vhosts/([^/]+)/apps/([^/]+)/streams/([^/:]+)",
+            lambda c, v, a, s: c.delete_stream(v, a, s),
+        ),
+        (
+            "POST",
+            r"/v1/vhosts/([^/]+)/apps/([^/]+)/streams/([^/:]+):sendEvent",
+            lambda c, v, a, s: c.send_event(v, a, s, {"eventFormat": "scte35", "events": []}),
+        ),
+        (
+            "POST",
+            r"/v1/vhosts/([^/]+)/apps/([^/]+)/streams/([^/:]+):sendEvents",
+            lambda c, v, a, s: c.send_events(v, a, s, []),
+        ),
         ("GET", r"/v1/stats/current", lambda c: c.stats()),
         ("GET", r"/v1/stats/current/vhosts/([^/]+)", lambda c, v: c.stats(v)),
         ("GET", r"/v1/stats/current/vhosts/([^/]+)/apps/([^/]+)", lambda c, v, a: c.stats(v, a)),
-        ("GET", r"/v1/stats/current/vhosts/([^/]+)/apps/([^/]+)/streams/([^/]+)", lambda c, v, a, s: c.stats(v, a, s)),
+        (
+            "GET",
+            r"/v1/stats/current/vhosts/([^/]+)/apps/([^/]+)/streams/([^/]+)",
+            lambda c, v, a, s: c.stats(v, a, s),
+        ),
     ]
     for verb, pattern, fn in routes:
         match = re.fullmatch(pattern, path)

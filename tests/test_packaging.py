@@ -15,7 +15,11 @@ def test_wheel_bundles_features_steps_and_templates(tmp_path: Path) -> None:
                     str(tmp_path), str(REPO)], check=True, capture_output=True, timeout=300)
     wheel = next(tmp_path.glob("ome_harness-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for folder, repo_folder in (("features", "features"), ("steps", "steps"), ("templates", "reports/templates")):
+    for folder, repo_folder in (
+        ("features", "features"),
+        ("steps", "steps"),
+        ("templates", "reports/templates"),
+    ):
         expected = {f"ome_harness/_bundled/{folder}/{p.relative_to(REPO / repo_folder)}"
                     for p in (REPO / repo_folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts}
         assert expected <= names, expected - names

@@ -45,13 +45,19 @@ def read_table(text: str) -> tuple[list[str], dict[str, dict[str, str]]]:
 
 
 def _post_event(server: EmulatorServer, body: dict) -> int:
-    answer = httpx.post(f"{server.url}/v1/vhosts/default/apps/app/streams/sim:sendEvent", json=body, timeout=5,
-                        headers={"Authorization": auth_header(TOKEN)})
+    answer = httpx.post(
+        f"{server.url}/v1/vhosts/default/apps/app/streams/sim:sendEvent",
+        json=body,
+        timeout=5,
+        headers={"Authorization": auth_header(TOKEN)},
+    )
     return answer.status_code
 
 
 def _ome_log(server: EmulatorServer) -> str:
-    return httpx.get(f"{server.url}{OME_LOG_PATH}", headers={"Authorization": auth_header(TOKEN)}, timeout=5).text
+    return httpx.get(
+        f"{server.url}{OME_LOG_PATH}", headers={"Authorization": auth_header(TOKEN)}, timeout=5
+    ).text
 
 
 def _scte35_cue_out(break_ms: int) -> Callable[[EmulatorServer], str]:
@@ -78,14 +84,19 @@ def _stream_detail(server: EmulatorServer, name: str) -> dict[str, Any] | None:
 
 @cache
 def _srt_warm_up(version: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A real ffmpeg SRT publish into the emulator of `version`: the detail at first listing and once filled."""
+    """A real ffmpeg SRT publish into the emulator of `version`: the detail at first listing and once
+    filled."""
     require(_ffmpeg_has_srt(), "ffmpeg with SRT support (Debian's ffmpeg) is needed for the srt-* rows")
-    settings = EmulatorSettings(hosts=("127.0.0.1",), token=TOKEN, version=version.lstrip("v"), rtmp_port=None,
-                                llhls_port=None)
+    settings = EmulatorSettings(
+        hosts=("127.0.0.1",), token=TOKEN, version=version.lstrip("v"), rtmp_port=None, llhls_port=None
+    )
     with EmulatorServer(settings) as server, \
             FfmpegEncoder(f"{server.target_addresses()['srt_base']}?streamid=default/app/table"):
-        first = poll_until(lambda: Ready(d) if (d := _stream_detail(server, "table")) else None, deadline_s=10,
-                           what="the SRT stream to be listed")
+        first = poll_until(
+            lambda: Ready(d) if (d := _stream_detail(server, "table")) else None,
+            deadline_s=10,
+            what="the SRT stream to be listed",
+        )
         filled = poll_until(lambda: Ready(d) if (d := _stream_detail(server, "table")) and _zeroes(d) == []
                             else None, deadline_s=8, what="the SRT tracks to fill")
     return first, filled
@@ -94,7 +105,9 @@ def _srt_warm_up(version: str) -> tuple[dict[str, Any], dict[str, Any]]:
 @cache
 def _ffmpeg_has_srt() -> bool:
     try:
-        listed = subprocess.run(["ffmpeg", "-hide_banner", "-protocols"], capture_output=True, text=True, timeout=10)
+        listed = subprocess.run(
+            ["ffmpeg", "-hide_banner", "-protocols"], capture_output=True, text=True, timeout=10
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return " srt" in listed.stdout.replace("\n", " ")
@@ -108,8 +121,13 @@ def _zeroes(stream: dict[str, Any]) -> list[str]:
     """The warm-up figures still at zero, in the table's order."""
     tracks = _tracks(stream)
     video, audio = tracks["Video"]["video"], tracks["Audio"]["audio"]
-    figures = {"framerate": video["framerate"], "samplerate": audio["samplerate"], "channel": audio["channel"],
-               "width": video["width"], "height": video["height"]}
+    figures = {
+        "framerate": video["framerate"],
+        "samplerate": audio["samplerate"],
+        "channel": audio["channel"],
+        "width": video["width"],
+        "height": video["height"],
+    }
     return [name for name, value in figures.items() if not value]
 
 
@@ -140,7 +158,9 @@ def _empty_access_token(server: EmulatorServer, tmp: Path) -> str:
     conf = tmp / "origin_conf"
     conf.mkdir()
     # The Server.xml the launcher generates (API bind enabled), with the token left empty.
-    (conf / "Server.xml").write_text(render_server_xml(access_token="", vhost="default", app="app", run_id="table"))
+    (conf / "Server.xml").write_text(
+        render_server_xml(access_token="", vhost="default", app="app", run_id="table")
+    )
     script = DOC.parent.parent / "docker" / "emulator" / "OvenMediaEngine"
     ran = subprocess.run([sys.executable, str(script), "-c", str(conf)], capture_output=True, text=True,
                          timeout=30)
@@ -178,8 +198,14 @@ def test_the_table_names_the_versions_verified_and_every_row_has_a_checker():
 @pytest.mark.parametrize(("row", "version"), [(r, v) for r in TABLE for v in VERSIONS])
 def test_the_emulator_does_what_the_table_says_the_real_version_does(row, version, tmp_path):
     _TMP[:] = [tmp_path]
-    settings = EmulatorSettings(hosts=("127.0.0.1",), token=TOKEN, version=version.lstrip("v"), rtmp_port=None,
-                                llhls_port=None, llhls_segment_s=SEGMENT_S)
+    settings = EmulatorSettings(
+        hosts=("127.0.0.1",),
+        token=TOKEN,
+        version=version.lstrip("v"),
+        rtmp_port=None,
+        llhls_port=None,
+        llhls_segment_s=SEGMENT_S,
+    )
     with EmulatorServer(settings) as server:
         server.state.add_stream("sim")
         assert CHECKERS[row](server) == TABLE[row][version], f"{row} on {version}"

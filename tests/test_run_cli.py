@@ -18,7 +18,9 @@ def test_run_against_the_emulator_passes_every_scenario(run_cli, tmp_path: Path)
     assert run.code == 0, run.output
     data = json.loads((tmp_path / "out" / "test-report.json").read_text())
     assert data["counts"]["OK"] >= 16 and data["counts"]["ERROR"] == 0
-    assert "OME API emulator — not a real OvenMediaEngine" in (tmp_path / "out" / "test-report.md").read_text()
+    assert (
+        "OME API emulator — not a real OvenMediaEngine" in (tmp_path / "out" / "test-report.md").read_text()
+    )
     suite = ET.parse(tmp_path / "out" / "junit.xml").getroot().find("testsuite")
     assert suite is not None and suite.get("failures") == "0"
 

@@ -207,7 +207,10 @@ class _AppConfigHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
         if self.path != "/v1/vhosts/default/apps/app":
-            body, status = {"statusCode": 404, "message": "Could not find the application: [default/nope]"}, 404
+            body, status = (
+                {"statusCode": 404, "message": "Could not find the application: [default/nope]"},
+                404,
+            )
         else:
             app = {"name": "app", "type": "live", "dynamic": False,
                    "providers": {"srt": {}, "webrtc": {"timeout": "30000"}},

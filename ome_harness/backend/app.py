@@ -101,15 +101,27 @@ def create_app(settings: BackendSettings) -> FastAPI:
 
     @api.post("/streams/{channelId}/stop", response_model=contract.StopResult, tags=["streams"])
     def stop_stream(channel_id: ChannelId, who: Actor) -> contract.StopResult:
-        """Delete the stream in OME if it exists and mark the channel inactive (degraded when OME is unusable)."""
+        """Delete the stream in OME if it exists and mark the channel inactive (degraded when OME is
+        unusable)."""
         return flows.stop(channel_id, who)
 
-    @api.post("/streams/{channelId}/scte35", response_model=contract.Scte35Result, tags=["streams"],
-              responses={409: {"model": contract.ErrorBody, "description": "Channel inactive or not live in OME"},
-                         422: {"model": contract.ErrorBody, "description": "Invalid body, or break_too_short: OME "
-                               "would answer 200 and drop the break (OME not called)"},
-                         502: {"model": contract.ErrorBody, "description": "OME refused the cue (e.g. v0.21.0+)"}})
-    def insert_scte35(channel_id: ChannelId, body: contract.Scte35Request, who: Actor) -> contract.Scte35Result:
+    @api.post(
+        "/streams/{channelId}/scte35",
+        response_model=contract.Scte35Result,
+        tags=["streams"],
+        responses={
+            409: {"model": contract.ErrorBody, "description": "Channel inactive or not live in OME"},
+            422: {
+                "model": contract.ErrorBody,
+                "description": "Invalid body, or break_too_short: OME "
+                "would answer 200 and drop the break (OME not called)",
+            },
+            502: {"model": contract.ErrorBody, "description": "OME refused the cue (e.g. v0.21.0+)"},
+        },
+    )
+    def insert_scte35(
+        channel_id: ChannelId, body: contract.Scte35Request, who: Actor
+    ) -> contract.Scte35Result:
         """Insert the marker's SCTE-35 cue through OME's API (:sendEvent)."""
         return flows.insert_scte35(channel_id, body, who)
 

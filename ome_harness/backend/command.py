@@ -20,10 +20,16 @@ def backend(
     port: Annotated[int | None, typer.Option(help="Port to listen on (default 8080).")] = None,
     token: Annotated[str | None, typer.Option(help="Bearer token clients must send (backend.token).")] = None,
     ome_url: Annotated[str | None, typer.Option("--ome-url", help="OME API URL (default: api.url).")] = None,
-    ome_token: Annotated[str | None, typer.Option("--ome-token", help="OME AccessToken (default: api.token).")] = None,
-    db: Annotated[str | None, typer.Option("--db", help=f"SQLAlchemy database URL (default {DEFAULT_DB}).")] = None,
+    ome_token: Annotated[
+        str | None, typer.Option("--ome-token", help="OME AccessToken (default: api.token).")
+    ] = None,
+    db: Annotated[
+        str | None, typer.Option("--db", help=f"SQLAlchemy database URL (default {DEFAULT_DB}).")
+    ] = None,
     fault: Annotated[list[str] | None, typer.Option(hidden=True, help="Inject a fault (tests).")] = None,
-    config: Annotated[str | None, typer.Option("--config", "-c", help="YAML config (default: ./harness.yaml).")] = None,
+    config: Annotated[
+        str | None, typer.Option("--config", "-c", help="YAML config (default: ./harness.yaml).")
+    ] = None,
 ) -> None:
     """Run the reference stream backend (start/stop/SCTE-35/listing, audited) against an OME."""
     from pathlib import Path

@@ -32,23 +32,32 @@ class _Body(BaseModel):
 class ChannelCreate(_Body):
     id: str = Field(pattern=ID_PATTERN, description="Channel id used in /api/streams/{channelId}/...")
     name: str = Field(min_length=1, max_length=200, pattern=TEXT_PATTERN)
-    ome_app: str | None = Field(None, pattern=OME_NAME_PATTERN, description="OME application (default: backend's)")
-    ome_stream: str | None = Field(None, pattern=OME_NAME_PATTERN,
-                                   description="OME stream name (default: the stream key, as a publisher using the key creates it)")
+    ome_app: str | None = Field(
+        None, pattern=OME_NAME_PATTERN, description="OME application (default: backend's)"
+    )
+    ome_stream: str | None = Field(
+        None,
+        pattern=OME_NAME_PATTERN,
+        description="OME stream name (default: the stream key, as a publisher using the key creates it)",
+    )
 
 
 class MarkerCreate(_Body):
     id: str = Field(pattern=ID_PATTERN)
     name: str = Field(min_length=1, max_length=200, pattern=TEXT_PATTERN)
     cue_type: Literal["out", "in"] = "out"
-    duration_ms: Integer = Field(30_000, ge=0, le=86_400_000, description="Break length; OME schedules the cue-in")
+    duration_ms: Integer = Field(
+        30_000, ge=0, le=86_400_000, description="Break length; OME schedules the cue-in"
+    )
     auto_return: StrictBool = True
     event_id_policy: Literal["fixed", "increment"] = "increment"
     splice_event_id: Integer = Field(1, ge=0, le=UINT32_MAX, description="Fixed id, or the next id to use")
 
 
 class Scte35Request(_Body):
-    marker_id: str = Field(min_length=1, max_length=200, description="Id of a marker created with POST /api/markers")
+    marker_id: str = Field(
+        min_length=1, max_length=200, description="Id of a marker created with POST /api/markers"
+    )
 
 
 class OmeLocation(BaseModel):
@@ -99,8 +108,10 @@ class StopResult(BaseModel):
     status: Literal["inactive"]
     ome: OmeLocation
     ome_stream: Literal["deleted", "not_found", "unknown"] = Field(
-        description="deleted: OME accepted the DELETE; not_found: no such stream in OME; unknown: OME unreachable "
-                    "or refused (the channel is inactive all the same; degraded: true)")
+        description="deleted: OME accepted the DELETE; not_found: no such stream in OME; unknown: OME "
+                    "unreachable "
+        "or refused (the channel is inactive all the same; degraded: true)"
+    )
     degraded: bool
 
 

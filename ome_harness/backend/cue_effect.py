@@ -37,7 +37,9 @@ def expect_cut(target: OmeTarget, stream: str, sent_at: datetime, duration_ms: i
     return verification
 
 
-def expect_no_cut(target: OmeTarget, stream: str, sent_at: datetime, duration_ms: int | None) -> CueVerification:
+def expect_no_cut(
+    target: OmeTarget, stream: str, sent_at: datetime, duration_ms: int | None
+) -> CueVerification:
     verification = _verify(target, stream, sent_at, duration_ms, None)
     if verification.cut_found:
         raise AssertionError(f"the backend refused the cue, yet OME's LL-HLS output is cut at the cue time: "

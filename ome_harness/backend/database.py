@@ -18,7 +18,9 @@ def open_database(url: str) -> tuple[Engine, sessionmaker[Session]]:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise ConfigError(f"not a database URL: {describe_db_url(url)} (expected e.g. sqlite:///backend.db)") from None
+        raise ConfigError(
+            f"not a database URL: {describe_db_url(url)} (expected e.g. sqlite:///backend.db)"
+        ) from None
     kwargs: dict = {}
     if parsed.get_backend_name() == "sqlite":
         # The API answers from a thread pool; SQLite serialises writers, so wait for the lock

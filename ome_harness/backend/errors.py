@@ -15,4 +15,9 @@ class BackendError(Exception):
         self.degraded, self.details = degraded, details
 
     def body(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "degraded": self.degraded, "details": self.details}
+        return {
+            "code": self.code,
+            "message": self.message,
+            "degraded": self.degraded,
+            "details": self.details,
+        }

@@ -1,4 +1,5 @@
-"""The reference backend's tables: channels, SCTE-35 marker templates and the audit log (SQLAlchemy 2.0 ORM)."""
+"""The reference backend's tables: channels, SCTE-35 marker templates and the audit log (SQLAlchemy 2.0
+ORM)."""
 
 from __future__ import annotations
 

@@ -34,8 +34,10 @@ def server_binaries() -> Path | None:
     found = shutil.which("initdb")
     if found and shutil.which("pg_ctl"):
         return Path(found).parent
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                        key=lambda p: int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0)
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0,
+    )
     return Path(candidates[-1]).parent if candidates else None
 
 
@@ -93,7 +95,9 @@ def throwaway_postgres(startup_timeout: int = 30) -> Iterator[PostgresCluster]:
 
     def run(*args: str) -> None:
         try:
-            subprocess.run(args, cwd=workdir, check=True, capture_output=True, text=True, timeout=120, **run_as)
+            subprocess.run(
+                args, cwd=workdir, check=True, capture_output=True, text=True, timeout=120, **run_as
+            )
         except subprocess.CalledProcessError as exc:
             tail = (exc.stderr or exc.stdout or "").strip().splitlines()[-3:]
             raise PostgresUnavailable(f"{Path(args[0]).name} failed: {' / '.join(tail)}") from None

@@ -68,7 +68,8 @@ def _location(channel: Channel) -> contract.OmeLocation:
 
 
 def _stream_shown(channel: Channel) -> str:
-    """The channel's OME stream as messages quote it: named after the stream key by default, so fingerprinted then."""
+    """The channel's OME stream as messages quote it: named after the stream key by default, so fingerprinted
+    then."""
     name = channel.ome_stream
     return fingerprint(name) if channel.stream_key and channel.stream_key in name else name
 
@@ -112,8 +113,18 @@ class StreamWorkflows:
         if outcome is None:
             outcome = "degraded" if error.degraded else "rejected" if error.status < 500 else "failed"
         with self.sessions() as session:
-            self._record(session, self._entry(actor, action, channel_id, outcome, error.message, marker_id,
-                                              {"code": error.code, "status": error.status, **(details or {})}))
+            self._record(
+                session,
+                self._entry(
+                    actor,
+                    action,
+                    channel_id,
+                    outcome,
+                    error.message,
+                    marker_id,
+                    {"code": error.code, "status": error.status, **(details or {})},
+                ),
+            )
             session.commit()
         return error
 
@@ -124,8 +135,12 @@ class StreamWorkflows:
     def _channel(self, session: Session, channel_id: str, actor: str, action: str) -> Channel:
         channel = session.get(Channel, channel_id) if _ID.match(channel_id) else None
         if channel is None:
-            raise self._refuse(BackendError(404, "channel_not_found", f"no channel with id '{shown(channel_id)}'"),
-                               actor, action, channel_id)
+            raise self._refuse(
+                BackendError(404, "channel_not_found", f"no channel with id '{shown(channel_id)}'"),
+                actor,
+                action,
+                channel_id,
+            )
         return channel
 
     # -- admin ------------------------------------------------------------------------------
@@ -133,20 +148,30 @@ class StreamWorkflows:
         key = secrets.token_urlsafe(24)
         with self.sessions() as session:
             if session.get(Channel, body.id) is not None:
-                raise self._refuse(BackendError(409, "channel_exists", f"a channel with id '{body.id}' exists"),
-                                   actor, "channel.create", body.id)
+                raise self._refuse(
+                    BackendError(409, "channel_exists", f"a channel with id '{body.id}' exists"),
+                    actor,
+                    "channel.create",
+                    body.id,
+                )
             now = utcnow()
             channel = Channel(id=body.id, name=body.name, status=INACTIVE, stream_key=key,
                               ome_vhost=self.settings.vhost, ome_app=body.ome_app or self.settings.app,
                               ome_stream=body.ome_stream or key, created_at=now, updated_at=now)
             session.add(channel)
-            self._record(session, self._entry(actor, "channel.create", body.id, "ok", f"channel '{body.id}' created"))
+            self._record(
+                session, self._entry(actor, "channel.create", body.id, "ok", f"channel '{body.id}' created")
+            )
             try:
                 session.commit()
             except IntegrityError:
                 session.rollback()
-                raise self._refuse(BackendError(409, "channel_exists", f"a channel with id '{body.id}' exists"),
-                                   actor, "channel.create", body.id) from None
+                raise self._refuse(
+                    BackendError(409, "channel_exists", f"a channel with id '{body.id}' exists"),
+                    actor,
+                    "channel.create",
+                    body.id,
+                ) from None
             return channel_out(channel)
 
     def create_marker(self, body: contract.MarkerCreate, actor: str) -> contract.MarkerOut:
@@ -156,7 +181,10 @@ class StreamWorkflows:
                                    actor, "marker.create", None, body.id)
             marker = Scte35Marker(created_at=utcnow(), **body.model_dump())
             session.add(marker)
-            self._record(session, self._entry(actor, "marker.create", None, "ok", f"marker '{body.id}' created", body.id))
+            self._record(
+                session,
+                self._entry(actor, "marker.create", None, "ok", f"marker '{body.id}' created", body.id),
+            )
             try:
                 session.commit()
             except IntegrityError:
@@ -182,9 +210,20 @@ class StreamWorkflows:
                 if not _ID.match(channel_id):
                     return []  # no channel can have that id: the log holds nothing for it
                 query = query.where(AuditEntry.channel_id == channel_id)
-            return [{"id": e.id, "time": e.created_at.replace(tzinfo=UTC).isoformat(), "actor": e.actor,
-                     "action": e.action, "channel_id": e.channel_id, "marker_id": e.marker_id, "outcome": e.outcome,
-                     "message": e.message, "details": e.details} for e in session.scalars(query)]
+            return [
+                {
+                    "id": e.id,
+                    "time": e.created_at.replace(tzinfo=UTC).isoformat(),
+                    "actor": e.actor,
+                    "action": e.action,
+                    "channel_id": e.channel_id,
+                    "marker_id": e.marker_id,
+                    "outcome": e.outcome,
+                    "message": e.message,
+                    "details": e.details,
+                }
+                for e in session.scalars(query)
+            ]
 
     # -- stream workflows -------------------------------------------------------------------
     def start(self, channel_id: str, actor: str) -> contract.StartResult:
@@ -197,10 +236,17 @@ class StreamWorkflows:
             if FORGET_DB_WRITE not in self.settings.faults:
                 channel.status, channel.activated_at, channel.updated_at = ACTIVE, now, now
             degraded = not status.reachable
-            self._record(session, self._entry(actor, "stream.start", channel.id, "degraded" if degraded else "ok",
-                                              f"channel '{channel.id}' activated"
-                                              + (f"; {status.message}" if degraded else ""),
-                                              details={"ome_reachable": status.reachable, "ome_version": status.version}))
+            self._record(
+                session,
+                self._entry(
+                    actor,
+                    "stream.start",
+                    channel.id,
+                    "degraded" if degraded else "ok",
+                    f"channel '{channel.id}' activated" + (f"; {status.message}" if degraded else ""),
+                    details={"ome_reachable": status.reachable, "ome_version": status.version},
+                ),
+            )
             session.commit()
             return contract.StartResult(channel_id=channel.id, status="active", stream_key=channel.stream_key,
                                         ome=_location(channel), ome_status=status, degraded=degraded)
@@ -226,24 +272,49 @@ class StreamWorkflows:
                 note = f"; OME unusable ({_said(exc, channel)}), its stream was not deleted"
             now = utcnow()
             channel.status, channel.deactivated_at, channel.updated_at = INACTIVE, now, now
-            self._record(session, self._entry(actor, "stream.stop", channel.id, outcome,
-                                              f"channel '{channel.id}' deactivated{note}", details={"ome_stream": result}))
+            self._record(
+                session,
+                self._entry(
+                    actor,
+                    "stream.stop",
+                    channel.id,
+                    outcome,
+                    f"channel '{channel.id}' deactivated{note}",
+                    details={"ome_stream": result},
+                ),
+            )
             session.commit()
             return contract.StopResult(channel_id=channel.id, status="inactive", ome=where, ome_stream=result,
                                        degraded=outcome == "degraded")
 
-    def insert_scte35(self, channel_id: str, body: contract.Scte35Request, actor: str) -> contract.Scte35Result:
+    def insert_scte35(
+        self, channel_id: str, body: contract.Scte35Request, actor: str
+    ) -> contract.Scte35Result:
         """Insert a marker's cue through OME's :sendEvent; OME's refusal is a 502, never a success."""
         action, marker_id = "scte35.insert", body.marker_id
         with self.sessions() as session:
             channel = self._channel(session, channel_id, actor, action)
             marker = session.get(Scte35Marker, marker_id) if _ID.match(marker_id) else None
             if marker is None:
-                raise self._refuse(BackendError(404, "marker_not_found", f"no marker with id '{shown(marker_id)}'"),
-                                   actor, action, channel.id, marker_id)
+                raise self._refuse(
+                    BackendError(404, "marker_not_found", f"no marker with id '{shown(marker_id)}'"),
+                    actor,
+                    action,
+                    channel.id,
+                    marker_id,
+                )
             if channel.status != ACTIVE:
-                raise self._refuse(BackendError(409, "channel_inactive", f"channel '{channel.id}' is not active: "
-                                                "start it before inserting a cue"), actor, action, channel.id, marker_id)
+                raise self._refuse(
+                    BackendError(
+                        409,
+                        "channel_inactive",
+                        f"channel '{channel.id}' is not active: start it before inserting a cue",
+                    ),
+                    actor,
+                    action,
+                    channel.id,
+                    marker_id,
+                )
             where = _location(channel)
             event_id = self._take_event_id(session, marker)
             event = {"eventFormat": "scte35", "events": [{
@@ -252,16 +323,26 @@ class StreamWorkflows:
             session.commit()
             version = self._send(where, _stream_shown(channel), event, actor, channel.id, marker.id,
                                  break_ms=marker.duration_ms if marker.cue_type == "out" else None)
-            self._record(session, self._entry(actor, action, channel.id, "ok",
-                                              f"marker '{marker.id}' inserted on '{_stream_shown(channel)}' "
-                                              f"(OME v{version})", marker.id, {"event": event, "ome_version": version}))
+            self._record(
+                session,
+                self._entry(
+                    actor,
+                    action,
+                    channel.id,
+                    "ok",
+                    f"marker '{marker.id}' inserted on '{_stream_shown(channel)}' (OME v{version})",
+                    marker.id,
+                    {"event": event, "ome_version": version},
+                ),
+            )
             session.commit()
             return contract.Scte35Result(channel_id=channel.id, marker_id=marker.id, accepted=True,
                                          ome_version=version, event=event, degraded=False)
 
     @staticmethod
     def _take_event_id(session: Session, marker: Scte35Marker) -> int:
-        """The splice event id for this insertion; under `increment` it is reserved atomically in the database,
+        """The splice event id for this insertion; under `increment` it is reserved atomically in the
+        database,
         so concurrent insertions never share one (a cue OME then refuses still uses its id up)."""
         if marker.event_id_policy != "increment":
             return marker.splice_event_id
@@ -297,23 +378,52 @@ class StreamWorkflows:
                 pass
             said = exc.message.replace(where.stream, stream_shown)
             message = f"OME v{version} refused the SCTE-35 cue: {said}.{hint}"
-            raise self._refuse(BackendError(502, "ome_refused_event", message,
-                                            details={"ome_version": version, "ome_message": said}),
-                               actor, action, channel_id, marker_id, outcome="failed", details=facts) from None
+            raise self._refuse(
+                BackendError(
+                    502, "ome_refused_event", message, details={"ome_version": version, "ome_message": said}
+                ),
+                actor,
+                action,
+                channel_id,
+                marker_id,
+                outcome="failed",
+                details=facts,
+            ) from None
         except OmeNotFound:
             # OME's own message quotes the stream name, which may be the stream key.
-            raise self._refuse(BackendError(409, "stream_not_live", f"OME has no stream '{stream_shown}' "
-                                            "(nothing is publishing to the channel)"),
-                               actor, action, channel_id, marker_id, outcome="failed", details=facts) from None
+            raise self._refuse(
+                BackendError(
+                    409,
+                    "stream_not_live",
+                    f"OME has no stream '{stream_shown}' (nothing is publishing to the channel)",
+                ),
+                actor,
+                action,
+                channel_id,
+                marker_id,
+                outcome="failed",
+                details=facts,
+            ) from None
         except OmeError as exc:
-            raise self._refuse(BackendError(502, "ome_error", f"OME did not accept the cue: "
-                                            f"{str(exc).replace(where.stream, stream_shown)}"),
-                               actor, action, channel_id, marker_id, outcome="failed", details=facts) from None
+            raise self._refuse(
+                BackendError(
+                    502,
+                    "ome_error",
+                    f"OME did not accept the cue: {str(exc).replace(where.stream, stream_shown)}",
+                ),
+                actor,
+                action,
+                channel_id,
+                marker_id,
+                outcome="failed",
+                details=facts,
+            ) from None
         return version
 
     def _refuse_a_break_ome_drops(self, ome: OmeClient, version: str, where: contract.OmeLocation,
                                   break_ms: int | None, actor: str, channel_id: str, marker_id: str) -> None:
-        """OME v0.20 answers 200 to a break not longer than 1.5 × the app's LL-HLS segment duration and drops it
+        """OME v0.20 answers 200 to a break not longer than 1.5 × the app's LL-HLS segment duration and drops
+        it
         (its log only, ome-api.md): such a cue is never sent, never called inserted."""
         with contextlib.suppress(ValueError):
             if not capabilities(version).scte35_api:
@@ -321,7 +431,11 @@ class StreamWorkflows:
         segment_s = read_segment_duration(ome, where.vhost, where.app)
         if segment_s is None or honoured(break_ms, segment_s):
             return
-        facts = {"ome_version": version, "min_break_ms": min_break_ms(segment_s), "llhls_segment_s": segment_s}
+        facts = {
+            "ome_version": version,
+            "min_break_ms": min_break_ms(segment_s),
+            "llhls_segment_s": segment_s,
+        }
         raise self._refuse(BackendError(422, "break_too_short", (
             f"OME v{version} would answer 200 and drop this cue: the break ({break_ms} ms) must exceed "
             f"{min_break_ms(segment_s):.0f} ms for application '{where.app}' (LL-HLS segment duration "
@@ -341,10 +455,17 @@ class StreamWorkflows:
         with self.sessions() as session:
             owners = dict(session.execute(select(Channel.ome_stream, Channel.id).where(
                 Channel.ome_vhost == vhost, Channel.ome_app == app)).all())
-            self._record(session, self._entry(actor, "stream.list", None, "ok", f"{len(names)} stream(s) in {vhost}/{app}"))
+            self._record(
+                session,
+                self._entry(actor, "stream.list", None, "ok", f"{len(names)} stream(s) in {vhost}/{app}"),
+            )
             session.commit()
-        return contract.StreamList(vhost=vhost, app=app, degraded=False,
-                                   streams=[contract.StreamSummary(name=n, channel_id=owners.get(n)) for n in names])
+        return contract.StreamList(
+            vhost=vhost,
+            app=app,
+            degraded=False,
+            streams=[contract.StreamSummary(name=n, channel_id=owners.get(n)) for n in names],
+        )
 
     def stream_detail(self, channel_id: str, actor: str) -> contract.StreamDetail:
         """The channel's database record with OME's view of its stream and metrics."""
@@ -357,8 +478,12 @@ class StreamWorkflows:
         outcome, message = "ok", "stream details read"
         try:
             with self.ome() as ome:
-                detail = ome.stream(where.vhost, where.app, where.stream).model_dump(mode="json", by_alias=True)
-                metrics = ome.stats(where.vhost, where.app, where.stream).model_dump(mode="json", by_alias=True)
+                detail = ome.stream(where.vhost, where.app, where.stream).model_dump(
+                    mode="json", by_alias=True
+                )
+                metrics = ome.stats(where.vhost, where.app, where.stream).model_dump(
+                    mode="json", by_alias=True
+                )
                 live = True
         except OmeNotFound:
             live, detail, metrics = (False, None, None) if detail is None else (True, detail, None)

@@ -50,7 +50,9 @@ def describe_failure(exc: OmeError) -> str:
     return str(exc)
 
 
-def _result(id: str, title: str, status: Status, summary: str, client: OmeClient, **extra: object) -> CheckResult:
+def _result(
+    id: str, title: str, status: Status, summary: str, client: OmeClient, **extra: object
+) -> CheckResult:
     return CheckResult(id=id, title=title, status=status, summary=summary, evidence=exchange_evidence(client),
                        **extra)  # type: ignore[arg-type]
 
@@ -60,7 +62,9 @@ def _upstream_problem(ctx: CheckContext, id: str, title: str) -> CheckResult | N
     api = ctx.done.get("api")
     if api is None or api.status is Status.ERROR:
         why = api.summary if api else "the API check did not run"
-        return CheckResult(id=id, title=title, status=Status.SKIP, summary=f"not run: the API check failed ({why})")
+        return CheckResult(
+            id=id, title=title, status=Status.SKIP, summary=f"not run: the API check failed ({why})"
+        )
     auth = ctx.done.get("auth")
     if id != "auth" and auth is not None and auth.status is Status.ERROR:
         return CheckResult(id=id, title=title, status=Status.SKIP,
@@ -84,8 +88,15 @@ def diagnose_api(ctx: CheckContext) -> CheckResult:
         facts: dict[str, object] = {"emulator": identity}
         if version is not None:
             facts.update(version=version.version, server=client.exchanges[-1].server)
-            return _result("api", title, Status.OK, f"OvenMediaEngine v{version.version} answers at "
-                           f"{ctx.target.api_url} ({client.exchanges[-1].latency_ms:.0f} ms)", client, facts=facts)
+            return _result(
+                "api",
+                title,
+                Status.OK,
+                f"OvenMediaEngine v{version.version} answers at "
+                f"{ctx.target.api_url} ({client.exchanges[-1].latency_ms:.0f} ms)",
+                client,
+                facts=facts,
+            )
         assert error is not None
         facts["error"] = str(error)
         facts["failure"] = type(error).__name__
@@ -95,13 +106,20 @@ def diagnose_api(ctx: CheckContext) -> CheckResult:
             facts.update(status=error.status, message=error.message)
         if isinstance(error, OmeUnauthorized):
             # The API is there and talks OME's language; the token problem is the auth check's to report.
-            return _result("api", title, Status.OK, f"API answers at {ctx.target.api_url} (version not readable: "
-                           f"token refused)", client, facts=facts)
+            return _result(
+                "api",
+                title,
+                Status.OK,
+                f"API answers at {ctx.target.api_url} (version not readable: token refused)",
+                client,
+                facts=facts,
+            )
         remediation = {
             OmeUnreachable: "Start OvenMediaEngine and enable its API (see Issues Found).",
             OmeTimeout: "The API accepted the connection but did not answer: check OME's load and logs, "
-                        "or raise api.read_timeout if it is merely slow.",
-            OmeBadResponse: "Something other than OME's API answers on this port: check the URL, port and any proxy.",
+            "or raise api.read_timeout if it is merely slow.",
+            OmeBadResponse: "Something other than OME's API answers on this port: check the URL, port and "
+                            "any proxy.",
         }
         hint = next((text for kind, text in remediation.items() if isinstance(error, kind)),
                     "Check the API URL (it must be the server root; the harness adds /v1).")
@@ -118,31 +136,61 @@ def diagnose_api(ctx: CheckContext) -> CheckResult:
 def diagnose_auth(ctx: CheckContext) -> CheckResult:
     title = "Authentication"
     if skipped := _upstream_problem(ctx, "auth", title):
-        return skipped.model_copy(update={"summary": "unverified: " + skipped.summary.removeprefix("not run: ")})
+        return skipped.model_copy(
+            update={"summary": "unverified: " + skipped.summary.removeprefix("not run: ")}
+        )
     if not ctx.target.token:
-        return CheckResult(id="auth", title=title, status=Status.ERROR, summary="no API token configured",
-                           remediation="Set api.token (or OMH_API__TOKEN) to Server.xml's Managers/API/AccessToken.")
+        return CheckResult(
+            id="auth",
+            title=title,
+            status=Status.ERROR,
+            summary="no API token configured",
+            remediation="Set api.token (or OMH_API__TOKEN) to Server.xml's Managers/API/AccessToken.",
+        )
     with ctx.client() as client, ctx.client(token="wrong-" + secrets.token_hex(8)) as wrong:
         _, configured_error = _call(client, OmeClient.vhosts)
         _, wrong_error = _call(wrong, OmeClient.vhosts)
         client.exchanges.extend(wrong.exchanges)
         if isinstance(configured_error, OmeUnauthorized):
-            return _result("auth", title, Status.ERROR, f"token rejected: {configured_error.message}", client,
-                           remediation="Use the exact Managers/API/AccessToken from OME's Server.xml. OME expects "
-                                       "'Authorization: Basic base64(token)' — the token alone, no 'user:' prefix.",
-                           facts={"rejected": True})
+            return _result(
+                "auth",
+                title,
+                Status.ERROR,
+                f"token rejected: {configured_error.message}",
+                client,
+                remediation="Use the exact Managers/API/AccessToken from OME's Server.xml. OME expects "
+                "'Authorization: Basic base64(token)' — the token alone, no 'user:' prefix.",
+                facts={"rejected": True},
+            )
         if configured_error is not None:
-            return _result("auth", title, Status.ERROR, f"could not verify: {describe_failure(configured_error)}",
-                           client)
+            return _result(
+                "auth", title, Status.ERROR, f"could not verify: {describe_failure(configured_error)}", client
+            )
         if wrong_error is None:
-            return _result("auth", title, Status.WARN, "the API accepts any token: a wrong one was not refused",
-                           client, facts={"accepts_any": True},
-                           remediation="Check that OME's AccessToken is set and that no proxy answers for OME.")
+            return _result(
+                "auth",
+                title,
+                Status.WARN,
+                "the API accepts any token: a wrong one was not refused",
+                client,
+                facts={"accepts_any": True},
+                remediation="Check that OME's AccessToken is set and that no proxy answers for OME.",
+            )
         if isinstance(wrong_error, OmeUnauthorized):
-            return _result("auth", title, Status.OK,
-                           f"configured token accepted; a wrong token is refused ({wrong_error.message})", client)
-        return _result("auth", title, Status.WARN,
-                       f"configured token accepted; a wrong token got: {describe_failure(wrong_error)}", client)
+            return _result(
+                "auth",
+                title,
+                Status.OK,
+                f"configured token accepted; a wrong token is refused ({wrong_error.message})",
+                client,
+            )
+        return _result(
+            "auth",
+            title,
+            Status.WARN,
+            f"configured token accepted; a wrong token got: {describe_failure(wrong_error)}",
+            client,
+        )
 
 
 @check("vhosts", "Virtual hosts and applications", needs=("api", "auth"), order=40)
@@ -156,17 +204,35 @@ def diagnose_vhosts(ctx: CheckContext) -> CheckResult:
         if error is not None:
             return _result("vhosts", title, Status.ERROR, describe_failure(error), client)
         if vhost not in (vhosts or []):
-            return _result("vhosts", title, Status.ERROR, f"vhost '{vhost}' not found; OME has {vhosts}", client,
-                           remediation="Set api.vhost to one of OME's virtual hosts.", facts={"vhosts": vhosts})
+            return _result(
+                "vhosts",
+                title,
+                Status.ERROR,
+                f"vhost '{vhost}' not found; OME has {vhosts}",
+                client,
+                remediation="Set api.vhost to one of OME's virtual hosts.",
+                facts={"vhosts": vhosts},
+            )
         apps, error = _call(client, lambda c: c.apps(vhost))
         if error is not None:
             return _result("vhosts", title, Status.ERROR, describe_failure(error), client)
         if app not in (apps or []):
-            return _result("vhosts", title, Status.ERROR, f"app '{app}' not found in vhost '{vhost}'; OME has {apps}",
-                           client, remediation="Set api.app to one of the vhost's applications.",
-                           facts={"apps": apps})
-        return _result("vhosts", title, Status.OK, f"vhost '{vhost}' with app '{app}' ({len(vhosts or [])} vhost(s), "
-                       f"{len(apps or [])} app(s))", client)
+            return _result(
+                "vhosts",
+                title,
+                Status.ERROR,
+                f"app '{app}' not found in vhost '{vhost}'; OME has {apps}",
+                client,
+                remediation="Set api.app to one of the vhost's applications.",
+                facts={"apps": apps},
+            )
+        return _result(
+            "vhosts",
+            title,
+            Status.OK,
+            f"vhost '{vhost}' with app '{app}' ({len(vhosts or [])} vhost(s), {len(apps or [])} app(s))",
+            client,
+        )
 
 
 @check("streams", "Streams Endpoint", needs=("api", "auth"), order=50)
@@ -188,9 +254,13 @@ def diagnose_streams(ctx: CheckContext) -> CheckResult:
         if error is not None and not isinstance(error, OmeNotFound):
             return _result("streams", title, Status.ERROR, f"stream '{names[0]}': {describe_failure(error)}: "
                            f"{error}", client, facts={"streams": names})
-        tracks = ", ".join(f"{t.type}" + (f" {t.video.codec} {t.video.width}x{t.video.height}" if t.video else "")
-                           + (f" {t.audio.codec} {t.audio.samplerate} Hz" if t.audio else "")
-                           for t in (detail.input.tracks if detail else []) if t.type != "Data")
+        tracks = ", ".join(
+            f"{t.type}"
+            + (f" {t.video.codec} {t.video.width}x{t.video.height}" if t.video else "")
+            + (f" {t.audio.codec} {t.audio.samplerate} Hz" if t.audio else "")
+            for t in (detail.input.tracks if detail else [])
+            if t.type != "Data"
+        )
         return _result("streams", title, Status.OK, f"{len(names)} live stream(s): {', '.join(names)}"
                        + (f" ({names[0]}: {tracks})" if tracks else ""), client, facts={"streams": names})
 
@@ -209,8 +279,14 @@ def diagnose_metrics(ctx: CheckContext) -> CheckResult:
         assert stats is not None
         live = (ctx.done.get("streams").facts.get("streams") if ctx.done.get("streams") else None) or []
         if not live:
-            return _result("metrics", title, Status.OK, f"server, vhost and app stats answer "
-                           f"({stats.total_bytes_in} bytes in); no live stream, so freshness is not checked", client)
+            return _result(
+                "metrics",
+                title,
+                Status.OK,
+                f"server, vhost and app stats answer "
+                f"({stats.total_bytes_in} bytes in); no live stream, so freshness is not checked",
+                client,
+            )
         stream = live[0]
         first, error = _call(client, lambda c: c.stats(vhost, app, stream))
         time.sleep(FRESHNESS_WINDOW_S)
@@ -218,8 +294,13 @@ def diagnose_metrics(ctx: CheckContext) -> CheckResult:
         if first is None or second is None:
             failure = error or error2
             if isinstance(failure, OmeNotFound):
-                return _result("metrics", title, Status.OK, f"stats answer; stream '{stream}' ended while sampled",
-                               client)
+                return _result(
+                    "metrics",
+                    title,
+                    Status.OK,
+                    f"stats answer; stream '{stream}' ended while sampled",
+                    client,
+                )
             return _result("metrics", title, Status.ERROR, f"stream '{stream}': {failure}", client)
         grew = second.total_bytes_in - first.total_bytes_in
         facts = {"stream": stream, "bytes_in": [first.total_bytes_in, second.total_bytes_in],

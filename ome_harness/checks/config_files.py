@@ -18,8 +18,14 @@ TOKEN_KEYS = ("OME_API_TOKEN", "OME_API_KEY", "OME_ACCESS_TOKEN", "OME_TOKEN")
 URL_KEYS = ("OME_API_URL", "OME_URL", "OME_API_BASE_URL", "OME_BASE_URL")
 
 
-@check("server_xml", "Server.xml cross-check", order=70, when=lambda ctx: ctx.server_xml is not None,
-       not_run_note="Server.xml cross-check not run: pass --server-xml PATH to compare OME's config with this client.")
+@check(
+    "server_xml",
+    "Server.xml cross-check",
+    order=70,
+    when=lambda ctx: ctx.server_xml is not None,
+    not_run_note="Server.xml cross-check not run: pass --server-xml PATH to compare OME's config with "
+                 "this client.",
+)
 def diagnose_server_xml(ctx: CheckContext) -> CheckResult:
     title = "Server.xml cross-check"
     path = ctx.server_xml
@@ -37,22 +43,32 @@ def diagnose_server_xml(ctx: CheckContext) -> CheckResult:
     problems: list[str] = []
     token_matches = not (facts.access_token and ctx.target.token and facts.access_token != ctx.target.token)
     if not facts.api_enabled:
-        problems.append("the API is disabled (Bind/Managers/API is missing or commented out, as in the official "
-                        "image's default config)")
+        problems.append(
+            "the API is disabled (Bind/Managers/API is missing or commented out, as in the official "
+            "image's default config)"
+        )
     elif facts.api_port != port:
         problems.append(f"the API is bound to port {facts.api_port}, the harness uses port {port}")
     if facts.api_enabled and not facts.access_token:
-        problems.append("<AccessToken> is empty: a release build logs 'Empty <AccessToken> is not allowed' and exits")
+        problems.append(
+            "<AccessToken> is empty: a release build logs 'Empty <AccessToken> is not allowed' and exits"
+        )
     elif not token_matches:
         problems.append(f"AccessToken ({fingerprint(facts.access_token)}) differs from the configured token "
                         f"({fingerprint(ctx.target.token)})")
     result_facts = {"api_enabled": facts.api_enabled, "api_port": facts.api_port,
                     "listens_ipv6": facts.listens_ipv6, "token_matches": token_matches}
     if problems:
-        return CheckResult(id="server_xml", title=title, status=Status.ERROR, summary="; ".join(problems),
-                           evidence=evidence, facts=result_facts,
-                           remediation="Enable the API with <Bind><Managers><API><Port>…</Port></API></Managers></Bind> "
-                                       "and <Managers><API><AccessToken>…</AccessToken></API></Managers>, then restart OME.")
+        return CheckResult(
+            id="server_xml",
+            title=title,
+            status=Status.ERROR,
+            summary="; ".join(problems),
+            evidence=evidence,
+            facts=result_facts,
+            remediation="Enable the API with <Bind><Managers><API><Port>…</Port></API></Managers></Bind> "
+            "and <Managers><API><AccessToken>…</AccessToken></API></Managers>, then restart OME.",
+        )
     status, summary = Status.OK, f"API enabled on port {facts.api_port}, token matches the configured one"
     host, _ = api_host_port(ctx.target.api_url)
     if is_loopback(host) and not facts.listens_ipv6:
@@ -62,8 +78,15 @@ def diagnose_server_xml(ctx: CheckContext) -> CheckResult:
                        facts=result_facts)
 
 
-@check("env_file", "Backend .env cross-check", needs=("tcp",), order=80, when=lambda ctx: ctx.env_file is not None,
-       not_run_note="Backend .env cross-check not run: pass --env-file PATH to compare the backend's token with OME's.")
+@check(
+    "env_file",
+    "Backend .env cross-check",
+    needs=("tcp",),
+    order=80,
+    when=lambda ctx: ctx.env_file is not None,
+    not_run_note="Backend .env cross-check not run: pass --env-file PATH to compare the backend's token "
+                 "with OME's.",
+)
 def diagnose_env_file(ctx: CheckContext) -> CheckResult:
     title = "Backend .env cross-check"
     path = ctx.env_file

@@ -14,7 +14,9 @@ from ome_harness.redaction import describe_secret
 from ome_harness.results import CheckResult, NextStep, Report, Status, TargetInfo
 from ome_harness.target import OmeTarget
 
-EMULATOR_NOTE = "OME API emulator — not a real OvenMediaEngine. These results describe the harness's test double."
+EMULATOR_NOTE = (
+    "OME API emulator — not a real OvenMediaEngine. These results describe the harness's test double."
+)
 
 
 def diagnose(target: OmeTarget, *, server_xml: Path | None = None, env_file: Path | None = None,
@@ -36,20 +38,43 @@ def diagnose(target: OmeTarget, *, server_xml: Path | None = None, env_file: Pat
     notes += [c.not_run_note for c in checks if not c.applies(ctx) and c.not_run_note]
     notes.append("Read-only: the diagnosis changed nothing on the target.")
     if not issues and not any(r.status is Status.ERROR for r in results):
-        steps.append(NextStep(title=HEALTHY_TITLE,
-                              details=["The API is healthy. Run the scenarios (read-only unless you allow mutating):"],
-                              commands=["ome-harness run --target emulator" if target.kind == "emulator" else
-                                        f"ome-harness run --target {target.kind} --api-url {target.api_url}"]))
+        steps.append(
+            NextStep(
+                title=HEALTHY_TITLE,
+                details=["The API is healthy. Run the scenarios (read-only unless you allow mutating):"],
+                commands=[
+                    "ome-harness run --target emulator"
+                    if target.kind == "emulator"
+                    else f"ome-harness run --target {target.kind} --api-url {target.api_url}"
+                ],
+            )
+        )
     if target.kind == "container":
         steps = for_removed_container(steps, api_url=target.api_url, image=target.image,
                                       name=target.extra.get("container_name"),
                                       log_path=target.extra.get("log_path"))
     return Report(
-        kind="connection", title="OvenMediaEngine Connection Test Report", domain=domain or _domain(target),
-        target=TargetInfo(kind=target.kind, api_url=target.api_url, key=describe_secret(target.token),
-                          vhost=target.vhost, app=target.app, version=str(version) if version else None,
-                          emulator=emulator, image=target.image, image_digest=target.image_digest),
-        headline=_headline(api), error=_error(api), results=results, issues=issues, next_steps=steps, notes=notes)
+        kind="connection",
+        title="OvenMediaEngine Connection Test Report",
+        domain=domain or _domain(target),
+        target=TargetInfo(
+            kind=target.kind,
+            api_url=target.api_url,
+            key=describe_secret(target.token),
+            vhost=target.vhost,
+            app=target.app,
+            version=str(version) if version else None,
+            emulator=emulator,
+            image=target.image,
+            image_digest=target.image_digest,
+        ),
+        headline=_headline(api),
+        error=_error(api),
+        results=results,
+        issues=issues,
+        next_steps=steps,
+        notes=notes,
+    )
 
 
 def _runtime_hints(target: OmeTarget, results: dict[str, CheckResult]) -> RuntimeHints:

@@ -68,11 +68,17 @@ def _process_steps(hints: RuntimeHints, port: int) -> list[NextStep]:
 def _start_steps(hints: RuntimeHints, port: int) -> list[NextStep]:
     steps: list[NextStep] = []
     for container in hints.stopped_containers:
-        steps.append(NextStep(title=f"Start the stopped OME container '{container.name}'",
-                              details=[f"Docker knows a container of {container.image or 'OME'} in state "
-                                       f"'{container.status}' (recognised as OME by "
-                                       f"{container.recognised_by or 'its image'})."],
-                              commands=[f"docker start {container.name}", f"docker logs --tail 50 {container.name}"]))
+        steps.append(
+            NextStep(
+                title=f"Start the stopped OME container '{container.name}'",
+                details=[
+                    f"Docker knows a container of {container.image or 'OME'} in state "
+                    f"'{container.status}' (recognised as OME by "
+                    f"{container.recognised_by or 'its image'})."
+                ],
+                commands=[f"docker start {container.name}", f"docker logs --tail 50 {container.name}"],
+            )
+        )
     for container in hints.running_containers:
         urls = _published_api_urls(container)
         steps.append(_enable_api_step(container, port) if not urls else NextStep(
@@ -81,11 +87,17 @@ def _start_steps(hints: RuntimeHints, port: int) -> list[NextStep]:
             commands=[f"ome-harness diagnose --api-url {url}" for url in urls]))
     steps.extend(_process_steps(hints, port))
     if hints.systemd_unit:
-        steps.append(NextStep(title="Start the OvenMediaEngine service",
-                              details=[f"systemd unit {hints.systemd_unit} is {hints.systemd_active or 'installed'}."],
-                              commands=[f"systemctl status {hints.systemd_unit}",
-                                        f"sudo systemctl start {hints.systemd_unit}",
-                                        f"journalctl -u {hints.systemd_unit} -n 50 --no-pager"]))
+        steps.append(
+            NextStep(
+                title="Start the OvenMediaEngine service",
+                details=[f"systemd unit {hints.systemd_unit} is {hints.systemd_active or 'installed'}."],
+                commands=[
+                    f"systemctl status {hints.systemd_unit}",
+                    f"sudo systemctl start {hints.systemd_unit}",
+                    f"journalctl -u {hints.systemd_unit} -n 50 --no-pager",
+                ],
+            )
+        )
     if not steps:
         steps.append(NextStep(
             title="Start OvenMediaEngine with its API enabled",
@@ -145,8 +157,10 @@ def ome_not_running(results: Mapping[str, CheckResult], hints: RuntimeHints, url
         return Finding(key="ome_api_on_other_port", title=f"OME Runs in a Container, but Not on Port {port}",
                        details=details), _start_steps(hints, port)
     if hints.running_containers:
-        details.append(f"An OME container is running ({hints.running_containers[0].name}) but its API port is "
-                       "closed: the image's default config has the API disabled.")
+        details.append(
+            f"An OME container is running ({hints.running_containers[0].name}) but its API port is "
+            "closed: the image's default config has the API disabled."
+        )
         return Finding(key="api_disabled_in_container", title="OME Container Runs With Its API Disabled",
                        details=details), _start_steps(hints, port)
     if hints.processes:
@@ -186,11 +200,27 @@ def api_misbehaves(results: Mapping[str, CheckResult], hints: RuntimeHints, url:
         return None
     kind = api.facts.get("kind")
     if api.facts.get("failure") == "OmeTimeout":
-        return (Finding(key="api_timeout", title="OME API Does Not Answer in Time", details=[api.summary,
-                        "The port accepts connections but no answer came within the read timeout."]),
-                [NextStep(title="Look at OME's health and logs",
-                          commands=["journalctl -u ovenmediaengine -n 100 --no-pager   # or: docker logs --tail 100 <ome>",
-                                    f"curl -m 10 -sS -o /dev/null -w '%{{http_code}} %{{time_total}}s\\n' {url}/v1/version"])])
+        return (
+            Finding(
+                key="api_timeout",
+                title="OME API Does Not Answer in Time",
+                details=[
+                    api.summary,
+                    "The port accepts connections but no answer came within the read timeout.",
+                ],
+            ),
+            [
+                NextStep(
+                    title="Look at OME's health and logs",
+                    commands=[
+                        "journalctl -u ovenmediaengine -n 100 --no-pager   # or: docker logs --tail 100 "
+                        "<ome>",
+                        f"curl -m 10 -sS -o /dev/null -w '%{{http_code}} %{{time_total}}s\\n' "
+                        f"{url}/v1/version",
+                    ],
+                )
+            ],
+        )
     if api.facts.get("failure") == "OmeApiError" and int(api.facts.get("status") or 0) >= 500:
         # OME's own JSON envelope with a 5xx: OME answers and fails; nobody else owns the port.
         return (Finding(key="ome_server_error", title="OME Answers With an Internal Error",
@@ -211,10 +241,19 @@ def api_misbehaves(results: Mapping[str, CheckResult], hints: RuntimeHints, url:
                           commands=["ome-harness diagnose --api-url "
                                     + url.replace("https://", "http://", 1)])])
     if api.facts.get("failure") == "OmeNotFound":
-        return (Finding(key="api_url_not_root", title="API URL Is Not the Server Root",
-                        details=[api.summary, "OME routes /v1/... from the server root: drop any path from the URL."]),
-                [NextStep(title="Use the server root as the API URL",
-                          commands=[f"ome-harness diagnose --api-url {url.split('/v1')[0].rstrip('/')}"])])
+        return (
+            Finding(
+                key="api_url_not_root",
+                title="API URL Is Not the Server Root",
+                details=[api.summary, "OME routes /v1/... from the server root: drop any path from the URL."],
+            ),
+            [
+                NextStep(
+                    title="Use the server root as the API URL",
+                    commands=[f"ome-harness diagnose --api-url {url.split('/v1')[0].rstrip('/')}"],
+                )
+            ],
+        )
     port = api_host_port(url)[1]
     if kind == "not-http":
         published = _published_by_container(hints, port)
@@ -237,15 +276,30 @@ def token_rejected(results: Mapping[str, CheckResult], hints: RuntimeHints, url:
     auth = results.get("auth")
     if auth is None or auth.status is not Status.ERROR:
         return None
-    return (Finding(key="token_rejected" if auth.facts.get("rejected") else "token_missing",
-                    title="API Token Rejected" if auth.facts.get("rejected") else "API Token Problem",
-                    details=[auth.summary, "OME expects 'Authorization: Basic <base64(token)>' with the token alone "
-                             "(no 'user:' prefix, no trailing colon)."]),
-            [NextStep(title="Use OME's AccessToken",
-                      details=["Compare the fingerprints in this report with Server.xml's "
-                               "Managers/API/AccessToken (run with --server-xml and --env-file to have them compared)."],
-                      commands=["grep -n AccessToken /opt/ovenmediaengine/bin/origin_conf/Server.xml",
-                                "ome-harness diagnose --server-xml Server.xml --env-file backend/.env"])])
+    return (
+        Finding(
+            key="token_rejected" if auth.facts.get("rejected") else "token_missing",
+            title="API Token Rejected" if auth.facts.get("rejected") else "API Token Problem",
+            details=[
+                auth.summary,
+                "OME expects 'Authorization: Basic <base64(token)>' with the token alone "
+                "(no 'user:' prefix, no trailing colon).",
+            ],
+        ),
+        [
+            NextStep(
+                title="Use OME's AccessToken",
+                details=[
+                    "Compare the fingerprints in this report with Server.xml's "
+                    "Managers/API/AccessToken (run with --server-xml and --env-file to have them compared)."
+                ],
+                commands=[
+                    "grep -n AccessToken /opt/ovenmediaengine/bin/origin_conf/Server.xml",
+                    "ome-harness diagnose --server-xml Server.xml --env-file backend/.env",
+                ],
+            )
+        ],
+    )
 
 
 @rule
@@ -253,9 +307,15 @@ def accepts_any_token(results: Mapping[str, CheckResult], hints: RuntimeHints, u
     auth = results.get("auth")
     if auth is None or not auth.facts.get("accepts_any"):
         return None
-    return (Finding(key="accepts_any_token", title="API Accepts Any Token", details=[auth.summary]),
-            [NextStep(title="Set an AccessToken in Server.xml and check what answers on the port",
-                      commands=[f"curl -sS -i -H 'Authorization: Basic d3Jvbmc=' {url}/v1/vhosts | head -5"])])
+    return (
+        Finding(key="accepts_any_token", title="API Accepts Any Token", details=[auth.summary]),
+        [
+            NextStep(
+                title="Set an AccessToken in Server.xml and check what answers on the port",
+                commands=[f"curl -sS -i -H 'Authorization: Basic d3Jvbmc=' {url}/v1/vhosts | head -5"],
+            )
+        ],
+    )
 
 
 @rule
@@ -271,7 +331,11 @@ def config_mismatch(results: Mapping[str, CheckResult], hints: RuntimeHints, url
 
 @rule
 def endpoint_failures(results: Mapping[str, CheckResult], hints: RuntimeHints, url: str):
-    bad = [r for r in (results.get("streams"), results.get("metrics")) if r is not None and r.status is Status.ERROR]
+    bad = [
+        r
+        for r in (results.get("streams"), results.get("metrics"))
+        if r is not None and r.status is Status.ERROR
+    ]
     if not bad:
         return None
     stale = any(r.facts.get("stale") for r in bad)
@@ -288,9 +352,14 @@ def scte35_upgrade(results: Mapping[str, CheckResult], hints: RuntimeHints, url:
         return None
     # No in-band alternative exists in any version (ome-api.md): the step names the version to run.
     if scte.facts.get("on_demand_insertion") is False:
-        return (Finding(key="scte35_api_unavailable", title="No On-Demand SCTE-35 Insertion in This OME Version",
-                        details=[scte.summary]),
-                [NextStep(title="Keep SCTE-35 insertion possible", details=[scte.remediation or ""])])
+        return (
+            Finding(
+                key="scte35_api_unavailable",
+                title="No On-Demand SCTE-35 Insertion in This OME Version",
+                details=[scte.summary],
+            ),
+            [NextStep(title="Keep SCTE-35 insertion possible", details=[scte.remediation or ""])],
+        )
     return (Finding(key="scte35_break_dropped", title="SCTE-35 Breaks Too Short for the LL-HLS Segments",
                     details=[scte.summary]),
             [NextStep(title="Use breaks OME keeps", details=[scte.remediation or ""])])

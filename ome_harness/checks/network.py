@@ -154,9 +154,21 @@ def diagnose_addresses(ctx: CheckContext) -> CheckResult:
     # both loopbacks count; for a literal address the sibling is probed only to explain a failure.
     name_based = not _is_ip(host)
     relevant = [p for p in probes if p.resolved or name_based]
-    evidence = [Evidence(what=f"tcp {shown(p.address, port)}" + (
-        "" if p.resolved else " (loopback sibling)" if name_based else " (loopback sibling, not used by this URL)"),
-        outcome=p.outcome, latency_ms=p.latency_ms) for p in probes]
+    evidence = [
+        Evidence(
+            what=f"tcp {shown(p.address, port)}"
+            + (
+                ""
+                if p.resolved
+                else " (loopback sibling)"
+                if name_based
+                else " (loopback sibling, not used by this URL)"
+            ),
+            outcome=p.outcome,
+            latency_ms=p.latency_ms,
+        )
+        for p in probes
+    ]
     open_ = [p for p in probes if p.open]
     closed = [p for p in relevant if not p.open]
     facts = {"host": host, "port": port, "open": [p.address for p in open_],
@@ -175,18 +187,34 @@ def diagnose_addresses(ctx: CheckContext) -> CheckResult:
     configured_open = [p for p in open_ if p.resolved]
     if not configured_open:
         return CheckResult(
-            id="tcp", title=title, status=Status.ERROR, evidence=evidence, facts=facts,
-            summary=(f"{host} resolves to {', '.join(p.address for p in probes if p.resolved)} where nothing "
-                     f"listens on port {port}; the API answers only on {', '.join(p.address for p in open_)}"),
+            id="tcp",
+            title=title,
+            status=Status.ERROR,
+            evidence=evidence,
+            facts=facts,
+            summary=(
+                f"{host} resolves to {', '.join(p.address for p in probes if p.resolved)} where nothing "
+                f"listens on port {port}; the API answers only on {', '.join(p.address for p in open_)}"
+            ),
             remediation=f"Point the client at http://{shown(open_[0].address, port)} or make OME listen on "
-                        "both families (<IP>*</IP> and <IP>::</IP> in Server.xml).")
+            "both families (<IP>*</IP> and <IP>::</IP> in Server.xml).",
+        )
     if closed:
         sample = closed[0]
         return CheckResult(
-            id="tcp", title=title, status=Status.WARN, evidence=evidence, facts=facts,
-            summary=(f"open on {', '.join(p.address for p in open_)}; {sample.outcome} on "
-                     f"{shown(sample.address, port)}"),
-            remediation=(f"Clients that try {sample.address} first fail. Use http://{shown(open_[0].address, port)} "
-                         "in their configuration, or add <IP>::</IP> to Server.xml so OME listens on IPv6 too."))
+            id="tcp",
+            title=title,
+            status=Status.WARN,
+            evidence=evidence,
+            facts=facts,
+            summary=(
+                f"open on {', '.join(p.address for p in open_)}; {sample.outcome} on "
+                f"{shown(sample.address, port)}"
+            ),
+            remediation=(
+                f"Clients that try {sample.address} first fail. Use http://{shown(open_[0].address, port)} "
+                "in their configuration, or add <IP>::</IP> to Server.xml so OME listens on IPv6 too."
+            ),
+        )
     return CheckResult(id="tcp", title=title, status=Status.OK, evidence=evidence, facts=facts,
                        summary=f"port {port} open on " + ", ".join(p.address for p in open_))

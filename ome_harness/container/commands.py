@@ -15,14 +15,23 @@ if TYPE_CHECKING:  # the Docker SDK loads only when a container command runs, no
     from ome_harness.config import HarnessConfig
     from ome_harness.container.launcher import LaunchedOme, OmeContainer
 
-ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config (default: ./harness.yaml if present).")]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="YAML config (default: ./harness.yaml if present).")
+]
 
 
 def up(
-    image: Annotated[str | None, typer.Option(help="Image to run (default: container.image, the pinned OME release).")] = None,
+    image: Annotated[
+        str | None, typer.Option(help="Image to run (default: container.image, the pinned OME release).")
+    ] = None,
     token: Annotated[str | None, typer.Option(help="API access token (default: a fresh random one).")] = None,
-    detach: Annotated[bool, typer.Option("--detach", "-d", help="Leave it running and return; `ome-harness down` removes it.")] = False,
-    ready_timeout: Annotated[float | None, typer.Option("--ready-timeout", help="Seconds to wait for the API.")] = None,
+    detach: Annotated[
+        bool,
+        typer.Option("--detach", "-d", help="Leave it running and return; `ome-harness down` removes it."),
+    ] = False,
+    ready_timeout: Annotated[
+        float | None, typer.Option("--ready-timeout", help="Seconds to wait for the API.")
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Launch OME in a container, print its URLs and token, and keep it until Ctrl-C."""
@@ -37,7 +46,9 @@ def up(
             ome = ome_container.start()
             _print_launched(ome, cfg)
             if detach:
-                typer.echo("Left running. Remove it with: ome-harness down (it also deletes the rendered config)")
+                typer.echo(
+                    "Left running. Remove it with: ome-harness down (it also deletes the rendered config)"
+                )
                 return
             typer.echo("Ctrl-C stops and removes it.", err=True)
             code = _wait_while_running(ome_container)
@@ -89,13 +100,19 @@ def _wait_while_running(ome_container: OmeContainer) -> int:
         state = container.attrs.get("State") or {}
         if state.get("Status") in ("exited", "dead"):
             tail = ome_container.log_tail()
-            typer.echo(f"ome-harness: error: container {container.name} stopped with exit code "
-                       f"{state.get('ExitCode')}" + (f"; last lines of its log:\n{tail}" if tail else ""), err=True)
+            typer.echo(
+                f"ome-harness: error: container {container.name} stopped with exit code "
+                f"{state.get('ExitCode')}" + (f"; last lines of its log:\n{tail}" if tail else ""),
+                err=True,
+            )
             return 1
 
 
 def logs(
-    which: Annotated[str | None, typer.Argument(metavar="[CONTAINER]", help="Container name or run id (default: the newest).")] = None,
+    which: Annotated[
+        str | None,
+        typer.Argument(metavar="[CONTAINER]", help="Container name or run id (default: the newest)."),
+    ] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
     tail: Annotated[int | None, typer.Option(help="Only the last N lines.")] = None,
 ) -> None:
@@ -112,7 +129,9 @@ def logs(
     except ContainerError as exc:
         fail(str(exc))
     if which:
-        containers = [c for c in containers if which in (c.name, c.labels.get(lbl.RUN_ID_LABEL), c.id, c.short_id)]
+        containers = [
+            c for c in containers if which in (c.name, c.labels.get(lbl.RUN_ID_LABEL), c.id, c.short_id)
+        ]
     if not containers:
         fail("no container launched by ome-harness" + (f" matches {which!r}" if which else " exists")
              + "; logs of removed ones are kept under report.out/containers/")
@@ -133,7 +152,9 @@ def logs(
 
 
 def down(
-    all_: Annotated[bool, typer.Option("--all", help="Also remove containers whose launcher is still running.")] = False,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Also remove containers whose launcher is still running.")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Remove containers left by earlier ome-harness runs (found by label; nothing else is touched)."""

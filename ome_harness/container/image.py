@@ -28,7 +28,9 @@ def ensure_image(client: docker.DockerClient, reference: str, *, pull: bool = Tr
     except ImageNotFound:
         pass
     except APIError as exc:
-        raise ContainerError(f"The Docker engine could not look up image {reference}: {_explain(exc)}.") from None
+        raise ContainerError(
+            f"The Docker engine could not look up image {reference}: {_explain(exc)}."
+        ) from None
     if not pull:
         raise ImageUnavailable(
             f"Image {reference} is not on the Docker engine and pulling is off (container.pull: false). "
@@ -37,7 +39,9 @@ def ensure_image(client: docker.DockerClient, reference: str, *, pull: bool = Tr
     try:
         return client.images.get(reference)
     except DockerException as exc:
-        raise ImageUnavailable(f"Image {reference} was pulled but the engine cannot find it: {_explain(exc)}.") from None
+        raise ImageUnavailable(
+            f"Image {reference} was pulled but the engine cannot find it: {_explain(exc)}."
+        ) from None
 
 
 def pull_image(client: docker.DockerClient, reference: str, *, timeout: float = 600.0,

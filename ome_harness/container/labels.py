@@ -39,7 +39,9 @@ def launcher_alive(identity: str) -> bool:
     return _start_time(pid) == started and started != "gone"
 
 
-def labels_for(run_id: str, image: str, config_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+def labels_for(
+    run_id: str, image: str, config_dir: Path, extra: dict[str, str] | None = None
+) -> dict[str, str]:
     labels = dict(extra or {})
     labels.update({OWNER_LABEL: OWNER, RUN_ID_LABEL: run_id, LAUNCHER_LABEL: launcher_identity(),
                    CONFIG_DIR_LABEL: str(config_dir), IMAGE_LABEL: image})

@@ -70,7 +70,8 @@ class LaunchedOme:
 
 
 class OmeContainer:
-    """One OME container owned by this process: start() makes it ready, remove() keeps its log and removes it."""
+    """One OME container owned by this process: start() makes it ready, remove() keeps its log and removes
+    it."""
 
     def __init__(self, cfg: HarnessConfig, *, console: Console | None = None,
                  client: docker.DockerClient | None = None) -> None:

@@ -34,7 +34,9 @@ class RemovedContainer:
 def launched_containers(client: docker.DockerClient) -> list[Container]:
     """Every container carrying the harness's owner label, newest first."""
     # ignore_removed: other runs remove their containers while we list (seen under parallel tests).
-    found = client.containers.list(all=True, ignore_removed=True, filters={"label": f"{lbl.OWNER_LABEL}={lbl.OWNER}"})
+    found = client.containers.list(
+        all=True, ignore_removed=True, filters={"label": f"{lbl.OWNER_LABEL}={lbl.OWNER}"}
+    )
     return sorted(found, key=lambda c: c.attrs.get("Created", ""), reverse=True)
 
 
@@ -44,7 +46,8 @@ def is_leftover(container: Container) -> bool:
 
 
 def redactor_for(container: Container) -> Redactor:
-    """Masks the token the container was configured with: from its Server.xml inside, else the rendered copy here."""
+    """Masks the token the container was configured with: from its Server.xml inside, else the rendered copy
+    here."""
     redactor = Redactor()
     token = token_in_container(container)
     if token:

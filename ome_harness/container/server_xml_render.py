@@ -27,13 +27,20 @@ def template_path(override: Path | None = None) -> Path:
     """The template: the configured one, the checkout's docker/, or the copy bundled in the wheel."""
     if override is not None:
         if not override.is_file():
-            raise ContainerError(f"{override}: the Server.xml template (container.server_xml_template) does not exist.")
+            raise ContainerError(
+                f"{override}: the Server.xml template (container.server_xml_template) does not exist."
+            )
         return override
     package = Path(__file__).resolve().parents[1]
-    for candidate in (package.parent / "docker" / TEMPLATE_NAME, package / "_bundled" / "docker" / TEMPLATE_NAME):
+    for candidate in (
+        package.parent / "docker" / TEMPLATE_NAME,
+        package / "_bundled" / "docker" / TEMPLATE_NAME,
+    ):
         if candidate.is_file():
             return candidate
-    raise ContainerError(f"The Server.xml template ({TEMPLATE_NAME}) is missing from this installation of ome-harness.")
+    raise ContainerError(
+        f"The Server.xml template ({TEMPLATE_NAME}) is missing from this installation of ome-harness."
+    )
 
 
 def render_server_xml(*, access_token: str, vhost: str, app: str, run_id: str, ports: OmePorts = OmePorts(),

@@ -57,7 +57,8 @@ def stop_signals_unwind(*, restore_sigint: bool = False) -> Iterator[None]:
 
 @contextlib.contextmanager
 def stop_signals_deferred() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM while cleanup runs, then deliver them: a second Ctrl-C must not strand a container."""
+    """Hold SIGINT/SIGTERM while cleanup runs, then deliver them: a second Ctrl-C must not strand a
+    container."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

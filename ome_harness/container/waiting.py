@@ -69,8 +69,10 @@ def wait_until_ready(container: Container, strategy: WaitStrategy, deadline: Dea
         if deadline.passed():
             raise ContainerNotReady(
                 f"Container {container.name} was still running but not ready after {deadline.seconds:g}s "
-                f"(container.ready_timeout): waited for {strategy.describe()} (wait strategy {strategy.name}); "
-                f"last seen: {seen}.")
+                f"(container.ready_timeout): waited for {strategy.describe()} (wait strategy "
+                f"{strategy.name}); "
+                f"last seen: {seen}."
+            )
         time.sleep(min(delay, deadline.remaining()))
         delay = min(delay * 1.5, max_delay)
 
@@ -85,10 +87,14 @@ def _exit_code_if_stopped(container: Container) -> int | None:
     try:
         container.reload()
     except NotFound:
-        raise ContainerExited(f"Container {container.name} disappeared while starting (removed by someone else?).",
-                              exit_code=None) from None
+        raise ContainerExited(
+            f"Container {container.name} disappeared while starting (removed by someone else?).",
+            exit_code=None,
+        ) from None
     except DockerException as exc:
-        raise ContainerError(f"The Docker engine stopped answering about container {container.name}: {exc}") from None
+        raise ContainerError(
+            f"The Docker engine stopped answering about container {container.name}: {exc}"
+        ) from None
     state = container.attrs.get("State") or {}
     if state.get("Status") in ("exited", "dead"):
         return int(state.get("ExitCode", -1))

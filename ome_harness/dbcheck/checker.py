@@ -28,7 +28,8 @@ RECENT = 5
 """How many of a channel's newest audit entries a failure message shows."""
 
 SCAN = 500
-"""How many matching audit entries are read when a filter cannot be put in SQL (text times, marker in details)."""
+"""How many matching audit entries are read when a filter cannot be put in SQL (text times, marker in
+details)."""
 
 
 def _row_key(row: dict[str, Any]) -> str:
@@ -102,7 +103,8 @@ def as_utc(value: Any) -> datetime | None:
 
 
 def _bound_for(moment: datetime, column_type: DateTime) -> datetime:
-    # A naive column holds UTC (as ours does): compare naive UTC, or PostgreSQL would apply the session's zone.
+    # A naive column holds UTC (as ours does): compare naive UTC, or PostgreSQL would apply the session's
+    # zone.
     return moment if column_type.timezone else moment.replace(tzinfo=None)
 
 
@@ -117,7 +119,9 @@ def _values(data: Any) -> list[Any]:
 
 def _show(row: dict[str, Any]) -> str:
     # Stream keys are credentials for ingest: failure messages show a fingerprint, never the key.
-    return ", ".join(f"{k}={fingerprint(str(v)) if k == 'stream_key' and v else repr(v)}" for k, v in row.items())
+    return ", ".join(
+        f"{k}={fingerprint(str(v)) if k == 'stream_key' and v else repr(v)}" for k, v in row.items()
+    )
 
 
 class DbChecker:
@@ -240,7 +244,9 @@ class DbChecker:
         with self._read() as conn:
             table = self._table(conn, "audit")
             column = {key: table.c[real] for key, real in columns.items()}
-            query = select(*(c.label(key) for key, c in column.items())).where(column["action"] == real_action)
+            query = select(*(c.label(key) for key, c in column.items())).where(
+                column["action"] == real_action
+            )
             if channel_id is not None:
                 query = query.where(column["channel"] == channel_id)
             if wanted_outcome is not None and "outcome" in column:
@@ -259,13 +265,19 @@ class DbChecker:
         for entry in candidates:
             if self._earlier and _row_key(entry) in self._earlier:
                 continue
-            if since is not None and not time_in_sql and ((at := as_utc(entry.get("time"))) is None or at < since):
+            if (
+                since is not None
+                and not time_in_sql
+                and ((at := as_utc(entry.get("time"))) is None or at < since)
+            ):
                 continue
             if marker_id is not None and not marker_in_sql and not self._mentions_marker(entry, marker_id):
                 continue
             return entry
         recent = self.audit_entries(channel_id, limit=RECENT)
-        raise DbCheckFailed(self._missing_audit(real_action, channel_id, since, wanted_outcome, marker_id, recent))
+        raise DbCheckFailed(
+            self._missing_audit(real_action, channel_id, since, wanted_outcome, marker_id, recent)
+        )
 
     def expect_marker_inserted(self, marker_id: str, channel_id: str | None = None, *,
                                after: datetime | None = None) -> dict[str, Any]:
@@ -285,13 +297,17 @@ class DbChecker:
     def _mentions_marker(entry: dict[str, Any], marker_id: str) -> bool:
         if "marker" in entry:
             return entry["marker"] == marker_id
-        # A schema without a marker column: the id must be a whole value of the details (promo-1 is not promo-10).
+        # A schema without a marker column: the id must be a whole value of the details (promo-1 is not
+        # promo-10).
         details = entry.get("details")
         if isinstance(details, str):
             try:
                 details = json.loads(details)
             except ValueError:
-                return re.search(rf"(?<![A-Za-z0-9_.-]){re.escape(marker_id)}(?![A-Za-z0-9_.-])", details) is not None
+                return (
+                    re.search(rf"(?<![A-Za-z0-9_.-]){re.escape(marker_id)}(?![A-Za-z0-9_.-])", details)
+                    is not None
+                )
         return marker_id in _values(details)
 
     def _missing_audit(self, action: str, channel_id: str | None, since: datetime | None,

@@ -47,8 +47,10 @@ class TableMap:
                 if logical == "audit" and "." in key:
                     self._actions[key] = name
                 elif key in REQUIRED[logical] and name == "-":
-                    raise ConfigError(f"backend.table_map.{logical}.{key}: the checks cannot work without it, so it "
-                                      "cannot be '-'; name the table or column of your schema that holds it")
+                    raise ConfigError(
+                        f"backend.table_map.{logical}.{key}: the checks cannot work without it, so it "
+                        "cannot be '-'; name the table or column of your schema that holds it"
+                    )
                 elif key in self._map[logical]:
                     self._map[logical][key] = name
                 else:

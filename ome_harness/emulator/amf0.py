@@ -104,7 +104,9 @@ def _encode(value: Any) -> bytes:
         return (b"\x02" + struct.pack(">H", len(raw)) if len(raw) < 0x10000
                 else b"\x0c" + struct.pack(">I", len(raw))) + raw
     if isinstance(value, dict):
-        body = b"".join(struct.pack(">H", len(k.encode())) + k.encode() + _encode(v) for k, v in value.items())
+        body = b"".join(
+            struct.pack(">H", len(k.encode())) + k.encode() + _encode(v) for k, v in value.items()
+        )
         return b"\x03" + body + _OBJECT_END
     if isinstance(value, list | tuple):
         return b"\x0a" + struct.pack(">I", len(value)) + b"".join(_encode(v) for v in value)

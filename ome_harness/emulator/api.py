@@ -99,8 +99,11 @@ class OmeApi:
             return Response("<!DOCTYPE html><html><body><h1>Welcome to nginx!</h1></body></html>",
                             media_type="text/html", headers={EMULATOR_HEADER: IDENTITY})
         if faults.garbage_json:
-            return Response('{"message":"OK","response":[', status_code=200,
-                            headers={"Content-Type": "application/json;charset=UTF-8", EMULATOR_HEADER: IDENTITY})
+            return Response(
+                '{"message":"OK","response":[',
+                status_code=200,
+                headers={"Content-Type": "application/json;charset=UTF-8", EMULATOR_HEADER: IDENTITY},
+            )
         denial = self._authenticate(request.headers.get("authorization"))
         if denial:
             return _error(401, denial)

@@ -44,8 +44,9 @@ class _EpollEvent(ctypes.Structure):
 
 # int srt_listen_callback_fn(void* opaque, SRTSOCKET ns, int hsversion, const struct sockaddr* peer,
 #                            const char* streamid)
-_LISTEN_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p,
-                                    ctypes.c_char_p)
+_LISTEN_CALLBACK = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p
+)
 
 _lib: ctypes.CDLL | None = None
 _lib_lock = threading.Lock()
@@ -70,7 +71,9 @@ def library() -> ctypes.CDLL:
                 _lib = lib
                 break
             else:
-                raise SrtUnavailable(f"libsrt was not found: the emulator's SRT ingest needs it; {INSTALL_HINT}")
+                raise SrtUnavailable(
+                    f"libsrt was not found: the emulator's SRT ingest needs it; {INSTALL_HINT}"
+                )
         return _lib
 
 
@@ -85,13 +88,24 @@ def available() -> bool:
 def _declare(lib: ctypes.CDLL) -> None:
     c_int, ptr = ctypes.c_int, ctypes.c_void_p
     for name, args in {
-        "srt_startup": [], "srt_create_socket": [], "srt_bind": [c_int, ptr, c_int], "srt_listen": [c_int, c_int],
-        "srt_accept": [c_int, ptr, ptr], "srt_close": [c_int], "srt_getsockname": [c_int, ptr, ptr],
-        "srt_setsockflag": [c_int, c_int, ptr, c_int], "srt_getsockflag": [c_int, c_int, ptr, ptr],
-        "srt_recvmsg": [c_int, ptr, c_int], "srt_listen_callback": [c_int, _LISTEN_CALLBACK, ptr],
-        "srt_setrejectreason": [c_int, c_int], "srt_epoll_create": [], "srt_epoll_release": [c_int],
-        "srt_epoll_add_usock": [c_int, c_int, ptr], "srt_epoll_remove_usock": [c_int, c_int],
-        "srt_epoll_uwait": [c_int, ptr, c_int, ctypes.c_int64], "srt_getlasterror": [ptr],
+        "srt_startup": [],
+        "srt_create_socket": [],
+        "srt_bind": [c_int, ptr, c_int],
+        "srt_listen": [c_int, c_int],
+        "srt_accept": [c_int, ptr, ptr],
+        "srt_close": [c_int],
+        "srt_getsockname": [c_int, ptr, ptr],
+        "srt_setsockflag": [c_int, c_int, ptr, c_int],
+        "srt_getsockflag": [c_int, c_int, ptr, ptr],
+        "srt_recvmsg": [c_int, ptr, c_int],
+        "srt_listen_callback": [c_int, _LISTEN_CALLBACK, ptr],
+        "srt_setrejectreason": [c_int, c_int],
+        "srt_epoll_create": [],
+        "srt_epoll_release": [c_int],
+        "srt_epoll_add_usock": [c_int, c_int, ptr],
+        "srt_epoll_remove_usock": [c_int, c_int],
+        "srt_epoll_uwait": [c_int, ptr, c_int, ctypes.c_int64],
+        "srt_getlasterror": [ptr],
     }.items():
         getattr(lib, name).argtypes = args
         getattr(lib, name).restype = c_int
@@ -153,7 +167,9 @@ class Listener:
     def port(self) -> int:
         raw = ctypes.create_string_buffer(128)
         size = ctypes.c_int(128)
-        _check(self.lib, self.lib.srt_getsockname(self.sockets[0], raw, ctypes.byref(size)), "srt_getsockname")
+        _check(
+            self.lib, self.lib.srt_getsockname(self.sockets[0], raw, ctypes.byref(size)), "srt_getsockname"
+        )
         return peer_address(raw.raw)[1]
 
     def _listen(self, host: str, port: int) -> int:
@@ -182,7 +198,9 @@ class Listener:
 
     def _watch(self, sock: int) -> None:
         events = ctypes.c_int(SRT_EPOLL_IN | SRT_EPOLL_ERR)
-        _check(self.lib, self.lib.srt_epoll_add_usock(self.epoll, sock, ctypes.byref(events)), "srt_epoll_add")
+        _check(
+            self.lib, self.lib.srt_epoll_add_usock(self.epoll, sock, ctypes.byref(events)), "srt_epoll_add"
+        )
 
     def _on_caller(self, _opaque: int | None, sock: int, _hs_version: int, peer: int | None,
                    streamid: bytes | None) -> int:

@@ -135,14 +135,17 @@ class Timeline:
         return tags if close else None
 
     def cue(self, kind: str, at: datetime, event_id: int | None, duration_s: float | None) -> None:
-        """A cue accepted by the API: cut at the next keyframe; a cue-out with a duration schedules its cue-in."""
+        """A cue accepted by the API: cut at the next keyframe; a cue-out with a duration schedules its
+        cue-in."""
         if kind == "in":
             self.returns = [r for r in self.returns if r.event_id != event_id]
         self.cuts.append(_Cut(at, kind, event_id, duration_s))
         self.cuts.sort(key=lambda c: c.at)
 
     def _open(self, at: datetime, keyframe: bool, tags: list[str]) -> None:
-        self.segments.append(Segment(self._sequence, at, parts=[Part(start=at, independent=keyframe)], tags=tags))
+        self.segments.append(
+            Segment(self._sequence, at, parts=[Part(start=at, independent=keyframe)], tags=tags)
+        )
         self._sequence += 1
         # Keep the live window: segment_count closed segments plus the open one.
         del self.segments[:-(self.segment_count + 1)]
@@ -164,10 +167,14 @@ class Timeline:
         cue = splice_insert(event_id, out=cut.kind == "out", duration_s=cut.duration_s)
         if cut.kind == "out":
             planned = f",PLANNED-DURATION={cut.duration_s:.3f}" if cut.duration_s else ""
-            return [f'#EXT-X-DATERANGE:ID="{event_id}",START-DATE="{ome_time(at)}"{planned},SCTE35-OUT={cue.hex()}']
+            return [
+                f'#EXT-X-DATERANGE:ID="{event_id}",START-DATE="{ome_time(at)}"{planned},SCTE35-OUT={cue.hex()}'
+            ]
         started = self._outs.get(cut.event_id, at)
-        return [f'#EXT-X-DATERANGE:ID="{event_id}",START-DATE="{ome_time(started)}",END-DATE="{ome_time(at)}",'
-                f'DURATION={(at - started).total_seconds():.3f},SCTE35-IN={cue.hex()}']
+        return [
+            f'#EXT-X-DATERANGE:ID="{event_id}",START-DATE="{ome_time(started)}",END-DATE="{ome_time(at)}",'
+            f"DURATION={(at - started).total_seconds():.3f},SCTE35-IN={cue.hex()}"
+        ]
 
     # -- output -----------------------------------------------------------------------------
     def chunklist(self, track: int, kind: str, session: str) -> str:
@@ -195,7 +202,10 @@ class Timeline:
                 lines.append(f'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="part_{track}_{segment.sequence}_'
                              f'{len(segment.parts) - 1}_{name}.m4s?session={session}"')
             else:
-                lines += [f"#EXTINF:{segment.duration:.6f},", f"seg_{track}_{segment.sequence}_{name}.m4s?session={session}"]
+                lines += [
+                    f"#EXTINF:{segment.duration:.6f},",
+                    f"seg_{track}_{segment.sequence}_{name}.m4s?session={session}",
+                ]
         return "\n".join(lines) + "\n"
 
 
@@ -247,13 +257,23 @@ class LlhlsPackager:
             tag = f"Scte35Event-{kind.upper()}"
             segment_s = self.state.llhls_segment_s
             scte35 = str(event.body.get("eventFormat", "")).lower() == "scte35"
-            if scte35 and kind == "out" and not honoured(duration_s * 1000 if duration_s else None, segment_s):
-                # OME v0.20.0 answers 200 and refuses the marker in its log only (samples/.../cue_2s_ome_log.txt).
-                self.state.log("E", "LLHLS Publisher | llhls_stream.cpp:1228",
-                               f"Failed to insert marker (timestamp: {timestamp}, tag: {tag}, msg: Duration of the "
-                               f"marker must be greater than {min_break_ms(segment_s):.6f} ms : {tag})")
+            if (
+                scte35
+                and kind == "out"
+                and not honoured(duration_s * 1000 if duration_s else None, segment_s)
+            ):
+                # OME v0.20.0 answers 200 and refuses the marker in its log only
+                # (samples/.../cue_2s_ome_log.txt).
+                self.state.log(
+                    "E",
+                    "LLHLS Publisher | llhls_stream.cpp:1228",
+                    f"Failed to insert marker (timestamp: {timestamp}, tag: {tag}, msg: Duration of the "
+                    f"marker must be greater than {min_break_ms(segment_s):.6f} ms : {tag})",
+                )
                 return
-            self.state.log("I", "LLHLS Publisher | llhls_stream.cpp:1234", f"Packager(0) - Insert marker: {tag}")
+            self.state.log(
+                "I", "LLHLS Publisher | llhls_stream.cpp:1234", f"Packager(0) - Insert marker: {tag}"
+            )
             if timeline is not None:
                 timeline.cue(kind, event.at, event_id, duration_s)
 
@@ -265,7 +285,11 @@ class LlhlsPackager:
         await response(scope, receive, send)
 
     def _answer(self, request: Request) -> Response:
-        headers = {"Access-Control-Allow-Origin": "*", "Server": "OvenMediaEngine", "Cache-Control": "no-cache"}
+        headers = {
+            "Access-Control-Allow-Origin": "*",
+            "Server": "OvenMediaEngine",
+            "Cache-Control": "no-cache",
+        }
         parts = request.url.path.strip("/").split("/")
         if request.method not in ("GET", "HEAD") or len(parts) != 3:
             return Response(status_code=404, headers=headers)
@@ -275,9 +299,13 @@ class LlhlsPackager:
             timeline = self._timelines.get((vhost, app, name))
             if timeline is None or not timeline.segments:
                 return Response(status_code=404, headers=headers)
-            session = request.query_params.get("session") or f"{secrets.randbelow(90) + 10}_{secrets.token_hex(4)}"
+            session = (
+                request.query_params.get("session") or f"{secrets.randbelow(90) + 10}_{secrets.token_hex(4)}"
+            )
             if file == "llhls.m3u8":
-                return Response(_master(app, name, timeline, session), media_type=PLAYLIST_TYPE, headers=headers)
+                return Response(
+                    _master(app, name, timeline, session), media_type=PLAYLIST_TYPE, headers=headers
+                )
             if file.startswith("chunklist_") and file.endswith("_llhls.m3u8"):
                 track, kind = file.split("_")[1:3]
                 if kind in ("video", "audio") and track.isdigit():
@@ -304,8 +332,10 @@ def _master(app: str, name: str, timeline: Timeline, session: str) -> str:
     if video is not None:
         codecs.insert(0, "avc1.64001e")
         height = video.height - video.height % 16
-        lines.append(f"#EXT-X-STREAM-INF:BANDWIDTH={max(stream.bitrate, 1)},RESOLUTION={video.width}x{height},"
-                     f'FRAME-RATE={video.framerate:.3f},CODECS="{",".join(codecs)}"{audio_group}')
+        lines.append(
+            f"#EXT-X-STREAM-INF:BANDWIDTH={max(stream.bitrate, 1)},RESOLUTION={video.width}x{height},"
+            f'FRAME-RATE={video.framerate:.3f},CODECS="{",".join(codecs)}"{audio_group}'
+        )
         lines.append(f"/{app}/{name}/chunklist_0_video_{timeline.key}_llhls.m3u8?session={session}")
     return "\n".join(lines) + "\n"
 

@@ -116,7 +116,10 @@ class TsDemuxer:
     def _pat(self, payload: bytes) -> None:
         section = _section(payload)
         for at in range(8, len(section) - 4, 4):
-            program, pid = int.from_bytes(section[at:at + 2], "big"), int.from_bytes(section[at + 2:at + 4], "big")
+            program, pid = (
+                int.from_bytes(section[at : at + 2], "big"),
+                int.from_bytes(section[at + 2 : at + 4], "big"),
+            )
             if program:
                 self._pmt_pids.add(pid & 0x1FFF)
 
@@ -197,7 +200,13 @@ def _section(payload: bytes) -> bytes:
 
 
 def _timestamp(data: bytes) -> int:
-    return (((data[0] >> 1) & 0x07) << 30) | (data[1] << 22) | ((data[2] >> 1) << 15) | (data[3] << 7) | (data[4] >> 1)
+    return (
+        (((data[0] >> 1) & 0x07) << 30)
+        | (data[1] << 22)
+        | ((data[2] >> 1) << 15)
+        | (data[3] << 7)
+        | (data[4] >> 1)
+    )
 
 
 def _pes_stamps(payload: bytes) -> tuple[int, int | None] | None:

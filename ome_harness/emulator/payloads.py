@@ -16,43 +16,88 @@ DEFAULT_APP_CONFIG: dict[str, Any] = {
     "outputProfiles": {
         "decodes": {"onlyKeyframes": "false", "threadCount": "2"},
         "hwaccels": {"decoder": {"enable": "false"}, "encoder": {"enable": "false"}},
-        "outputProfile": [{
-            "encodes": {
-                "audios": [
-                    {"bitrate": "128000", "bypassIfMatch": {"codec": "eq"}, "channel": "2", "codec": "aac",
-                     "name": "aac_audio", "samplerate": "48000"},
-                    {"bitrate": "128000", "bypassIfMatch": {"codec": "eq"}, "channel": "2", "codec": "opus",
-                     "name": "opus_audio", "samplerate": "48000"},
+        "outputProfile": [
+            {
+                "encodes": {
+                    "audios": [
+                        {
+                            "bitrate": "128000",
+                            "bypassIfMatch": {"codec": "eq"},
+                            "channel": "2",
+                            "codec": "aac",
+                            "name": "aac_audio",
+                            "samplerate": "48000",
+                        },
+                        {
+                            "bitrate": "128000",
+                            "bypassIfMatch": {"codec": "eq"},
+                            "channel": "2",
+                            "codec": "opus",
+                            "name": "opus_audio",
+                            "samplerate": "48000",
+                        },
+                    ],
+                    "videos": [{"bypass": "true", "name": "bypass_video"}],
+                },
+                "name": "bypass_stream",
+                "outputStreamName": "${OriginStreamName}",
+                "playlists": [
+                    {
+                        "fileName": "master",
+                        "name": "default",
+                        "options": {
+                            "enableTsPackaging": "true",
+                            "hLSChunklistPathDepth": "0",
+                            "webRtcAutoAbr": "true",
+                        },
+                        "rendition_templates": [
+                            {
+                                "audio_template": {"encoding_type": "all"},
+                                "name": "${Height}p",
+                                "video_template": {"encoding_type": "all"},
+                            }
+                        ],
+                    }
                 ],
-                "videos": [{"bypass": "true", "name": "bypass_video"}],
-            },
-            "name": "bypass_stream",
-            "outputStreamName": "${OriginStreamName}",
-            "playlists": [{
-                "fileName": "master", "name": "default",
-                "options": {"enableTsPackaging": "true", "hLSChunklistPathDepth": "0", "webRtcAutoAbr": "true"},
-                "rendition_templates": [{"audio_template": {"encoding_type": "all"}, "name": "${Height}p",
-                                         "video_template": {"encoding_type": "all"}}],
-            }],
-        }],
+            }
+        ],
     },
     "providers": {
         "mpegts": {"streams": [{"name": "stream_4000", "port": "4000/udp"}]},
-        "ovt": {}, "rtmp": {}, "rtspPull": {},
+        "ovt": {},
+        "rtmp": {},
+        "rtspPull": {},
         "schedule": {"mediaRootDir": "/tmp/ome/media", "scheduleFilesDir": "/tmp/ome/media"},
-        "srt": {}, "webrtc": {"crossDomains": {"urls": ["*"]}, "timeout": "30000"},
+        "srt": {},
+        "webrtc": {"crossDomains": {"urls": ["*"]}, "timeout": "30000"},
     },
     "publishers": {
         "appWorkerCount": "1",
-        "hls": {"createDefaultPlaylist": "true", "crossDomains": {"urls": ["*"]}, "segmentCount": "4",
-                "segmentDuration": "4"},
-        "llhls": {"chunkDuration": "0.5", "createDefaultPlaylist": "true", "crossDomains": {"urls": ["*"]},
-                  "dRM": {"enable": "false", "infoFile": "path/to/file.xml"},
-                  "dVR": {"enable": "false", "maxDuration": "3600", "tempStoragePath": "/tmp/ome/dvr/"},
-                  "partHoldBack": "1.5", "segmentCount": "10", "segmentDuration": "6"},
-        "ovt": {}, "streamWorkerCount": "8",
-        "webrtc": {"createDefaultPlaylist": "true", "jitterBuffer": "false", "rtx": "false", "timeout": "30000",
-                   "ulpfec": "false"},
+        "hls": {
+            "createDefaultPlaylist": "true",
+            "crossDomains": {"urls": ["*"]},
+            "segmentCount": "4",
+            "segmentDuration": "4",
+        },
+        "llhls": {
+            "chunkDuration": "0.5",
+            "createDefaultPlaylist": "true",
+            "crossDomains": {"urls": ["*"]},
+            "dRM": {"enable": "false", "infoFile": "path/to/file.xml"},
+            "dVR": {"enable": "false", "maxDuration": "3600", "tempStoragePath": "/tmp/ome/dvr/"},
+            "partHoldBack": "1.5",
+            "segmentCount": "10",
+            "segmentDuration": "6",
+        },
+        "ovt": {},
+        "streamWorkerCount": "8",
+        "webrtc": {
+            "createDefaultPlaylist": "true",
+            "jitterBuffer": "false",
+            "rtx": "false",
+            "timeout": "30000",
+            "ulpfec": "false",
+        },
     },
     "type": "live",
 }
@@ -82,12 +127,24 @@ def _video(spec: VideoSpec, *, bypass: bool, srt: bool = False) -> dict[str, Any
     # the RTMP captures (31_stream) show the 16-pixel-aligned height and framerateConf = framerate.
     height = spec.height if srt else _reported_height(spec.height)
     return {
-        "bitrate": spec.bitrate, "bitrateAvg": spec.bitrate, "bitrateConf": 0, "bitrateLatest": spec.bitrate,
-        "bypass": bypass, "codec": spec.codec, "deltaFramesSinceLastKeyFrame": 0,
-        "framerate": spec.framerate, "framerateAvg": spec.framerate, "framerateConf": 0.0 if srt else spec.framerate,
-        "framerateLatest": spec.framerate, "hasBframes": spec.has_bframes, "height": height,
-        "keyFrameInterval": spec.key_frame_interval, "keyFrameIntervalAvg": spec.key_frame_interval,
-        "keyFrameIntervalConf": 0.0, "keyFrameIntervalLatest": spec.key_frame_interval, "width": spec.width,
+        "bitrate": spec.bitrate,
+        "bitrateAvg": spec.bitrate,
+        "bitrateConf": 0,
+        "bitrateLatest": spec.bitrate,
+        "bypass": bypass,
+        "codec": spec.codec,
+        "deltaFramesSinceLastKeyFrame": 0,
+        "framerate": spec.framerate,
+        "framerateAvg": spec.framerate,
+        "framerateConf": 0.0 if srt else spec.framerate,
+        "framerateLatest": spec.framerate,
+        "hasBframes": spec.has_bframes,
+        "height": height,
+        "keyFrameInterval": spec.key_frame_interval,
+        "keyFrameIntervalAvg": spec.key_frame_interval,
+        "keyFrameIntervalConf": 0.0,
+        "keyFrameIntervalLatest": spec.key_frame_interval,
+        "width": spec.width,
     }
 
 
@@ -152,13 +209,31 @@ def _playlists(height: int, *, srt: bool) -> list[dict[str, Any]]:
         return {"enableTsPackaging": ts, "hlsChunklistPathDepth": depth, "webrtcAutoAbr": abr}
 
     return [
-        {"fileName": "llhls", "name": "llhls_default", "options": options(False, -1, False),
-         "renditions": [{"audioVariantName": "aac_audio", "name": "default", "videoVariantName": "bypass_video"}]},
-        {"fileName": "master", "name": "default", "options": options(True, 0, True),
-         "renditions": [{"audioVariantName": "aac_audio", "name": label, "videoVariantName": "bypass_video"},
-                        {"audioVariantName": "opus_audio", "name": f"{label}_1", "videoVariantName": "bypass_video"}]},
-        {"fileName": "webrtc_default", "name": "webrtc_default", "options": options(False, -1, False),
-         "renditions": [{"audioVariantName": "opus_audio", "name": "default", "videoVariantName": "bypass_video"}]},
+        {
+            "fileName": "llhls",
+            "name": "llhls_default",
+            "options": options(False, -1, False),
+            "renditions": [
+                {"audioVariantName": "aac_audio", "name": "default", "videoVariantName": "bypass_video"}
+            ],
+        },
+        {
+            "fileName": "master",
+            "name": "default",
+            "options": options(True, 0, True),
+            "renditions": [
+                {"audioVariantName": "aac_audio", "name": label, "videoVariantName": "bypass_video"},
+                {"audioVariantName": "opus_audio", "name": f"{label}_1", "videoVariantName": "bypass_video"},
+            ],
+        },
+        {
+            "fileName": "webrtc_default",
+            "name": "webrtc_default",
+            "options": options(False, -1, False),
+            "renditions": [
+                {"audioVariantName": "opus_audio", "name": "default", "videoVariantName": "bypass_video"}
+            ],
+        },
     ]
 
 
@@ -166,7 +241,9 @@ def stream_detail(stream: EmulatedStream, version: OmeVersion) -> dict[str, Any]
     height = stream.video.height if stream.video else 0
     srt = _is_mpegts(stream)
     # An SRT input's outputs are `[]` for its first seconds (srt_detail_at_first_listing, _after_1s).
-    outputs = [{"name": stream.name, "playlists": _playlists(height, srt=srt), "tracks": _output_tracks(stream)}]
+    outputs = [
+        {"name": stream.name, "playlists": _playlists(height, srt=srt), "tracks": _output_tracks(stream)}
+    ]
     detail = {
         "input": {"createdTime": ome_time(stream.created), "sourceType": stream.source_type,
                   "sourceUrl": stream.source_url, "tracks": _input_tracks(stream)},

@@ -92,10 +92,12 @@ class _Tracks:
         if self.audio_codec is None:
             return None
         meta = self.metadata
-        return AudioSpec(codec=self.audio_codec,
-                         samplerate=self.aac.samplerate if self.aac else int(meta.get("audiosamplerate") or 0),
-                         channel=self.aac.channels if self.aac else (2 if meta.get("stereo") else 1),
-                         bitrate=int(float(meta.get("audiodatarate") or 0) * 1000))
+        return AudioSpec(
+            codec=self.audio_codec,
+            samplerate=self.aac.samplerate if self.aac else int(meta.get("audiosamplerate") or 0),
+            channel=self.aac.channels if self.aac else (2 if meta.get("stereo") else 1),
+            bitrate=int(float(meta.get("audiodatarate") or 0) * 1000),
+        )
 
     def measured_framerate(self) -> float:
         if self.first_video_ts is None or self.last_video_ts <= self.first_video_ts:
@@ -134,7 +136,9 @@ class RtmpIngest:
 
 
 class _Session:
-    def __init__(self, ingest: RtmpIngest, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, ingest: RtmpIngest, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         self.ingest, self.reader, self.writer = ingest, reader, writer
         self.loop = asyncio.get_running_loop()
         peer = writer.get_extra_info("peername") or ("?", 0)
@@ -242,7 +246,9 @@ class _Session:
     def _send(self, csid: int, type_id: int, payload: bytes, stream_id: int = 0) -> None:
         header = bytes([csid]) + struct.pack(">I", 0)[1:] + struct.pack(">I", len(payload))[1:]
         header += bytes([type_id]) + struct.pack("<I", stream_id)
-        chunks = [payload[i:i + self.out_chunk_size] for i in range(0, len(payload), self.out_chunk_size)] or [b""]
+        chunks = [
+            payload[i : i + self.out_chunk_size] for i in range(0, len(payload), self.out_chunk_size)
+        ] or [b""]
         self.writer.write(header + chunks[0] + b"".join(bytes([0xC0 | csid]) + c for c in chunks[1:]))
 
     def _command(self, *values: Any, stream_id: int = 0) -> None:

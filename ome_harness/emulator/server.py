@@ -62,7 +62,10 @@ class EmulatorServer:
                              "empty one")
         self.state = state or EmulatorState(version=self.settings.version, vhost=self.settings.vhost,
                                             apps=self.settings.apps)
-        self.state.llhls_segment_s, self.state.llhls_part_s = self.settings.llhls_segment_s, self.settings.llhls_part_s
+        self.state.llhls_segment_s, self.state.llhls_part_s = (
+            self.settings.llhls_segment_s,
+            self.settings.llhls_part_s,
+        )
         self.app = OmeApi(self.state, self.settings.token)
         self._api = LoopbackServer(self.app, self.settings.hosts, self.settings.port, name="ome-emulator")
         self.llhls = LlhlsPackager(self.state, segment_s=self.settings.llhls_segment_s,
@@ -171,7 +174,9 @@ class _MediaThread:
     def start(self, settings: EmulatorSettings) -> None:
         rtmp = bind_sockets(settings.hosts, settings.rtmp_port) if settings.rtmp_port is not None else []
         try:
-            http = bind_sockets(settings.hosts, settings.llhls_port) if settings.llhls_port is not None else []
+            http = (
+                bind_sockets(settings.hosts, settings.llhls_port) if settings.llhls_port is not None else []
+            )
         except OSError:
             for sock in rtmp:
                 sock.close()

@@ -103,7 +103,9 @@ class SrtIngest:
         vhost, app, name = where
         # Refused: an application the vhost does not have, or a name already live (as RTMP ingest does).
         connecting = any((p.vhost, p.app, p.name) == where for p in list(self._publishers.values()))
-        return self.state.has_app(vhost, app) and self.state.stream(vhost, app, name) is None and not connecting
+        return (
+            self.state.has_app(vhost, app) and self.state.stream(vhost, app, name) is None and not connecting
+        )
 
     # -- the loop -------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -176,7 +178,9 @@ class SrtIngest:
     def _log_ignored_section(self, table_id: int) -> None:
         # OME's TS depacketizer completes PAT and PMT only and logs every other section, e.g. each SCTE-35
         # splice_info_section (table id 252) of an in-band cue (v0.21.0-media/inband_scte35_ome_log.txt).
-        self.state.ome_log.append(f"MPEGTS_DEPACKETIZER | Ignored unsupported or unknown section (table id: {table_id})")
+        self.state.ome_log.append(
+            f"MPEGTS_DEPACKETIZER | Ignored unsupported or unknown section (table id: {table_id})"
+        )
 
     # -- warm-up --------------------------------------------------------------------------------
     def _advance(self, publisher: _Publisher) -> None:
@@ -203,14 +207,31 @@ class SrtIngest:
         # srt_detail_at_first_listing: v0.20.0 already shows the size (from the SPS) with a key-frame
         # interval of 1.0; v0.21.0 shows 0 for both. Frame rate, bit rates, sample rate, channels: 0.
         early = self.state.version < V0_21_0
-        video = None if tracks.video_codec is None else VideoSpec(
-            codec=tracks.video_codec, width=tracks.width if early else 0, height=tracks.height if early else 0,
-            framerate=0.0, bitrate=0, key_frame_interval=1.0 if early else 0.0)
+        video = (
+            None
+            if tracks.video_codec is None
+            else VideoSpec(
+                codec=tracks.video_codec,
+                width=tracks.width if early else 0,
+                height=tracks.height if early else 0,
+                framerate=0.0,
+                bitrate=0,
+                key_frame_interval=1.0 if early else 0.0,
+            )
+        )
         audio = None if tracks.audio_codec is None else AudioSpec(
             codec=tracks.audio_codec, samplerate=0, channel=0, bitrate=0)
-        stream = self.state.add_stream(publisher.name, vhost=publisher.vhost, app=publisher.app, simulated=False,
-                                       source_type="SRT", source_url=publisher.source_url, video=video,
-                                       audio=audio, outputs_ready=False)
+        stream = self.state.add_stream(
+            publisher.name,
+            vhost=publisher.vhost,
+            app=publisher.app,
+            simulated=False,
+            source_type="SRT",
+            source_url=publisher.source_url,
+            video=video,
+            audio=audio,
+            outputs_ready=False,
+        )
         stream.on_delete.append(lambda: self._drop_later(publisher.sock))
         publisher.stream, publisher.listed_at = stream, now
         publisher.window = (now, tracks.video_bytes, tracks.audio_bytes)

@@ -139,7 +139,9 @@ class EmulatorState:
         return app in self._vhosts.get(vhost, {})
 
     # -- streams ----------------------------------------------------------------------------
-    def add_stream(self, name: str, *, vhost: str = "default", app: str = "app", **spec: Any) -> EmulatedStream:
+    def add_stream(
+        self, name: str, *, vhost: str = "default", app: str = "app", **spec: Any
+    ) -> EmulatedStream:
         stream = EmulatedStream(name=name, **spec)
         with self._lock:
             self._vhosts[vhost][app][name] = stream

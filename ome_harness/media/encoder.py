@@ -94,21 +94,65 @@ def ffmpeg_command(url: str, settings: EncoderSettings, *, ffmpeg: str = "ffmpeg
     if duration_s is not None:
         command += ["-t", f"{duration_s:g}"]
     vbv = max(1, int(s.video_bitrate * s.vbv_s))
-    command += ["-map", "0:v", "-map", "1:a",
-                "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-pix_fmt", "yuv420p",
-                "-b:v", str(s.video_bitrate), "-minrate", str(s.video_bitrate), "-maxrate", str(s.video_bitrate),
-                "-bufsize", str(vbv), "-x264-params", "nal-hrd=cbr",
-                "-g", str(s.gop), "-keyint_min", str(s.gop), "-sc_threshold", "0", "-bf", "0",
-                "-c:a", "aac", "-b:a", str(s.audio_bitrate), "-ac", str(s.channels), "-ar", str(s.samplerate),
-                "-f", container, output or url]
+    command += [
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-tune",
+        "zerolatency",
+        "-pix_fmt",
+        "yuv420p",
+        "-b:v",
+        str(s.video_bitrate),
+        "-minrate",
+        str(s.video_bitrate),
+        "-maxrate",
+        str(s.video_bitrate),
+        "-bufsize",
+        str(vbv),
+        "-x264-params",
+        "nal-hrd=cbr",
+        "-g",
+        str(s.gop),
+        "-keyint_min",
+        str(s.gop),
+        "-sc_threshold",
+        "0",
+        "-bf",
+        "0",
+        "-c:a",
+        "aac",
+        "-b:a",
+        str(s.audio_bitrate),
+        "-ac",
+        str(s.channels),
+        "-ar",
+        str(s.samplerate),
+        "-f",
+        container,
+        output or url,
+    ]
     return command
 
 
 class FfmpegEncoder:
     """One ffmpeg process publishing the test signal to `url`; always killed on exit."""
 
-    def __init__(self, url: str, settings: EncoderSettings | None = None, *, duration_s: float | None = None,
-                 command: list[str] | None = None, stdin: int | None = None, stdout: int | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        settings: EncoderSettings | None = None,
+        *,
+        duration_s: float | None = None,
+        command: list[str] | None = None,
+        stdin: int | None = None,
+        stdout: int | None = None,
+    ) -> None:
         self.url = url
         self.settings = settings or EncoderSettings()
         self.duration_s = duration_s
@@ -128,8 +172,11 @@ class FfmpegEncoder:
         command = self.command
         try:
             self.process = subprocess.Popen(
-                command, stdin=self._stdin if self._stdin is not None else subprocess.DEVNULL,
-                stdout=self._stdout if self._stdout is not None else subprocess.DEVNULL, stderr=subprocess.PIPE)
+                command,
+                stdin=self._stdin if self._stdin is not None else subprocess.DEVNULL,
+                stdout=self._stdout if self._stdout is not None else subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
         except FileNotFoundError:
             raise FfmpegMissing(f"{command[0]} could not be started; {INSTALL_HINT}") from None
         self.started_at = time.monotonic()
@@ -161,8 +208,11 @@ class FfmpegEncoder:
         """Raise EncoderExited (with ffmpeg's last words) if ffmpeg has stopped."""
         if self.process is not None and self.process.poll() is not None:
             code = self.process.returncode
-            raise EncoderExited(f"ffmpeg publishing to {self.url} exited with code {code}: {self.stderr_tail()}",
-                                code, self.stderr_tail())
+            raise EncoderExited(
+                f"ffmpeg publishing to {self.url} exited with code {code}: {self.stderr_tail()}",
+                code,
+                self.stderr_tail(),
+            )
 
     def wait_exit(self, timeout_s: float) -> int | None:
         """Wait for ffmpeg to end on its own (e.g. after OME dropped it); None if it is still running."""
@@ -282,7 +332,8 @@ def unknown_track_facts(stream: Stream) -> list[str]:
 
 def wait_tracks_known(client: OmeClient, first: Stream, vhost: str, app: str, *,
                       deadline_s: float = TRACKS_DEADLINE_S) -> tuple[Stream, float | None]:
-    """OME's view once the track figures are filled, and how long that took (None: not within the deadline)."""
+    """OME's view once the track figures are filled, and how long that took (None: not within the
+    deadline)."""
     if not unknown_track_facts(first):
         return first, 0.0
     latest = first
@@ -340,7 +391,8 @@ def publish(client: OmeClient, url: str, vhost: str, app: str, name: str, *,
             encoder: StartablePublisher | None = None,
             tracks_deadline_s: float = TRACKS_DEADLINE_S) -> Iterator[Publication]:
     """Start the encoder (ffmpeg to `url` unless one is given), wait until OME lists the stream and knows
-    its tracks, yield; stopped after. Tracks still unknown after `tracks_deadline_s` are a problem, not an error."""
+    its tracks, yield; stopped after. Tracks still unknown after `tracks_deadline_s` are a problem, not an
+    error."""
     encoder = FfmpegEncoder(url, settings) if encoder is None else encoder
     with encoder:
         started = time.monotonic()

@@ -60,7 +60,9 @@ class IngestMetrics:
         if self.derived_bitrate is not None:
             text += f", incoming ≈ {self.derived_bitrate / 1000:.0f} kbit/s"
         if self.expected_bitrate:
-            text += f" (encoder sends {self.expected_bitrate / 1000:.0f} kbit/s, tolerance ±{self.tolerance:.0%})"
+            text += (
+                f" (encoder sends {self.expected_bitrate / 1000:.0f} kbit/s, tolerance ±{self.tolerance:.0%})"
+            )
         return text
 
     def to_check_result(self, check_id: str = "media.metrics", title: str = "Stream stats while publishing"
@@ -71,12 +73,21 @@ class IngestMetrics:
         if self.publisher:
             evidence.append(Evidence(what="publisher connection (input.sourceUrl)", outcome=self.publisher))
         return CheckResult(
-            id=check_id, title=title, status=Status.OK if self.ok else Status.ERROR,
-            summary=self.summary() if self.ok else "; ".join(self.problems), evidence=evidence,
-            remediation=None if self.ok else "OME's stats stopped following the ingest: check OME's log for the "
-                                             "stream and whether the encoder is still connected.",
-            facts={"derived_bitrate": self.derived_bitrate, "expected_bitrate": self.expected_bitrate,
-                   "tolerance": self.tolerance})
+            id=check_id,
+            title=title,
+            status=Status.OK if self.ok else Status.ERROR,
+            summary=self.summary() if self.ok else "; ".join(self.problems),
+            evidence=evidence,
+            remediation=None
+            if self.ok
+            else "OME's stats stopped following the ingest: check OME's log for the "
+            "stream and whether the encoder is still connected.",
+            facts={
+                "derived_bitrate": self.derived_bitrate,
+                "expected_bitrate": self.expected_bitrate,
+                "tolerance": self.tolerance,
+            },
+        )
 
 
 def sample_stream_stats(client: OmeClient, vhost: str, app: str, stream: str, *, window_s: float = 5.0,
@@ -111,8 +122,10 @@ def assess_ingest(samples: list[StatsSample], *, expected_bitrate: int | None, t
     span = last.taken_at - first.taken_at
     stalls = [(a, b) for a, b in zip(samples, samples[1:], strict=False) if b.bytes_in <= a.bytes_in]
     if last.bytes_in <= first.bytes_in:
-        result.problems.append(f"totalBytesIn stopped growing: {first.bytes_in} → {last.bytes_in} over {span:.1f}s "
-                               "while the encoder was publishing")
+        result.problems.append(
+            f"totalBytesIn stopped growing: {first.bytes_in} → {last.bytes_in} over {span:.1f}s "
+            "while the encoder was publishing"
+        )
     elif stalls:
         a, b = stalls[0]
         result.problems.append(f"totalBytesIn stood still at {a.bytes_in} for {b.taken_at - a.taken_at:.1f}s "
@@ -145,8 +158,10 @@ def stats_after_stop(client: OmeClient, vhost: str, app: str, stream: str, *, de
         if previous is not None and current == previous:
             return "frozen"
         if time.monotonic() >= deadline:
-            raise StatsStillGrowing(f"stats of {vhost}/{app}/{stream} still grow {deadline_s:g}s after the encoder "
-                                    f"stopped ({previous} → {current} bytes): OME still counts an ingest that ended")
+            raise StatsStillGrowing(
+                f"stats of {vhost}/{app}/{stream} still grow {deadline_s:g}s after the encoder "
+                f"stopped ({previous} → {current} bytes): OME still counts an ingest that ended"
+            )
         previous = current
         time.sleep(settle_s)
 

@@ -47,7 +47,8 @@ def ingest_url(target: OmeTarget, stream: str, protocol: IngestProtocol, app: st
 
 
 def srt_unavailable(target: OmeTarget) -> str | None:
-    """Why an in-process emulator target takes no SRT publish (libsrt missing, no SRT port); None if it does."""
+    """Why an in-process emulator target takes no SRT publish (libsrt missing, no SRT port); None if it
+    does."""
     if target.kind != "emulator" or target.srt_base:
         return None
     reason = getattr(target.emulator, "srt_unavailable", None)
@@ -55,14 +56,23 @@ def srt_unavailable(target: OmeTarget) -> str | None:
 
 
 def input_track_layout(stream: Stream) -> list[str]:
-    """The input's track types in OME's order (an SRT input: Data, Video, Audio — samples 37_*, srt_detail_*)."""
+    """The input's track types in OME's order (an SRT input: Data, Video, Audio — samples 37_*,
+    srt_detail_*)."""
     return [track.type for track in stream.input.tracks]
 
 
 @contextlib.contextmanager
-def open_publication(target: OmeTarget, client: OmeClient, stream: str, *, protocol: IngestProtocol = "rtmp",
-                     app: str | None = None, settings: EncoderSettings | None = None, deadline_s: float = 10.0,
-                     inband_scte35: bool = False) -> Iterator[Publication]:
+def open_publication(
+    target: OmeTarget,
+    client: OmeClient,
+    stream: str,
+    *,
+    protocol: IngestProtocol = "rtmp",
+    app: str | None = None,
+    settings: EncoderSettings | None = None,
+    deadline_s: float = 10.0,
+    inband_scte35: bool = False,
+) -> Iterator[Publication]:
     """Publish until the block ends; yields once OME lists the stream (raises EncoderError otherwise)."""
     settings = settings or EncoderSettings()
     url = ingest_url(target, stream, protocol, app)
@@ -76,7 +86,9 @@ def open_publication(target: OmeTarget, client: OmeClient, stream: str, *, proto
         encoder: FfmpegEncoder | InbandCuePublisher = InbandCuePublisher(url, settings)
     else:
         encoder = FfmpegEncoder(url, settings)
-    with publish(client, url, target.vhost, app, stream, deadline_s=deadline_s, encoder=encoder) as publication:
+    with publish(
+        client, url, target.vhost, app, stream, deadline_s=deadline_s, encoder=encoder
+    ) as publication:
         yield publication
 
 
@@ -98,7 +110,9 @@ def wait_stream_gone(client: OmeClient, vhost: str, app: str, stream: str, *, de
 def measure_ingest(client: OmeClient, publication: Publication, *, window_s: float = 5.0) -> IngestMetrics:
     """Sample the stream's stats over `window_s` while it publishes and judge them against the encoder."""
     settings = publication.encoder.settings
-    samples = sample_stream_stats(client, publication.vhost, publication.app, publication.name, window_s=window_s)
+    samples = sample_stream_stats(
+        client, publication.vhost, publication.app, publication.name, window_s=window_s
+    )
     return assess_ingest(samples, expected_bitrate=settings.total_bitrate,
                          tolerance=bitrate_tolerance(window_s, settings.vbv_s),
                          publisher=publication.listed.input.source_url)

@@ -82,8 +82,14 @@ class OmeClient:
         if token is not None:
             headers["Authorization"] = auth_header(token)
         timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
-        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, verify=_tls_context(),
-                                  follow_redirects=False, trust_env=False)
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=timeout,
+            verify=_tls_context(),
+            follow_redirects=False,
+            trust_env=False,
+        )
         self._lock = threading.Lock()
         self.exchanges: list[Exchange] = []
 
@@ -142,7 +148,9 @@ class OmeClient:
         """POST :sendEvent. OME's 400s surface as OmeBadRequest with OME's own message."""
         self._call("POST", f"{_stream_path(vhost, app, stream)}:sendEvent", json_body=body)
 
-    def send_events(self, vhost: str, app: str, stream: str, bodies: list[dict[str, Any]]) -> list[EventResult]:
+    def send_events(
+        self, vhost: str, app: str, stream: str, bodies: list[dict[str, Any]]
+    ) -> list[EventResult]:
         """POST :sendEvents; 207 (mixed) answers are results, not errors."""
         payload = self._call("POST", f"{_stream_path(vhost, app, stream)}:sendEvents",
                              json_body=bodies, bare=True)
@@ -165,7 +173,9 @@ class OmeClient:
         url = self._url(path)
         started = time.perf_counter()
         try:
-            response = self._fetch(method, path, json_body, deadline=started + self.connect_timeout + self.read_timeout)
+            response = self._fetch(
+                method, path, json_body, deadline=started + self.connect_timeout + self.read_timeout
+            )
         except _TooSlow:
             self._record(method, path, None, started, error="deadline")
             raise OmeTimeout(url=url, phase="read", seconds=self.read_timeout) from None
@@ -191,15 +201,20 @@ class OmeClient:
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             # A connection was made, but what answered does not speak HTTP (or hung up mid-answer).
             self._record(method, path, None, started, error=type(exc).__name__)
-            raise OmeBadResponse(url=url, status=0, kind="not-http",
-                                 detail=f"the peer does not answer HTTP ({type(exc).__name__}: {exc})") from None
+            raise OmeBadResponse(
+                url=url,
+                status=0,
+                kind="not-http",
+                detail=f"the peer does not answer HTTP ({type(exc).__name__}: {exc})",
+            ) from None
         self._record(method, path, response.status_code, started,
                      server=response.headers.get("server"),
                      emulator=response.headers.get(EMULATOR_HEADER))
         return _unwrap(response, url, bare=bare)
 
     def _fetch(self, method: str, path: str, json_body: Any, *, deadline: float) -> httpx.Response:
-        """The whole answer within connect + read timeout: httpx bounds each read, not a peer that trickles."""
+        """The whole answer within connect + read timeout: httpx bounds each read, not a peer that
+        trickles."""
         with self._http.stream(method, path, json=json_body) as streamed:
             body = bytearray()
             for chunk in streamed.iter_bytes():
@@ -330,7 +345,9 @@ def _unreachable(url: str, exc: Exception) -> OmeUnreachable:
         return OmeUnreachable(url=url, host=host, port=port, errno=None,
                               reason=f"name not resolved: {reason}")
     errno = getattr(os_error, "errno", None)
-    reason = os_error.strerror if os_error is not None and os_error.strerror else str(exc) or type(exc).__name__
+    reason = (
+        os_error.strerror if os_error is not None and os_error.strerror else str(exc) or type(exc).__name__
+    )
     return OmeUnreachable(url=url, host=host, port=port, errno=errno, reason=reason,
                           addresses=_addresses(host, port))
 

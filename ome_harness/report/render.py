@@ -87,8 +87,10 @@ def render_junit(report: Report) -> str:
     for result in report.results:
         case = ET.SubElement(suite, "testcase", classname=f"ome_harness.{report.kind}", name=result.title,
                              time=f"{result.duration_ms / 1000:.3f}")
-        evidence = "\n".join(f"{e.what} -> {e.outcome}" + (f" [{e.obtained}]" if e.obtained != OBSERVED else "")
-                             for e in result.evidence)
+        evidence = "\n".join(
+            f"{e.what} -> {e.outcome}" + (f" [{e.obtained}]" if e.obtained != OBSERVED else "")
+            for e in result.evidence
+        )
         if result.status is Status.ERROR:
             failure = ET.SubElement(case, "failure", message=result.summary, type="ERROR")
             failure.text = "\n".join(filter(None, [evidence, result.remediation]))

@@ -14,9 +14,16 @@ from ome_harness.results import CheckResult, Finding, Report, TargetInfo
 
 def scenario_report(results: list[CheckResult], target: Any, notes: list[str] | None = None) -> Report:
     if target is not None:
-        info = TargetInfo(kind=target.kind, api_url=target.api_url, key=describe_secret(target.token),
-                          vhost=target.vhost, app=target.app, image=target.image, image_digest=target.image_digest,
-                          emulator="ome-harness emulator" if target.kind == "emulator" else None)
+        info = TargetInfo(
+            kind=target.kind,
+            api_url=target.api_url,
+            key=describe_secret(target.token),
+            vhost=target.vhost,
+            app=target.app,
+            image=target.image,
+            image_digest=target.image_digest,
+            emulator="ome-harness emulator" if target.kind == "emulator" else None,
+        )
     else:
         info = TargetInfo(api_url="-", key="Not configured")
     report = Report(kind="scenarios", title="OvenMediaEngine Scenario Report",

@@ -12,7 +12,9 @@ from ome_harness.results import Report, Status
 STYLES = {Status.OK: "green", Status.WARN: "yellow", Status.ERROR: "bold red", Status.SKIP: "dim"}
 
 
-def print_summary(report: Report, files: dict[str, object], redact: Redactor, console: Console | None = None) -> None:
+def print_summary(
+    report: Report, files: dict[str, object], redact: Redactor, console: Console | None = None
+) -> None:
     console = console or Console(stderr=True, highlight=False)
     if report.target.emulator:
         console.print("[bold yellow]Target: OME API emulator — not a real OvenMediaEngine[/]")

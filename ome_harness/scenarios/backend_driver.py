@@ -27,7 +27,8 @@ from ome_harness.scte35.break_rule import app_segment_duration, break_for, too_s
 from ome_harness.target.base import OmeTarget
 
 FAULTS_ENV = "OMH_BACKEND__REFERENCE_FAULTS"
-"""backend.reference_faults from the environment: comma-separated faults for the in-process reference backend."""
+"""backend.reference_faults from the environment: comma-separated faults for the in-process reference
+backend."""
 
 REFERENCE_DB_ENV = "OMH_BACKEND__REFERENCE_DB_URL"
 """backend.reference_db_url from the environment: a database meant for the in-process reference backend."""
@@ -72,7 +73,8 @@ class Channel:
 
 @dataclass(frozen=True)
 class Marker:
-    """A SCTE-35 marker and the cue it must produce; values are None when a configured marker's are unknown."""
+    """A SCTE-35 marker and the cue it must produce; values are None when a configured marker's are
+    unknown."""
 
     id: str
     cue_type: str | None = None
@@ -82,7 +84,8 @@ class Marker:
     splice_event_id: int | None = None
 
     def expected_cue(self, nth: int) -> dict[str, Any]:
-        """The :sendEvent item OME must receive for the marker's `nth` insertion (0-based); unknowns left out."""
+        """The :sendEvent item OME must receive for the marker's `nth` insertion (0-based); unknowns left
+        out."""
         event_id = self.splice_event_id
         if event_id is not None and self.event_id_policy == "increment":
             event_id = (event_id + nth) % 2**32
@@ -136,7 +139,8 @@ class BackendUnderTest:
         return hide_stream_keys(value, self.stream_keys)
 
     def expect(self, answer: BackendAnswer, status: int, code: str | None = None) -> Any:
-        """`expect_answer`, hiding also the keys of this run's channels (OME's stream names default to them)."""
+        """`expect_answer`, hiding also the keys of this run's channels (OME's stream names default to
+        them)."""
         self.stream_keys.update(k for k in _keys_in(answer) if k)
         try:
             return expect_answer(answer, status, code)
@@ -146,7 +150,8 @@ class BackendUnderTest:
 
     # -- channels and markers ---------------------------------------------------------------
     def new_channel(self) -> Channel:
-        """A channel to work on, inactive: created through the API, or the one configured for a user's backend."""
+        """A channel to work on, inactive: created through the API, or the one configured for a user's
+        backend."""
         if self.configured_channel:
             # Whatever the previous scenario left (active, live), the scenario starts from a stopped channel.
             self.expect(self.api.stop(self.configured_channel), 200)
@@ -162,8 +167,10 @@ class BackendUnderTest:
             channel_id = f"{self.name_prefix}{uuid.uuid4().hex[:10]}"
             answer = self.api.create_channel(channel_id, f"ome-harness scenario {channel_id}")
             if answer.status != 201:
-                raise AssertionError(f"could not create a channel through POST /api/channels: {answer.status} "
-                                     f"{hide_stream_keys(answer.body)} (set backend.channel to use an existing one)")
+                raise AssertionError(
+                    f"could not create a channel through POST /api/channels: {answer.status} "
+                    f"{hide_stream_keys(answer.body)} (set backend.channel to use an existing one)"
+                )
             channel = Channel(channel_id, answer.body["ome"]["stream"], answer.body["stream_key"])
         if channel.stream_key:
             self.stream_keys.add(channel.stream_key)
@@ -177,32 +184,49 @@ class BackendUnderTest:
             self.db.set_aside_audit(channel_id)
 
     def new_marker_the_app_drops(self) -> Marker:
-        """A marker whose break OME v0.20 accepts and drops (exactly 1.5 × the app's LL-HLS segment duration)."""
+        """A marker whose break OME v0.20 accepts and drops (exactly 1.5 × the app's LL-HLS segment
+        duration)."""
         if self.configured_marker:
             raise NotApplicable("needs a marker the harness creates (backend.marker is configured)")
         with self.target.client() as client:
-            return self.new_marker(too_short_break(app_segment_duration(client, self.target.vhost, self.target.app)))
+            return self.new_marker(
+                too_short_break(app_segment_duration(client, self.target.vhost, self.target.app))
+            )
 
     def new_marker_the_app_keeps(self) -> Marker:
         with self.target.client() as client:
-            return self.new_marker(break_for(app_segment_duration(client, self.target.vhost, self.target.app)))
+            return self.new_marker(
+                break_for(app_segment_duration(client, self.target.vhost, self.target.app))
+            )
 
     def new_marker(self, duration_s: float) -> Marker:
         """A marker for a break of `duration_s`: created through the API, or the one configured."""
         if self.configured_marker:
             return self._configured_marker(self.configured_marker)
-        marker = Marker(f"omh-break-{uuid.uuid4().hex[:8]}", cue_type="out", duration_ms=round(duration_s * 1000),
-                        auto_return=True, event_id_policy="increment", splice_event_id=1000)
-        answer = self.api.create_marker(marker.id, cue_type=marker.cue_type, duration_ms=marker.duration_ms,
-                                        auto_return=marker.auto_return, event_id_policy=marker.event_id_policy,
-                                        splice_event_id=marker.splice_event_id)
+        marker = Marker(
+            f"omh-break-{uuid.uuid4().hex[:8]}",
+            cue_type="out",
+            duration_ms=round(duration_s * 1000),
+            auto_return=True,
+            event_id_policy="increment",
+            splice_event_id=1000,
+        )
+        answer = self.api.create_marker(
+            marker.id,
+            cue_type=marker.cue_type,
+            duration_ms=marker.duration_ms,
+            auto_return=marker.auto_return,
+            event_id_policy=marker.event_id_policy,
+            splice_event_id=marker.splice_event_id,
+        )
         if answer.status != 201:
             raise AssertionError(f"could not create a marker through POST /api/markers: {answer.status} "
                                  f"{answer.body} (set backend.marker to use an existing one)")
         return marker
 
     def _configured_marker(self, marker_id: str) -> Marker:
-        # The reference contract lists markers; a backend without GET /api/markers is checked on the command only.
+        # The reference contract lists markers; a backend without GET /api/markers is checked on the command
+        # only.
         answer = self.api.call("GET", "/api/markers")
         listed = [m for m in answer.body if isinstance(m, dict) and m.get("id") == marker_id] \
             if answer.status == 200 and isinstance(answer.body, list) else []
@@ -272,12 +296,15 @@ class BackendUnderTest:
         """OME deletes asynchronously: poll until the channel's stream is 404; the seconds it took."""
         with self.target.client() as client:
             try:
-                return wait_stream_gone(client, self.target.vhost, self.target.app, channel.stream, deadline_s)
+                return wait_stream_gone(
+                    client, self.target.vhost, self.target.app, channel.stream, deadline_s
+                )
             except AssertionError as exc:
                 raise AssertionError(self.shown(str(exc))) from None
 
     def received_events(self, channel: Channel) -> list[dict[str, Any]] | None:
-        """The :sendEvent bodies OME accepted for the channel's stream in this scenario (None: not the emulator)."""
+        """The :sendEvent bodies OME accepted for the channel's stream in this scenario (None: not the
+        emulator)."""
         emulator = self.target.emulator
         if emulator is None:
             return None
@@ -313,13 +340,19 @@ class BackendUnderTest:
             return
         received = self._observed_events(channel)
         if received:
-            raise AssertionError(self.shown(f"OME received {len(received)} cue(s) for channel {channel.id!r}, "
-                                            f"which the backend refused: {received}"))
+            raise AssertionError(
+                self.shown(
+                    f"OME received {len(received)} cue(s) for channel {channel.id!r}, "
+                    f"which the backend refused: {received}"
+                )
+            )
 
     @staticmethod
     def _cue_time(channel: Channel) -> datetime:
         if channel.cue_sent_at is None or not channel.live_publisher:
-            raise NotApplicable("the cue's effect is seen in LL-HLS only with a live publisher on the channel")
+            raise NotApplicable(
+                "the cue's effect is seen in LL-HLS only with a live publisher on the channel"
+            )
         return channel.cue_sent_at
 
     def _observed_events(self, channel: Channel) -> list[dict[str, Any]]:
@@ -364,17 +397,22 @@ def _keys_in(answer: BackendAnswer) -> list[str]:
 def expect_answer(answer: BackendAnswer, status: int, code: str | None = None) -> Any:
     """The backend answered `status` (and `code`); the body is returned for further checks.
 
-    Failure messages show the body's stream keys as fingerprints (and `BackendUnderTest.expect` all keys seen).
+    Failure messages show the body's stream keys as fingerprints (and `BackendUnderTest.expect` all keys
+    seen).
     """
     if answer.status != status:
         raise AssertionError(f"expected the backend to answer {status}, got {answer.status}: "
                              f"{hide_stream_keys(answer.body)}")
     if code is not None and answer.code != code:
-        raise AssertionError(f"expected error code {code!r}, got {answer.code!r}: {hide_stream_keys(answer.body)}")
+        raise AssertionError(
+            f"expected error code {code!r}, got {answer.code!r}: {hide_stream_keys(answer.body)}"
+        )
     return answer.body
 
 
-def _reference_backend(cfg: HarnessConfig, target: OmeTarget, stack: contextlib.ExitStack) -> tuple[str, str, str]:
+def _reference_backend(
+    cfg: HarnessConfig, target: OmeTarget, stack: contextlib.ExitStack
+) -> tuple[str, str, str]:
     from ome_harness.backend.server import BackendServer
     from ome_harness.backend.settings import BackendSettings
 
@@ -427,8 +465,17 @@ def backend_with_own_ome(cfg: HarnessConfig, version: str | None = None) -> Iter
                                     version=version or cfg.emulator.version, vhost=cfg.api.vhost,
                                     apps=(cfg.api.app,), rtmp_port=None, llhls_port=None)
         emulator = stack.enter_context(EmulatorServer(settings))
-        target = OmeTarget(kind="emulator", api_url=emulator.url, token=settings.token, vhost=cfg.api.vhost,
-                           app=cfg.api.app, connect_timeout=1.0, read_timeout=3.0, launched=True, emulator=emulator)
+        target = OmeTarget(
+            kind="emulator",
+            api_url=emulator.url,
+            token=settings.token,
+            vhost=cfg.api.vhost,
+            app=cfg.api.app,
+            connect_timeout=1.0,
+            read_timeout=3.0,
+            launched=True,
+            emulator=emulator,
+        )
         url, token, db_url = _reference_backend(cfg, target, stack)
         under_test = BackendUnderTest(url, token, target, db_url, {}, launched=True)
         stack.callback(under_test.close)

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from ome_harness.scenarios.backend_driver import BackendUnderTest, backend_with_own_ome, now, open_backend
 from ome_harness.config import ConfigError, HarnessConfig
+from ome_harness.scenarios.backend_driver import BackendUnderTest, backend_with_own_ome, now, open_backend
 from ome_harness.target import OmeTarget
 
 FIRST_WITHOUT_SCTE35_API = "0.21.0"
@@ -30,7 +30,8 @@ def _refusing_bad_config() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def stream_backend(harness_config: HarnessConfig, ome_target: OmeTarget) -> Iterator[BackendUnderTest]:
-    """The backend the run verifies: `backend.url`, or the reference backend in-process on the target's OME."""
+    """The backend the run verifies: `backend.url`, or the reference backend in-process on the target's
+    OME."""
     with _refusing_bad_config(), open_backend(harness_config, ome_target) as backend:
         yield backend
 
@@ -51,12 +52,16 @@ def backend_on_ome_without_scte35(harness_config: HarnessConfig) -> Iterator[Bac
     if harness_config.backend.url:
         pytest.skip("the target's OME still accepts SCTE-35 through its API; upgrade behaviour is shown "
                     "on the reference backend only")
-    with _refusing_bad_config(), backend_with_own_ome(harness_config, version=FIRST_WITHOUT_SCTE35_API) as backend:
+    with (
+        _refusing_bad_config(),
+        backend_with_own_ome(harness_config, version=FIRST_WITHOUT_SCTE35_API) as backend,
+    ):
         yield backend
 
 
 @pytest.fixture
 def step_started(backend: BackendUnderTest) -> datetime:
-    """When the scenario's action began: audit entries must be at least this new (2s grace for another host's clock)."""
+    """When the scenario's action began: audit entries must be at least this new (2s grace for another host's
+    clock)."""
     return now() - timedelta(seconds=0 if backend.launched else 2)
 

@@ -50,7 +50,9 @@ class ScenarioCollector:
         self._failed_step[request.node.nodeid] = f"{step.keyword} {step.name}"
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Generator[None, Any, Any]:
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo
+    ) -> Generator[None, Any, Any]:
         report = yield
         scenario = self._scenarios.get(item.nodeid)
         doc = getattr(getattr(item, "obj", None), "__doc__", "") or ""

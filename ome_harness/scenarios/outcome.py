@@ -31,7 +31,9 @@ def expect_success(outcome: Outcome) -> Any:
 
 def expect_refusal(outcome: Outcome, status: int, message: str, *, exact: bool = True) -> None:
     error = outcome.error
-    assert isinstance(error, OmeApiError), f"expected OME to refuse with {status}, got {error or outcome.value!r}"
+    assert isinstance(error, OmeApiError), (
+        f"expected OME to refuse with {status}, got {error or outcome.value!r}"
+    )
     assert error.status == status, f"expected status {status}, got {error.status}: {error.message}"
     matches = error.message == message if exact else message in error.message
     assert matches, f"expected message {'' if exact else 'containing '}{message!r}, got {error.message!r}"

@@ -1,4 +1,5 @@
-"""What the SCTE-35 scenarios do, so that their steps stay one or two lines (pytest lives here, not in scte35/)."""
+"""What the SCTE-35 scenarios do, so that their steps stay one or two lines (pytest lives here, not in
+scte35/)."""
 
 from __future__ import annotations
 
@@ -40,14 +41,17 @@ def as_version_without_scte35(target: OmeTarget, version: str, on_teardown: Call
     if not capabilities(version).scte35_api:
         return
     if target.kind != "emulator" or target.emulator is None:
-        pytest.skip(f"OME v{version} still takes SCTE-35 through its API (this scenario needs v0.21.0 or newer)")
+        pytest.skip(
+            f"OME v{version} still takes SCTE-35 through its API (this scenario needs v0.21.0 or newer)"
+        )
     state = target.emulator.state
     before, state.version = state.version, OmeVersion.parse("0.21.0")
     on_teardown(lambda: setattr(state, "version", before))
 
 
-def insert_timed_cue(client: OmeClient, target: OmeTarget, publication: Any, segment_s: float, *, event_id: int,
-                     kept: bool) -> CueSent:
+def insert_timed_cue(
+    client: OmeClient, target: OmeTarget, publication: Any, segment_s: float, *, event_id: int, kept: bool
+) -> CueSent:
     """A cue-out sent where its cut can be seen, with a break the application keeps (or exactly the limit)."""
     duration = break_for(segment_s) if kept else too_short_break(segment_s)
     wait_for_room_to_cut(target.llhls_url(publication.name, publication.app))
@@ -65,7 +69,9 @@ def _verify(target: OmeTarget, publication: Any, cue: CueSent, cfg: HarnessConfi
     return verify_cue_in_llhls(target.llhls_url(publication.name, publication.app), cue, tolerance=tolerance)
 
 
-def expect_cue_in_output(target: OmeTarget, publication: Any, cue: CueSent, cfg: HarnessConfig) -> CueVerification:
+def expect_cue_in_output(
+    target: OmeTarget, publication: Any, cue: CueSent, cfg: HarnessConfig
+) -> CueVerification:
     verification = _verify(target, publication, cue, cfg)
     assert verification.ok, verification.summary()
     return verification
@@ -84,7 +90,9 @@ def expect_not_applied(cue: CueSent, segment_s: float) -> None:
 
 def expect_capability_words(capability: CheckResult, version: str) -> None:
     if OmeVersion.parse(version) >= V0_21_0:
-        assert capability.status is Status.WARN and "no on-demand SCTE-35 insertion" in capability.summary, capability
+        assert capability.status is Status.WARN and "no on-demand SCTE-35 insertion" in capability.summary, (
+            capability
+        )
         assert capability.facts["paths"] == [], capability
     else:
         assert capability.status is Status.OK and "v0.21.0 removed" in capability.summary, capability

@@ -1,4 +1,5 @@
-"""Whether this OME can take a SCTE-35 cue on demand at all, and whether it keeps the breaks (diagnose's `scte35`).
+"""Whether this OME can take a SCTE-35 cue on demand at all, and whether it keeps the breaks (diagnose's
+`scte35`).
 
 Facts (../shared/ome-api.md, samples/v0.20.0-media, samples/v0.21.0-media):
 - v0.19.0–v0.20.5 take cues through `:sendEvent`, but the LL-HLS publisher drops a break that is
@@ -22,8 +23,10 @@ from ome_harness.scte35.insertion import available_paths, no_insertion_words
 
 CHECK_ID = "scte35"
 TITLE = "SCTE-35 insertion"
-INBAND_IGNORED = ("ignored in every version: OME logs 'Ignored unsupported or unknown section (table id: 252)' "
-                  "and no marker follows")
+INBAND_IGNORED = (
+    "ignored in every version: OME logs 'Ignored unsupported or unknown section (table id: 252)' "
+    "and no marker follows"
+)
 
 
 def diagnose_scte35_capability(version: str | OmeVersion | None, *, segment_s: float | None = None,
@@ -49,12 +52,20 @@ def diagnose_scte35_capability(version: str | OmeVersion | None, *, segment_s: f
                  outcome=INBAND_IGNORED),
     ]
     if segment_s is not None:
-        evidence.append(Evidence(what="LL-HLS segment duration (GET .../apps/APP publishers.llhls)",
-                                 outcome=f"{segment_s:g} s: a break must exceed {min_break_ms(segment_s):.0f} ms"))
+        evidence.append(
+            Evidence(
+                what="LL-HLS segment duration (GET .../apps/APP publishers.llhls)",
+                outcome=f"{segment_s:g} s: a break must exceed {min_break_ms(segment_s):.0f} ms",
+            )
+        )
     if backend is not None:
         evidence.append(Evidence(what=f"backend SCTE-35 ({backend.source})", outcome=backend.describe()))
-    facts: dict[str, object] = {"version": str(caps.version), "paths": available_paths(caps.version),
-                                "event_formats": list(caps.event_formats), "on_demand_insertion": caps.scte35_api}
+    facts: dict[str, object] = {
+        "version": str(caps.version),
+        "paths": available_paths(caps.version),
+        "event_formats": list(caps.event_formats),
+        "on_demand_insertion": caps.scte35_api,
+    }
     if segment_s is not None:
         facts.update(llhls_segment_s=segment_s, min_break_ms=min_break_ms(segment_s))
     offers = backend is not None and backend.offers
@@ -64,11 +75,17 @@ def diagnose_scte35_capability(version: str | OmeVersion | None, *, segment_s: f
             summary = f"{v} has no on-demand SCTE-35 insertion (the API path arrived in v0.19.0)"
         if offers:
             return CheckResult(
-                id=CHECK_ID, title=TITLE, status=Status.ERROR, evidence=evidence, facts=facts,
+                id=CHECK_ID,
+                title=TITLE,
+                status=Status.ERROR,
+                evidence=evidence,
+                facts=facts,
                 summary=f"the backend offers SCTE-35 insertion, but {summary}",
-                remediation=f"Run OME v{LAST_SCTE35_API_RELEASE} (the last release whose :sendEvent takes scte35) "
-                            "for this backend, or stop offering on-demand SCTE-35: no setting of this version "
-                            "and no in-band SCTE-35 from the encoder brings it back.")
+                remediation=f"Run OME v{LAST_SCTE35_API_RELEASE} (the last release whose :sendEvent takes "
+                            "scte35) "
+                "for this backend, or stop offering on-demand SCTE-35: no setting of this version "
+                "and no in-band SCTE-35 from the encoder brings it back.",
+            )
         return CheckResult(
             id=CHECK_ID, title=TITLE, status=Status.WARN, evidence=evidence, facts=facts,
             summary=summary + " (no backend .env given: pass --env-file to judge the backend)",
@@ -77,18 +94,26 @@ def diagnose_scte35_capability(version: str | OmeVersion | None, *, segment_s: f
     if segment_s is not None:
         rule = (f"; a 200 is not an insertion: OME's LL-HLS drops (in its log only) a break not longer than "
                 f"{min_break_ms(segment_s):.0f} ms (1.5 × this application's {segment_s:g} s segments)")
-    upgrade = (f"Stay on v0.20.x (v{LAST_SCTE35_API_RELEASE} at most) while a backend inserts cues: v0.21.0 removed "
-               "SCTE-35 from :sendEvent and no version reads SCTE-35 from an MPEG-TS input.")
+    upgrade = (
+        f"Stay on v0.20.x (v{LAST_SCTE35_API_RELEASE} at most) while a backend inserts cues: v0.21.0 removed "
+        "SCTE-35 from :sendEvent and no version reads SCTE-35 from an MPEG-TS input."
+    )
     if backend is not None and backend.break_ms is not None and segment_s is not None \
             and not honoured(backend.break_ms, segment_s):
         return CheckResult(
-            id=CHECK_ID, title=TITLE, status=Status.ERROR if offers else Status.WARN, evidence=evidence,
+            id=CHECK_ID,
+            title=TITLE,
+            status=Status.ERROR if offers else Status.WARN,
+            evidence=evidence,
             facts=facts,
-            summary=f"the backend's {backend.break_ms:g} ms breaks are accepted by {v}'s API and dropped by its "
-                    f"LL-HLS publisher: a break must exceed {min_break_ms(segment_s):.0f} ms for this "
-                    f"application's {segment_s:g} s segments",
-            remediation=f"Use breaks longer than {min_break_ms(segment_s):.0f} ms, or shorten the application's "
-                        f"<LLHLS><SegmentDuration> so that 1.5 × it is below the break length. {upgrade}")
+            summary=f"the backend's {backend.break_ms:g} ms breaks are accepted by {v}'s API and dropped "
+                    "by its "
+            f"LL-HLS publisher: a break must exceed {min_break_ms(segment_s):.0f} ms for this "
+            f"application's {segment_s:g} s segments",
+            remediation=f"Use breaks longer than {min_break_ms(segment_s):.0f} ms, or shorten the "
+                        "application's "
+            f"<LLHLS><SegmentDuration> so that 1.5 × it is below the break length. {upgrade}",
+        )
     return CheckResult(
         id=CHECK_ID, title=TITLE, status=Status.OK, evidence=evidence, facts=facts,
         summary=f"{v} takes SCTE-35 through the API (:sendEvent){rule}; v0.21.0 removed that path",

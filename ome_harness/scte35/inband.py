@@ -47,8 +47,12 @@ class InbandCuePublisher:
         self.injector = Scte35Injector(pid=pid)
         self.capture = capture
         self.sent: list[CueSent] = []
-        self.encoder = FfmpegEncoder(srt_url, self.settings, stdout=subprocess.PIPE,
-                                     command=ffmpeg_command(srt_url, self.settings, ffmpeg=ffmpeg, output="pipe:1"))
+        self.encoder = FfmpegEncoder(
+            srt_url,
+            self.settings,
+            stdout=subprocess.PIPE,
+            command=ffmpeg_command(srt_url, self.settings, ffmpeg=ffmpeg, output="pipe:1"),
+        )
         self.sender = FfmpegEncoder(srt_url, self.settings, stdin=subprocess.PIPE, command=[
             ffmpeg, "-hide_banner", "-nostats", "-loglevel", "warning", "-f", "data", "-i", "pipe:0",
             "-map", "0", "-c", "copy", "-f", "data", srt_url])
@@ -56,7 +60,9 @@ class InbandCuePublisher:
         self._inserted = threading.Condition()
         self._capture_file: IO[bytes] | None = None
 
-    def schedule_cue(self, event_id: int, at_s: float, *, duration_s: float | None = None, out: bool = True) -> None:
+    def schedule_cue(
+        self, event_id: int, at_s: float, *, duration_s: float | None = None, out: bool = True
+    ) -> None:
         """A splice insert at the first keyframe `at_s` seconds or more after the stream's first frame."""
         self.injector.schedule(event_id, at_s, duration_s=duration_s, out=out)
 
@@ -99,8 +105,15 @@ class InbandCuePublisher:
         now = datetime.now(UTC)
         with self._inserted:
             for item in inserted:
-                self.sent.append(CueSent(event_id=item.event_id, out=item.out, duration_s=item.duration_s, at=now,
-                                         path="in-band"))
+                self.sent.append(
+                    CueSent(
+                        event_id=item.event_id,
+                        out=item.out,
+                        duration_s=item.duration_s,
+                        at=now,
+                        path="in-band",
+                    )
+                )
             self._inserted.notify_all()
 
     def wait_sent(self, event_id: int, timeout_s: float) -> CueSent:
@@ -114,7 +127,8 @@ class InbandCuePublisher:
         return next(c for c in self.sent if c.event_id == event_id)
 
     def check_alive(self) -> None:
-        # The sender is the one talking to OME: its words explain a refusal; the encoder then only sees a broken pipe.
+        # The sender is the one talking to OME: its words explain a refusal; the encoder then only sees a
+        # broken pipe.
         self.sender.check_alive()
         self.encoder.check_alive()
 

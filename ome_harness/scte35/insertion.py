@@ -36,9 +36,11 @@ class CueRefused(Exception):
 
 def no_insertion_words(version: str | OmeVersion) -> str:
     """Why a version offers no on-demand SCTE-35 insertion, in one sentence."""
-    return (f"OME v{version} has no on-demand SCTE-35 insertion: v0.21.0 removed it from :sendEvent (400 "
-            "'eventFormat is not supported: [scte35]'), and no version reads SCTE-35 sections from an MPEG-TS "
-            f"input; v{LAST_SCTE35_API_RELEASE} is the last release with the API path")
+    return (
+        f"OME v{version} has no on-demand SCTE-35 insertion: v0.21.0 removed it from :sendEvent (400 "
+        "'eventFormat is not supported: [scte35]'), and no version reads SCTE-35 sections from an MPEG-TS "
+        f"input; v{LAST_SCTE35_API_RELEASE} is the last release with the API path"
+    )
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,16 @@ def attempt_cue_via_api(client: OmeClient, vhost: str, app: str, stream: str, *,
                         version: str | None = None, segment_s: float | None = None) -> CueSent | CueRefused:
     """Like send_cue_via_api, but OME's refusal is returned as an outcome to assert on."""
     try:
-        return send_cue_via_api(client, vhost, app, stream, event_id=event_id, duration_s=duration_s, body=body,
-                                version=version, segment_s=segment_s)
+        return send_cue_via_api(
+            client,
+            vhost,
+            app,
+            stream,
+            event_id=event_id,
+            duration_s=duration_s,
+            body=body,
+            version=version,
+            segment_s=segment_s,
+        )
     except CueRefused as refusal:
         return refusal

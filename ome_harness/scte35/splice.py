@@ -106,7 +106,11 @@ def _section_bytes(data: str | bytes) -> bytes:
     else:
         text = data.strip()
         try:
-            raw = bytes.fromhex(text[2:]) if text.lower().startswith("0x") else base64.b64decode(text, validate=True)
+            raw = (
+                bytes.fromhex(text[2:])
+                if text.lower().startswith("0x")
+                else base64.b64decode(text, validate=True)
+            )
         except (ValueError, binascii.Error):
             raise SpliceDecodeError(f"neither hex (0x...) nor base64: {text[:40]!r}") from None
     if not raw:

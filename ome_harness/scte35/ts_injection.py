@@ -56,7 +56,9 @@ class Scte35Injector:
     _first_pts: int | None = None
     elapsed_s: float = 0.0
 
-    def schedule(self, event_id: int, at_s: float, *, duration_s: float | None = None, out: bool = True) -> None:
+    def schedule(
+        self, event_id: int, at_s: float, *, duration_s: float | None = None, out: bool = True
+    ) -> None:
         self._pending.append(_Scheduled(event_id, at_s, duration_s, out))
         self._pending.sort(key=lambda s: s.at_s)
 
@@ -121,7 +123,9 @@ class Scte35Injector:
         out = b""
         while self._pending and self._pending[0].at_s <= offset:
             cue = self._pending.pop(0)
-            section = splice_insert(cue.event_id, out=cue.out, duration_s=cue.duration_s, pts_s=pts / 90_000).bites
+            section = splice_insert(
+                cue.event_id, out=cue.out, duration_s=cue.duration_s, pts_s=pts / 90_000
+            ).bites
             out += self._scte35_packet(bytes(section))
             self.inserted.append(Inserted(cue.event_id, cue.out, cue.duration_s, pts / 90_000, offset,
                                           bytes(section)))

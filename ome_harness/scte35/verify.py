@@ -102,12 +102,16 @@ class CueVerification:
             return (f"cue {self.sent.event_id} was expected to be dropped ({self.sent.not_applied}), yet the "
                     f"output shows it as: {', '.join(kinds)}")
         if self.mismatches:
-            return "the cue's trace contradicts what was sent: " + "; ".join(e.detail for e in self.mismatches)
+            return "the cue's trace contradicts what was sent: " + "; ".join(
+                e.detail for e in self.mismatches
+            )
         if not kinds and self.sent.path == "in-band":
             # OME's TS demuxer ignores splice_info sections in every version (samples/v0.21.0-media/inband_*).
-            return (f"no evidence of in-band SCTE-35 cue {self.sent.event_id} in the output (OME ignores SCTE-35 "
-                    "sections of an MPEG-TS input in every version): "
-                    + "; ".join(f"{e.kind}: {e.detail}" for e in self.evidence if e.state == "absent"))
+            return (
+                f"no evidence of in-band SCTE-35 cue {self.sent.event_id} in the output (OME ignores SCTE-35 "
+                "sections of an MPEG-TS input in every version): "
+                + "; ".join(f"{e.kind}: {e.detail}" for e in self.evidence if e.state == "absent")
+            )
         if not kinds:
             return (f"no trace of SCTE-35 cue {self.sent.event_id} in the output: "
                     + "; ".join(f"{e.kind}: {e.detail}" for e in self.evidence if e.state == "absent"))
@@ -115,17 +119,38 @@ class CueVerification:
 
     def to_check_result(self, check_id: str = "scte35.output", title: str = "SCTE-35 cue in the output"
                         ) -> CheckResult:
-        marks = {"found": "found", "absent": "not found", "mismatch": "MISMATCH", "not-looked": "not looked for",
-                 "unrelated": "another cue"}
+        marks = {
+            "found": "found",
+            "absent": "not found",
+            "mismatch": "MISMATCH",
+            "not-looked": "not looked for",
+            "unrelated": "another cue",
+        }
         return CheckResult(
-            id=check_id, title=title, status=Status.OK if self.ok else Status.ERROR, summary=self.summary(),
-            evidence=[Evidence(what=f"{e.kind}{f' ({e.where})' if e.where else ''}",
-                               outcome=f"{marks[e.state]}: {e.detail}") for e in self.evidence],
-            remediation=None if self.ok else (
+            id=check_id,
+            title=title,
+            status=Status.OK if self.ok else Status.ERROR,
+            summary=self.summary(),
+            evidence=[
+                Evidence(
+                    what=f"{e.kind}{f' ({e.where})' if e.where else ''}",
+                    outcome=f"{marks[e.state]}: {e.detail}",
+                )
+                for e in self.evidence
+            ],
+            remediation=None
+            if self.ok
+            else (
                 "OME accepted the cue but viewers do not get it: check the version's SCTE-35 support "
-                "(ome-harness diagnose) and OME's log around the cue time."),
-            facts={"event_id": self.sent.event_id, "path": self.sent.path, "sent_at": self.sent.at.isoformat(),
-                   "decoded": [f.describe() for f in self.decoded]})
+                "(ome-harness diagnose) and OME's log around the cue time."
+            ),
+            facts={
+                "event_id": self.sent.event_id,
+                "path": self.sent.path,
+                "sent_at": self.sent.at.isoformat(),
+                "decoded": [f.describe() for f in self.decoded],
+            },
+        )
 
 
 @dataclass
@@ -251,7 +276,9 @@ def verify_cue_in_llhls(llhls_url: str, sent: CueSent, *, tolerance: CueToleranc
         time.sleep(poll_s)
     if not renditions:
         result = CueVerification(sent=sent)
-        result.evidence.append(CueEvidence("segment cut", "absent", f"no LL-HLS playlist could be read: {last_error}"))
+        result.evidence.append(
+            CueEvidence("segment cut", "absent", f"no LL-HLS playlist could be read: {last_error}")
+        )
         return result
     return assess_cue(renditions, sent, tolerance=tolerance, ts_source=ts_source)
 
@@ -282,14 +309,16 @@ def _covers(rendition: Rendition, sent: CueSent, tolerance: CueTolerance, deadli
     needed = sent.at + timedelta(seconds=tolerance.late_s(rendition.part_target or 0.5))
     if sent.duration_s and _cue_in_due_before(sent, tolerance, rendition, deadline):
         # The out-cut may come `late` after the cue; the cue-in window ends `target + late` after that.
-        needed += timedelta(seconds=sent.duration_s + rendition.target + tolerance.late_s(rendition.part_target
-                                                                                          or 0.5))
+        needed += timedelta(
+            seconds=sent.duration_s + rendition.target + tolerance.late_s(rendition.part_target or 0.5)
+        )
     return covered_until > needed
 
 
 def _cue_in_due_before(sent: CueSent, tolerance: CueTolerance, rendition: Rendition, deadline: float) -> bool:
-    due = sent.at + timedelta(seconds=(sent.duration_s or 0) + 2 * tolerance.late_s(rendition.part_target or 0.5)
-                              + rendition.target)
+    due = sent.at + timedelta(
+        seconds=(sent.duration_s or 0) + 2 * tolerance.late_s(rendition.part_target or 0.5) + rendition.target
+    )
     seconds_until_due = (due - datetime.now(due.tzinfo)).total_seconds()
     return time.monotonic() + seconds_until_due < deadline
 
@@ -318,14 +347,23 @@ def _cut_evidence(rendition: Rendition, sent: CueSent, tolerance: CueTolerance) 
     boundary, offset = _nearest_cut(rendition, sent.at, tolerance)
     evidence = []
     if boundary is None:
-        nearest = min(((b.start - sent.at).total_seconds() for b in rendition.segments[1:]), key=abs, default=None)
+        nearest = min(
+            ((b.start - sent.at).total_seconds() for b in rendition.segments[1:]), key=abs, default=None
+        )
         seen = f"nearest segment boundary at {nearest:+.3f}s is the regular cadence" if nearest is not None \
             else "no segment boundary at all"
         evidence.append(CueEvidence("segment cut", "absent", f"no segment cut within {window}; {seen}",
                                     rendition.name))
         return evidence
-    evidence.append(CueEvidence("segment cut", "found", f"segment boundary at {boundary.isoformat(timespec='milliseconds')}"
-                                f" ({offset:+.3f}s from the cue, window {window})", rendition.name))
+    evidence.append(
+        CueEvidence(
+            "segment cut",
+            "found",
+            f"segment boundary at {boundary.isoformat(timespec='milliseconds')}"
+            f" ({offset:+.3f}s from the cue, window {window})",
+            rendition.name,
+        )
+    )
     if sent.duration_s:
         expected_in = boundary + timedelta(seconds=sent.duration_s)
         covered_until = rendition.covered_until
@@ -338,11 +376,25 @@ def _cut_evidence(rendition: Rendition, sent: CueSent, tolerance: CueTolerance) 
         else:
             in_boundary, in_offset = _nearest_cut(rendition, expected_in, tolerance, grid_s=rendition.target)
             if in_boundary is None:
-                evidence.append(CueEvidence("cue-in cut", "absent", f"no cut {sent.duration_s:g}s after the cue-out "
-                                            f"(window [-{tolerance.early_s:g}s, +{in_late:g}s])", rendition.name))
+                evidence.append(
+                    CueEvidence(
+                        "cue-in cut",
+                        "absent",
+                        f"no cut {sent.duration_s:g}s after the cue-out "
+                        f"(window [-{tolerance.early_s:g}s, +{in_late:g}s])",
+                        rendition.name,
+                    )
+                )
             else:
-                evidence.append(CueEvidence("cue-in cut", "found", f"segment boundary {sent.duration_s:g}s later "
-                                            f"({in_offset:+.3f}s from the planned return)", rendition.name))
+                evidence.append(
+                    CueEvidence(
+                        "cue-in cut",
+                        "found",
+                        f"segment boundary {sent.duration_s:g}s later "
+                        f"({in_offset:+.3f}s from the planned return)",
+                        rendition.name,
+                    )
+                )
     return evidence
 
 
@@ -356,20 +408,50 @@ def _tag_evidence(rendition: Rendition, sent: CueSent, decoded: list[SpliceFacts
                 halves = [(daterange.scte35_cmd, sent.out)]
             for payload, out in halves:
                 if payload is not None:
-                    evidence.append(_judge_payload("EXT-X-DATERANGE", payload, sent, decoded, rendition.name,
-                                                   tag_id=daterange.id, planned=daterange.planned_duration, out=out))
+                    evidence.append(
+                        _judge_payload(
+                            "EXT-X-DATERANGE",
+                            payload,
+                            sent,
+                            decoded,
+                            rendition.name,
+                            tag_id=daterange.id,
+                            planned=daterange.planned_duration,
+                            out=out,
+                        )
+                    )
         if segment.scte35:
-            evidence.append(_judge_payload("CUE-OUT/SCTE35 tag", segment.scte35, sent, decoded, rendition.name,
-                                           out=not segment.cue_in))
+            evidence.append(
+                _judge_payload(
+                    "CUE-OUT/SCTE35 tag",
+                    segment.scte35,
+                    sent,
+                    decoded,
+                    rendition.name,
+                    out=not segment.cue_in,
+                )
+            )
         elif segment.cue_out or segment.cue_in:
             evidence.append(CueEvidence("CUE-OUT/CUE-IN tag", "found", "cue tag without a SCTE-35 payload",
                                         rendition.name))
     if not evidence:
-        evidence.append(CueEvidence("EXT-X-DATERANGE / CUE tags", "absent",
-                                    "no SCTE-35 tag in the playlist (OME v0.20.0 writes none)", rendition.name))
+        evidence.append(
+            CueEvidence(
+                "EXT-X-DATERANGE / CUE tags",
+                "absent",
+                "no SCTE-35 tag in the playlist (OME v0.20.0 writes none)",
+                rendition.name,
+            )
+        )
     elif all(e.state == "unrelated" for e in evidence):
-        evidence.append(CueEvidence("EXT-X-DATERANGE / CUE tags", "absent",
-                                    f"no SCTE-35 tag for event id {sent.event_id}, only for other cues", rendition.name))
+        evidence.append(
+            CueEvidence(
+                "EXT-X-DATERANGE / CUE tags",
+                "absent",
+                f"no SCTE-35 tag for event id {sent.event_id}, only for other cues",
+                rendition.name,
+            )
+        )
     return evidence
 
 
@@ -380,7 +462,9 @@ def _judge_payload(kind: str, payload: str, sent: CueSent, decoded: list[SpliceF
     except SpliceDecodeError as exc:
         return CueEvidence(kind, "mismatch", f"payload does not decode: {exc}", where)
     if facts.event_id != sent.event_id:
-        return CueEvidence(kind, "unrelated", f"event id {facts.event_id}, not the cue sent ({sent.event_id})", where)
+        return CueEvidence(
+            kind, "unrelated", f"event id {facts.event_id}, not the cue sent ({sent.event_id})", where
+        )
     decoded.append(facts)
     problems = splice_mismatches(facts, sent, out=out)
     if tag_id is not None and facts.event_id is not None and tag_id != str(facts.event_id):
@@ -401,7 +485,11 @@ def splice_mismatches(facts: SpliceFacts, sent: CueSent, *, out: bool = True) ->
         problems.append(f"event id {facts.event_id}, sent {sent.event_id}")
     if facts.out_of_network is not None and facts.out_of_network != out:
         problems.append(f"out-of-network flag {facts.out_of_network}, expected {out}")
-    if out and sent.duration_s and (facts.duration_s is None or abs(facts.duration_s - sent.duration_s) > DURATION_SLACK_S):
+    if (
+        out
+        and sent.duration_s
+        and (facts.duration_s is None or abs(facts.duration_s - sent.duration_s) > DURATION_SLACK_S)
+    ):
         problems.append(f"break duration {facts.duration_s}, sent {sent.duration_s:g}s")
     return problems
 
@@ -426,11 +514,23 @@ def ts_evidence(source: Path, sent: CueSent, decoded: list[SpliceFacts]) -> list
         return [CueEvidence("SCTE-35 in MPEG-TS", "absent", f"{source} does not exist", str(source))]
     facts = [f for f in read_ts_cues(source) if f.command_type == 5]
     if not facts:
-        return [CueEvidence("SCTE-35 in MPEG-TS", "absent", "no splice insert section in the transport stream",
-                            str(source))]
+        return [
+            CueEvidence(
+                "SCTE-35 in MPEG-TS",
+                "absent",
+                "no splice insert section in the transport stream",
+                str(source),
+            )
+        ]
     decoded.extend(facts)
     matching = [f for f in facts if not splice_mismatches(f, sent, out=sent.out)]
     if matching:
         return [CueEvidence("SCTE-35 in MPEG-TS", "found", matching[0].describe(), str(source))]
-    return [CueEvidence("SCTE-35 in MPEG-TS", "mismatch", "; ".join(splice_mismatches(facts[0], sent, out=sent.out)),
-                        str(source))]
+    return [
+        CueEvidence(
+            "SCTE-35 in MPEG-TS",
+            "mismatch",
+            "; ".join(splice_mismatches(facts[0], sent, out=sent.out)),
+            str(source),
+        )
+    ]
