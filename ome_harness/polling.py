@@ -49,14 +49,22 @@ class Deadline:
         return time.monotonic() - self.started
 
 
-def poll_until(probe: Callable[[], Ready[T] | str | None], *, deadline_s: float, what: str,
-               interval_s: float = 0.05, max_interval_s: float | None = None) -> T:
+def poll_until(probe: Callable[[], Ready[T] | str | None], *, deadline_s: float | None = None, what: str,
+               interval_s: float = 0.05, max_interval_s: float | None = None,
+               deadline: Deadline | None = None) -> T:
     """Call `probe` until it returns Ready; raise WaitTimedOut with the last thing seen after `deadline_s`.
+
+    Pass `deadline` instead of `deadline_s` when the wait is one part of a budget started earlier
+    (a container's ready timeout counts from its start, not from the first probe). An exception the
+    probe raises ends the wait at once (a dead encoder, an exited container).
 
     The interval grows by half each round up to `max_interval_s` (default: `interval_s`, i.e. fixed),
     so a wait that usually ends quickly stays quick and a long one does not spin.
     """
-    deadline = Deadline(deadline_s)
+    if deadline is None:
+        if deadline_s is None:
+            raise TypeError("poll_until needs deadline_s or deadline")
+        deadline = Deadline(deadline_s)
     delay, ceiling = interval_s, max_interval_s if max_interval_s is not None else interval_s
     last_seen = "nothing yet"
     while True:
@@ -66,6 +74,6 @@ def poll_until(probe: Callable[[], Ready[T] | str | None], *, deadline_s: float,
         if outcome:
             last_seen = str(outcome)
         if deadline.passed():
-            raise WaitTimedOut(what, deadline_s, last_seen)
+            raise WaitTimedOut(what, deadline.seconds, last_seen)
         time.sleep(min(delay, deadline.remaining()))
         delay = min(delay * 1.5, ceiling) if ceiling > interval_s else interval_s

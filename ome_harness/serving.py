@@ -9,10 +9,11 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-import time
 from typing import Any
 
 import uvicorn
+
+from ome_harness.polling import Ready, WaitTimedOut, poll_until
 
 
 def bind_sockets(hosts: tuple[str, ...], port: int) -> list[socket.socket]:
@@ -65,12 +66,20 @@ class LoopbackServer:
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": self._sockets},
                                         name=self.name, daemon=True)
         self._thread.start()
-        deadline = time.monotonic() + self._start_timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"{self.name} did not start within {self._start_timeout:g}s")
-            time.sleep(0.01)
+        server, thread = self._server, self._thread
+
+        def probe() -> Ready[None] | str:
+            if server.started:
+                return Ready(None)
+            if not thread.is_alive():
+                raise RuntimeError("its thread ended")
+            return "not serving yet"
+
+        try:
+            poll_until(probe, deadline_s=self._start_timeout, what=f"{self.name} to start", interval_s=0.01)
+        except (WaitTimedOut, RuntimeError) as exc:
+            self.stop()
+            raise RuntimeError(f"{self.name} did not start within {self._start_timeout:g}s") from exc
         return self
 
     def serve_forever(self) -> None:

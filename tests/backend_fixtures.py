@@ -23,8 +23,9 @@ from ome_harness.backend.settings import BackendSettings
 from ome_harness.backend.throwaway_postgres import PostgresCluster, PostgresUnavailable, throwaway_postgres
 from ome_harness.dbcheck import DbChecker
 from ome_harness.emulator import EmulatorServer, EmulatorSettings
+from ome_harness.media.publishing import wait_stream_gone
 from ome_harness.ome.client import OmeClient
-from ome_harness.scenarios.backend_driver import FAULTS_ENV, wait_stream_gone
+from ome_harness.scenarios.backend_driver import FAULTS_ENV
 from ome_harness.testing import require
 
 BACKEND_TOKEN = "backend-bearer-token-for-tests"
@@ -74,7 +75,7 @@ class Rig:
     def wait_gone(self, stream: str, deadline_s: float = 5.0) -> float:
         """OME's DELETE is asynchronous: poll the API until the stream is 404; the seconds it took."""
         with OmeClient(self.ome.url, OME_TOKEN) as client:
-            return wait_stream_gone(client, "default", "app", stream, deadline_s)
+            return wait_stream_gone(client, "default", "app", stream, deadline_s=deadline_s)
 
 
 @pytest.fixture

@@ -289,6 +289,7 @@ def diagnose_metrics(ctx: CheckContext) -> CheckResult:
             )
         stream = live[0]
         first, error = _call(client, lambda c: c.stats(vhost, app, stream))
+        # Two readings a fixed window apart (a sampling interval, not a wait): do the counters move?
         time.sleep(FRESHNESS_WINDOW_S)
         second, error2 = _call(client, lambda c: c.stats(vhost, app, stream))
         if first is None or second is None:

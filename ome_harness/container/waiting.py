@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Protocol
 
 import httpx
@@ -12,7 +11,7 @@ from docker.models.containers import Container
 from ome_harness.container.errors import ContainerError, ContainerExited, ContainerNotReady
 from ome_harness.ome.client import OmeClient
 from ome_harness.ome.errors import OmeError
-from ome_harness.polling import Deadline
+from ome_harness.polling import Deadline, Ready, WaitTimedOut, poll_until
 
 
 class WaitStrategy(Protocol):
@@ -55,26 +54,26 @@ def wait_until_ready(container: Container, strategy: WaitStrategy, deadline: Dea
     # A probe costs about 2 ms on loopback, so a 0.1 s ceiling is cheap and keeps the overshoot after
     # the API opens small: 1.01x the engine's own start, against 1.19x with a 0.2 s ceiling
     # (bench/container_ready.py, stand-in image, 9 rounds).
-    delay, seen = first_delay, "nothing yet"
-    while True:
+
+    def probe() -> Ready[None] | str:
         exit_code = _exit_code_if_stopped(container)
         if exit_code is not None:
             raise ContainerExited(
                 f"Container {container.name} exited with code {exit_code} after {deadline.elapsed():.1f}s, "
                 f"before {strategy.describe()} (wait strategy {strategy.name}){_clean_exit_note(exit_code)}.",
                 exit_code=exit_code)
-        seen = strategy.probe(deadline.remaining()) or ""
-        if not seen:
-            return
-        if deadline.passed():
-            raise ContainerNotReady(
-                f"Container {container.name} was still running but not ready after {deadline.seconds:g}s "
-                f"(container.ready_timeout): waited for {strategy.describe()} (wait strategy "
-                f"{strategy.name}); "
-                f"last seen: {seen}."
-            )
-        time.sleep(min(delay, deadline.remaining()))
-        delay = min(delay * 1.5, max_delay)
+        seen = strategy.probe(deadline.remaining())
+        return seen if seen else Ready(None)
+
+    try:
+        poll_until(probe, deadline=deadline, what=strategy.describe(), interval_s=first_delay,
+                   max_interval_s=max_delay)
+    except WaitTimedOut as exc:
+        raise ContainerNotReady(
+            f"Container {container.name} was still running but not ready after {deadline.seconds:g}s "
+            f"(container.ready_timeout): waited for {strategy.describe()} (wait strategy "
+            f"{strategy.name}); last seen: {exc.last_seen}."
+        ) from exc
 
 
 def _clean_exit_note(exit_code: int) -> str:

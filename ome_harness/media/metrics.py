@@ -20,6 +20,7 @@ from datetime import datetime
 
 from ome_harness.ome.client import OmeClient
 from ome_harness.ome.errors import OmeError, OmeNotFound
+from ome_harness.polling import Ready, WaitTimedOut, poll_until
 from ome_harness.results import CheckResult, Evidence, Status
 
 OVERHEAD_ALLOWANCE = 0.08
@@ -102,6 +103,7 @@ def sample_stream_stats(client: OmeClient, vhost: str, app: str, stream: str, *,
         remaining = end - time.monotonic()
         if remaining <= 0.01:
             return samples
+        # A sampling interval, not a wait: every reading is kept, none ends the loop early.
         time.sleep(min(interval_s, remaining))
 
 
@@ -148,22 +150,26 @@ def assess_ingest(samples: list[StatsSample], *, expected_bitrate: int | None, t
 def stats_after_stop(client: OmeClient, vhost: str, app: str, stream: str, *, deadline_s: float = 5.0,
                      settle_s: float = 1.0) -> str:
     """After the publisher left: 'gone' (404, as OME does) or 'frozen'; raises if the counters still grow."""
-    deadline = time.monotonic() + deadline_s
-    previous: int | None = None
-    while True:
+    readings: list[int] = []
+
+    def probe() -> Ready[str] | str:
         try:
-            current = client.stats(vhost, app, stream).total_bytes_in
+            readings.append(client.stats(vhost, app, stream).total_bytes_in)
         except OmeNotFound:
-            return "gone"
-        if previous is not None and current == previous:
-            return "frozen"
-        if time.monotonic() >= deadline:
-            raise StatsStillGrowing(
-                f"stats of {vhost}/{app}/{stream} still grow {deadline_s:g}s after the encoder "
-                f"stopped ({previous} → {current} bytes): OME still counts an ingest that ended"
-            )
-        previous = current
-        time.sleep(settle_s)
+            return Ready("gone")
+        if len(readings) > 1 and readings[-1] == readings[-2]:
+            return Ready("frozen")
+        return f"{readings[-1]} bytes"
+
+    try:
+        return poll_until(probe, deadline_s=deadline_s, what=f"the stats of {vhost}/{app}/{stream} to stop",
+                          interval_s=settle_s)
+    except WaitTimedOut as exc:
+        previous, current = ([None, *readings])[-2:]
+        raise StatsStillGrowing(
+            f"stats of {vhost}/{app}/{stream} still grow {deadline_s:g}s after the encoder "
+            f"stopped ({previous} → {current} bytes): OME still counts an ingest that ended"
+        ) from exc
 
 
 class StatsStillGrowing(OmeError):

@@ -21,8 +21,9 @@ from ome_harness.media.encoder import (
 )
 from ome_harness.media.metrics import IngestMetrics, assess_ingest, bitrate_tolerance, sample_stream_stats
 from ome_harness.ome.client import OmeClient
-from ome_harness.ome.errors import OmeNotFound
+from ome_harness.ome.errors import OmeError, OmeNotFound
 from ome_harness.ome.models import Stream
+from ome_harness.polling import Ready, WaitTimedOut, poll_until
 from ome_harness.target.base import OmeTarget
 
 IngestProtocol = Literal["rtmp", "srt"]
@@ -94,17 +95,31 @@ def open_publication(
 
 def wait_stream_gone(client: OmeClient, vhost: str, app: str, stream: str, *, deadline_s: float = 5.0,
                      interval_s: float = 0.1) -> float:
-    """Seconds until OME no longer lists or serves the stream (DELETE and disconnects are asynchronous)."""
+    """Seconds until OME no longer serves nor lists the stream (DELETE and disconnects are asynchronous).
+
+    The one wait for a stream's end, used by the media checks and the backend scenarios alike; an API
+    error on the way is what was last seen, not the end of the wait.
+    """
     started = time.monotonic()
-    while True:
+
+    def probe() -> Ready[float] | str:
         try:
             client.stream(vhost, app, stream)
         except OmeNotFound:
             if stream not in client.streams(vhost, app):
-                return round(time.monotonic() - started, 3)
-        if time.monotonic() - started >= deadline_s:
-            raise StreamStillListed(f"{vhost}/{app}/{stream} is still listed {deadline_s:g}s later")
-        time.sleep(interval_s)
+                return Ready(round(time.monotonic() - started, 3))
+            return "404 for the stream, but still in the stream list"
+        except OmeError as exc:
+            return str(exc)
+        return "still served"
+
+    try:
+        return poll_until(probe, deadline_s=deadline_s, what=f"{vhost}/{app}/{stream} to be gone",
+                          interval_s=interval_s)
+    except WaitTimedOut as exc:
+        raise StreamStillListed(
+            f"OME still has stream {vhost}/{app}/{stream} {deadline_s:g}s later ({exc.last_seen})"
+        ) from exc
 
 
 def measure_ingest(client: OmeClient, publication: Publication, *, window_s: float = 5.0) -> IngestMetrics:

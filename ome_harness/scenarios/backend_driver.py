@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import secrets
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,8 +19,7 @@ from ome_harness.backend import cue_effect
 from ome_harness.backend.client import BackendAnswer, BackendClient, hide_stream_keys
 from ome_harness.config import ConfigError, HarnessConfig
 from ome_harness.dbcheck import DbChecker, DbUnavailable
-from ome_harness.ome.client import OmeClient
-from ome_harness.ome.errors import OmeError, OmeNotFound
+from ome_harness.media.publishing import wait_stream_gone
 from ome_harness.ome.versions import capabilities
 from ome_harness.scte35.break_rule import app_segment_duration, break_for, too_short_break
 from ome_harness.target.base import OmeTarget
@@ -297,7 +295,7 @@ class BackendUnderTest:
         with self.target.client() as client:
             try:
                 return wait_stream_gone(
-                    client, self.target.vhost, self.target.app, channel.stream, deadline_s
+                    client, self.target.vhost, self.target.app, channel.stream, deadline_s=deadline_s
                 )
             except AssertionError as exc:
                 raise AssertionError(self.shown(str(exc))) from None
@@ -371,21 +369,6 @@ class BackendUnderTest:
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def wait_stream_gone(client: OmeClient, vhost: str, app: str, stream: str, deadline_s: float = 5.0) -> float:
-    """OME deletes asynchronously: poll until the stream is 404; the seconds it took."""
-    started = time.monotonic()
-    last = "still listed"
-    while time.monotonic() - started < deadline_s:
-        try:
-            client.stream(vhost, app, stream)
-        except OmeNotFound:
-            return round(time.monotonic() - started, 3)
-        except OmeError as exc:
-            last = str(exc)
-        time.sleep(0.05)
-    raise AssertionError(f"OME still has stream {stream!r} {deadline_s:g}s after the stop ({last})")
 
 
 def _keys_in(answer: BackendAnswer) -> list[str]:

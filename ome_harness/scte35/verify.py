@@ -40,7 +40,7 @@ from urllib.parse import urljoin
 import httpx
 import m3u8
 
-from ome_harness.polling import Ready, poll_until
+from ome_harness.polling import Deadline, Ready, WaitTimedOut, poll_until
 from ome_harness.results import CheckResult, Evidence, Status
 from ome_harness.scte35.insertion import CueSent
 from ome_harness.scte35.splice import SpliceDecodeError, SpliceFacts, decode_splice
@@ -260,20 +260,26 @@ def verify_cue_in_llhls(llhls_url: str, sent: CueSent, *, tolerance: CueToleranc
                         http_timeout_s: float = 3.0) -> CueVerification:
     """Poll the LL-HLS output until it covers the cue (and its cue-in when `wait_s` allows), then judge."""
     tolerance = tolerance or CueTolerance()
-    deadline = time.monotonic() + wait_s
+    waited = Deadline(wait_s)
+    deadline = time.monotonic() + waited.remaining()
     renditions: list[Rendition] = []
     last_error = ""
-    while True:
+
+    def probe() -> Ready[None] | str:
+        nonlocal renditions, last_error
         try:
             renditions = fetch_renditions(llhls_url, timeout_s=http_timeout_s)
             last_error = ""
         except (httpx.HTTPError, PlaylistUnavailable) as exc:
             last_error = str(exc) or type(exc).__name__
+            return last_error
         if renditions and all(_covers(r, sent, tolerance, deadline) for r in renditions):
-            break
-        if time.monotonic() >= deadline:
-            break
-        time.sleep(poll_s)
+            return Ready(None)
+        return "the playlists do not cover the cue yet"
+
+    # Not covered in time is not an error here: the judgement below says what is missing.
+    with contextlib.suppress(WaitTimedOut):
+        poll_until(probe, deadline=waited, what="the LL-HLS output to cover the cue", interval_s=poll_s)
     if not renditions:
         result = CueVerification(sent=sent)
         result.evidence.append(
