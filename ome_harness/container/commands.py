@@ -91,6 +91,8 @@ def _wait_while_running(ome_container: OmeContainer) -> int:
 
     container = ome_container.container
     while True:
+        # Not a wait with a deadline (poll_until): `up` runs until Ctrl-C; once a second is how often
+        # it looks whether the container ended by itself.
         time.sleep(1)
         try:
             container.reload()

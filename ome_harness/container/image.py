@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
@@ -16,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from ome_harness.container.errors import ContainerError, ImageUnavailable
+from ome_harness.polling import Deadline
 
 T = TypeVar("T")
 
@@ -91,9 +91,9 @@ def events_within(open_stream: Callable[[], Iterable[T]], seconds: float) -> Ite
             box.put((_END, None))
 
     threading.Thread(target=pump, name="image-pull", daemon=True).start()
-    deadline = time.monotonic() + seconds
+    deadline = Deadline(seconds)  # not poll_until: the wait is for the next item, which blocks, not a probe
     while True:
-        remaining = deadline - time.monotonic()
+        remaining = deadline.remaining()
         if remaining <= 0:
             raise PullTimedOut
         try:
