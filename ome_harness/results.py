@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = "1"
 
@@ -40,7 +40,15 @@ class Evidence(BaseModel):
 
 
 class CheckResult(BaseModel):
-    """A check = what is looked at + what is expected + what was found."""
+    """A check = what is looked at + what is expected + what was found.
+
+    What is looked at: `title`; what is expected: `expected`; what was found: `status`, `summary`,
+    `evidence` and `facts`; the error that ended it: `error` (text, reported) and `failure` (the
+    exception itself, for code that branches on its type; never serialised); timing: `duration_ms`.
+    """
+
+    # `failure` holds an exception object, which pydantic can only check with isinstance.
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     id: str
     title: str
@@ -50,6 +58,9 @@ class CheckResult(BaseModel):
     remediation: str | None = None
     duration_ms: float = 0.0
     facts: dict[str, Any] = Field(default_factory=dict)
+    expected: str | None = None
+    error: str | None = None
+    failure: Exception | None = Field(default=None, exclude=True, repr=False)
 
 
 class Finding(BaseModel):

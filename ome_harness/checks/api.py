@@ -11,6 +11,9 @@ from ome_harness.checks.context import CheckContext, exchange_evidence
 from ome_harness.checks.registry import check
 from ome_harness.ome.client import OmeClient
 from ome_harness.ome.errors import (
+    HtmlAnswer,
+    NotHttpAnswer,
+    NotJsonAnswer,
     OmeApiError,
     OmeBadResponse,
     OmeError,
@@ -18,6 +21,8 @@ from ome_harness.ome.errors import (
     OmeTimeout,
     OmeUnauthorized,
     OmeUnreachable,
+    PlainHttpAnswer,
+    TlsHandshakeFailed,
 )
 from ome_harness.results import CheckResult, Status
 
@@ -33,13 +38,17 @@ def describe_failure(exc: OmeError) -> str:
         return "Connection refused" if exc.errname == "ECONNREFUSED" else f"Unreachable ({exc.reason})"
     if isinstance(exc, OmeTimeout):
         return f"No answer within {exc.seconds:g}s"
+    if isinstance(exc, TlsHandshakeFailed):
+        return f"TLS handshake failed ({exc.detail.removeprefix('TLS handshake failed: ')})"
     if isinstance(exc, OmeBadResponse):
-        return {"html": "API answered with HTML — is this OME?",
-                "not-json": "API answered with something that is not JSON",
-                "not-http": "Something that does not speak HTTP answers on this port",
-                "plain-http": "This port speaks plain HTTP (TLS handshake failed): use http://",
-                "tls": f"TLS handshake failed ({exc.detail.removeprefix('TLS handshake failed: ')})",
-                }.get(exc.kind, "Unexpected answer shape")
+        phrases: dict[type[OmeBadResponse], str] = {
+            HtmlAnswer: "API answered with HTML — is this OME?",
+            NotJsonAnswer: "API answered with something that is not JSON",
+            NotHttpAnswer: "Something that does not speak HTTP answers on this port",
+            PlainHttpAnswer: "This port speaks plain HTTP (TLS handshake failed): use http://",
+        }
+        return next((text for kind, text in phrases.items() if isinstance(exc, kind)),
+                    "Unexpected answer shape")
     if isinstance(exc, OmeNotFound):
         return f"Not found ({exc.message}) — the API URL must be the server root, e.g. http://host:8081"
     if isinstance(exc, OmeUnauthorized):
@@ -79,7 +88,8 @@ def _call(client: OmeClient, fn: Callable[[OmeClient], T]) -> tuple[T | None, Om
         return None, exc
 
 
-@check("api", "OME API Connectivity", order=20)
+@check("api", "OME API Connectivity", order=20,
+       expected="GET /v1/version answers with OME's JSON envelope")
 def diagnose_api(ctx: CheckContext) -> CheckResult:
     title = "OME API Connectivity"
     with ctx.client() as client:
@@ -99,7 +109,7 @@ def diagnose_api(ctx: CheckContext) -> CheckResult:
             )
         assert error is not None
         facts["error"] = str(error)
-        facts["failure"] = type(error).__name__
+        facts["failure"] = type(error).__name__  # a label for the JSON report; findings read `failure`
         if isinstance(error, OmeBadResponse):
             facts["kind"] = error.kind
         if isinstance(error, OmeApiError):
@@ -123,16 +133,17 @@ def diagnose_api(ctx: CheckContext) -> CheckResult:
         }
         hint = next((text for kind, text in remediation.items() if isinstance(error, kind)),
                     "Check the API URL (it must be the server root; the harness adds /v1).")
-        if isinstance(error, OmeBadResponse) and error.kind == "plain-http":
+        if isinstance(error, PlainHttpAnswer):
             plain = ctx.target.api_url.replace("https://", "http://", 1)
             hint = f"Use {plain}, or enable OME's TLS API port."
         elif isinstance(error, OmeApiError) and error.status >= 500:
             hint = "OME itself failed this request: read OME's log around this time for the same message."
         return _result("api", title, Status.ERROR, describe_failure(error), client, facts=facts,
-                       remediation=hint)
+                       remediation=hint, error=str(error), failure=error)
 
 
-@check("auth", "Authentication", needs=("api",), order=30)
+@check("auth", "Authentication", needs=("api",), order=30,
+       expected="the configured token is accepted and a wrong one is refused with 401")
 def diagnose_auth(ctx: CheckContext) -> CheckResult:
     title = "Authentication"
     if skipped := _upstream_problem(ctx, "auth", title):
@@ -193,7 +204,8 @@ def diagnose_auth(ctx: CheckContext) -> CheckResult:
         )
 
 
-@check("vhosts", "Virtual hosts and applications", needs=("api", "auth"), order=40)
+@check("vhosts", "Virtual hosts and applications", needs=("api", "auth"), order=40,
+       expected="the configured virtual host and application are listed")
 def diagnose_vhosts(ctx: CheckContext) -> CheckResult:
     title = "Virtual hosts and applications"
     if skipped := _upstream_problem(ctx, "vhosts", title):
@@ -235,7 +247,8 @@ def diagnose_vhosts(ctx: CheckContext) -> CheckResult:
         )
 
 
-@check("streams", "Streams Endpoint", needs=("api", "auth"), order=50)
+@check("streams", "Streams Endpoint", needs=("api", "auth"), order=50,
+       expected="the application's stream list (and a listed stream's details) can be read")
 def diagnose_streams(ctx: CheckContext) -> CheckResult:
     title = "Streams Endpoint"
     if skipped := _upstream_problem(ctx, "streams", title):
@@ -265,7 +278,8 @@ def diagnose_streams(ctx: CheckContext) -> CheckResult:
                        + (f" ({names[0]}: {tracks})" if tracks else ""), client, facts={"streams": names})
 
 
-@check("metrics", "Metrics Endpoint", needs=("api", "auth", "streams"), order=60)
+@check("metrics", "Metrics Endpoint", needs=("api", "auth", "streams"), order=60,
+       expected="the server, vhost and app stats answer, and a live stream's counters move")
 def diagnose_metrics(ctx: CheckContext) -> CheckResult:
     title = "Metrics Endpoint"
     if skipped := _upstream_problem(ctx, "metrics", title):

@@ -25,6 +25,7 @@ URL_KEYS = ("OME_API_URL", "OME_URL", "OME_API_BASE_URL", "OME_BASE_URL")
     when=lambda ctx: ctx.server_xml is not None,
     not_run_note="Server.xml cross-check not run: pass --server-xml PATH to compare OME's config with "
                  "this client.",
+    expected="Server.xml enables the API with an AccessToken and a port matching this client's URL and token",
 )
 def diagnose_server_xml(ctx: CheckContext) -> CheckResult:
     title = "Server.xml cross-check"
@@ -86,6 +87,7 @@ def diagnose_server_xml(ctx: CheckContext) -> CheckResult:
     when=lambda ctx: ctx.env_file is not None,
     not_run_note="Backend .env cross-check not run: pass --env-file PATH to compare the backend's token "
                  "with OME's.",
+    expected="the backend's .env points at this OME with its token",
 )
 def diagnose_env_file(ctx: CheckContext) -> CheckResult:
     title = "Backend .env cross-check"

@@ -7,6 +7,17 @@ from collections.abc import Callable, Mapping
 from ome_harness.addresses import url_host
 from ome_harness.checks.host_probe import OmeContainer, RuntimeHints
 from ome_harness.checks.network import api_host_port, is_loopback, shown
+from ome_harness.ome.errors import (
+    HtmlAnswer,
+    NotHttpAnswer,
+    OmeApiError,
+    OmeBadResponse,
+    OmeNotFound,
+    OmeTimeout,
+    OmeUnreachable,
+    PlainHttpAnswer,
+    TlsHandshakeFailed,
+)
 from ome_harness.results import CheckResult, Finding, NextStep, Status
 
 HEALTHY_TITLE = "Exercise stream workflows"
@@ -196,10 +207,10 @@ def ipv6_trap(results: Mapping[str, CheckResult], hints: RuntimeHints, url: str)
 @rule
 def api_misbehaves(results: Mapping[str, CheckResult], hints: RuntimeHints, url: str):
     api = _failed(results, "api")
-    if api is None or api.facts.get("failure") == "OmeUnreachable":
+    failure = api.failure if api is not None else None
+    if api is None or isinstance(failure, OmeUnreachable):
         return None
-    kind = api.facts.get("kind")
-    if api.facts.get("failure") == "OmeTimeout":
+    if isinstance(failure, OmeTimeout):
         return (
             Finding(
                 key="api_timeout",
@@ -221,7 +232,7 @@ def api_misbehaves(results: Mapping[str, CheckResult], hints: RuntimeHints, url:
                 )
             ],
         )
-    if api.facts.get("failure") == "OmeApiError" and int(api.facts.get("status") or 0) >= 500:
+    if isinstance(failure, OmeApiError) and failure.status >= 500:
         # OME's own JSON envelope with a 5xx: OME answers and fails; nobody else owns the port.
         return (Finding(key="ome_server_error", title="OME Answers With an Internal Error",
                         details=[f"OME answered HTTP {api.facts['status']}: "
@@ -232,7 +243,7 @@ def api_misbehaves(results: Mapping[str, CheckResult], hints: RuntimeHints, url:
                           commands=["journalctl -u ovenmediaengine -n 100 --no-pager"
                                     "   # or: docker logs --tail 100 <ome>",
                                     f"curl -sS -i {url}/v1/version | head -20"])])
-    if kind == "plain-http":
+    if isinstance(failure, PlainHttpAnswer):
         return (Finding(key="api_plain_http", title="API Port Speaks Plain HTTP, Not TLS",
                         details=[api.facts.get("error", api.summary),
                                  "The URL says https:// but the port answered the TLS handshake with "
@@ -240,7 +251,7 @@ def api_misbehaves(results: Mapping[str, CheckResult], hints: RuntimeHints, url:
                 [NextStep(title="Use http:// for this port (or OME's TLS API port for https://)",
                           commands=["ome-harness diagnose --api-url "
                                     + url.replace("https://", "http://", 1)])])
-    if api.facts.get("failure") == "OmeNotFound":
+    if isinstance(failure, OmeNotFound):
         return (
             Finding(
                 key="api_url_not_root",
@@ -255,14 +266,20 @@ def api_misbehaves(results: Mapping[str, CheckResult], hints: RuntimeHints, url:
             ],
         )
     port = api_host_port(url)[1]
-    if kind == "not-http":
+    if isinstance(failure, NotHttpAnswer):
         published = _published_by_container(hints, port)
         if published is not None:
             return published
-    title = {"html": "API Answered with HTML — Is This OME?",
-             "not-http": "Something Other Than HTTP Answers on the API Port",
-             "tls": "TLS Handshake With the API Failed"}.get(kind or "", "API Answer Is Not OME's JSON")
-    return (Finding(key=f"api_bad_response_{kind or 'other'}", title=title,
+    titles: dict[type[OmeBadResponse], str] = {
+        HtmlAnswer: "API Answered with HTML — Is This OME?",
+        NotHttpAnswer: "Something Other Than HTTP Answers on the API Port",
+        TlsHandshakeFailed: "TLS Handshake With the API Failed",
+    }
+    title = next((text for kind, text in titles.items() if isinstance(failure, kind)),
+                 "API Answer Is Not OME's JSON")
+    # The finding's key names the failure's class by its fixed label (kept stable for report readers).
+    label = failure.kind if isinstance(failure, OmeBadResponse) else "other"
+    return (Finding(key=f"api_bad_response_{label}", title=title,
                     details=[api.facts.get("error", api.summary),
                              "Another service (a web server, a proxy, a different app) may own this port, "
                              "or the URL points at the wrong path (the harness adds /v1 itself)."]),

@@ -141,7 +141,8 @@ def probe_addresses(host: str, port: int, timeout: float) -> tuple[list[Probe], 
     return [Probe(p.address, p.address in resolved, p.outcome, p.latency_ms) for p in probes], resolve_error
 
 
-@check("tcp", "Name resolution and TCP connect", order=10)
+@check("tcp", "Name resolution and TCP connect", order=10,
+       expected="the API host resolves and accepts a TCP connection on the API port")
 def diagnose_addresses(ctx: CheckContext) -> CheckResult:
     host, port = api_host_port(ctx.target.api_url)
     probes, resolve_error = probe_addresses(host, port, ctx.target.connect_timeout)

@@ -22,6 +22,7 @@ class Check:
     order: int = 0
     when: Callable[[CheckContext], bool] | None = None
     not_run_note: str = ""
+    expected: str = ""
 
     def applies(self, ctx: CheckContext) -> bool:
         return self.when is None or self.when(ctx)
@@ -31,16 +32,17 @@ CHECKS: dict[str, Check] = {}
 
 
 def check(id: str, title: str, *, needs: tuple[str, ...] = (), order: int,
-          when: Callable[[CheckContext], bool] | None = None, not_run_note: str = "",
+          when: Callable[[CheckContext], bool] | None = None, not_run_note: str = "", expected: str = "",
           ) -> Callable[[CheckFn], CheckFn]:
     """Register a check; `needs` are checks whose results it reads from `ctx.done`.
 
-    `when` gates optional ones.
+    `when` gates optional ones; `expected` says what a healthy deployment shows (every result
+    carries it).
     """
 
     def register(fn: CheckFn) -> CheckFn:
         CHECKS[id] = Check(id=id, title=title, run=fn, needs=needs, order=order, when=when,
-                           not_run_note=not_run_note)
+                           not_run_note=not_run_note, expected=expected)
         return fn
 
     return register

@@ -17,8 +17,10 @@ def _run_one(check: Check, ctx: CheckContext) -> CheckResult:
         result = check.run(ctx)
     except Exception as exc:  # a check must never take the diagnosis down with it
         result = CheckResult(id=check.id, title=check.title, status=Status.ERROR,
-                             summary=f"the check itself failed: {type(exc).__name__}: {exc}")
-    return result.model_copy(update={"duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+                             summary=f"the check itself failed: {type(exc).__name__}: {exc}",
+                             error=f"{type(exc).__name__}: {exc}", failure=exc)
+    return result.model_copy(update={"duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                                     "expected": result.expected or check.expected or None})
 
 
 def run_checks(checks: list[Check], ctx: CheckContext, *, workers: int = 8) -> list[CheckResult]:

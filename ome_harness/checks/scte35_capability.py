@@ -12,7 +12,8 @@ from ome_harness.scte35.break_rule import read_segment_duration
 from ome_harness.scte35.capability import TITLE, diagnose_scte35_capability
 
 
-@check("scte35", TITLE, needs=("api",), order=65)
+@check("scte35", TITLE, needs=("api",), order=65,
+       expected="this OME version takes SCTE-35 cues the way the backend inserts them")
 def diagnose_scte35(ctx: CheckContext) -> CheckResult:
     api = ctx.done.get("api")
     version = api.facts.get("version") if api else None

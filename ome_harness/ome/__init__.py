@@ -2,6 +2,10 @@
 
 from ome_harness.ome.client import Exchange, OmeClient
 from ome_harness.ome.errors import (
+    AnswerTooLarge,
+    HtmlAnswer,
+    NotHttpAnswer,
+    NotJsonAnswer,
     OmeApiError,
     OmeBadRequest,
     OmeBadResponse,
@@ -10,10 +14,17 @@ from ome_harness.ome.errors import (
     OmeTimeout,
     OmeUnauthorized,
     OmeUnreachable,
+    PlainHttpAnswer,
+    TlsHandshakeFailed,
+    UnexpectedShape,
 )
 
 __all__ = [
+    "AnswerTooLarge",
     "Exchange",
+    "HtmlAnswer",
+    "NotHttpAnswer",
+    "NotJsonAnswer",
     "OmeApiError",
     "OmeBadRequest",
     "OmeBadResponse",
@@ -23,4 +34,7 @@ __all__ = [
     "OmeTimeout",
     "OmeUnauthorized",
     "OmeUnreachable",
+    "PlainHttpAnswer",
+    "TlsHandshakeFailed",
+    "UnexpectedShape",
 ]

@@ -19,6 +19,10 @@ import httpx
 from pydantic import TypeAdapter, ValidationError
 
 from ome_harness.ome.errors import (
+    AnswerTooLarge,
+    HtmlAnswer,
+    NotHttpAnswer,
+    NotJsonAnswer,
     OmeApiError,
     OmeBadRequest,
     OmeBadResponse,
@@ -26,6 +30,9 @@ from ome_harness.ome.errors import (
     OmeTimeout,
     OmeUnauthorized,
     OmeUnreachable,
+    PlainHttpAnswer,
+    TlsHandshakeFailed,
+    UnexpectedShape,
 )
 from ome_harness.ome.models import (
     Application,
@@ -176,9 +183,9 @@ class OmeClient:
             response = self._fetch(
                 method, path, json_body, deadline=started + self.connect_timeout + self.read_timeout
             )
-        except _TooSlow:
+        except _TooSlow as exc:
             self._record(method, path, None, started, error="deadline")
-            raise OmeTimeout(url=url, phase="read", seconds=self.read_timeout) from None
+            raise OmeTimeout(url=url, phase="read", seconds=self.read_timeout) from exc
         except httpx.TimeoutException as exc:
             phase = "connect" if isinstance(exc, httpx.ConnectTimeout) else "read"
             seconds = self.connect_timeout if phase == "connect" else self.read_timeout
@@ -186,27 +193,26 @@ class OmeClient:
             if phase == "read" and (banner := self._non_http_greeting()) is not None:
                 # h11 waits for a whole header block, so a service that sends one line and keeps the
                 # socket open looks "slow"; its first bytes show it is not HTTP at all.
-                raise OmeBadResponse(url=url, status=0, kind="not-http",
-                                     detail=f"the peer does not answer HTTP: it sent {banner!r}") from None
-            raise OmeTimeout(url=url, phase=phase, seconds=seconds) from None
+                raise NotHttpAnswer(url=url, status=0,
+                                    detail=f"the peer does not answer HTTP: it sent {banner!r}") from exc
+            raise OmeTimeout(url=url, phase=phase, seconds=seconds) from exc
         except httpx.ConnectError as exc:
             self._record(method, path, None, started, error=type(exc).__name__)
             tls = next((e for e in _causes(exc) if isinstance(e, ssl.SSLError)), None)
             if tls is not None:
-                raise _tls_failure(url, tls) from None
-            raise _unreachable(url, exc) from None
+                raise _tls_failure(url, tls) from exc
+            raise _unreachable(url, exc) from exc
         except UnicodeError as exc:
             self._record(method, path, None, started, error=type(exc).__name__)
-            raise _unreachable(url, exc) from None
+            raise _unreachable(url, exc) from exc
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             # A connection was made, but what answered does not speak HTTP (or hung up mid-answer).
             self._record(method, path, None, started, error=type(exc).__name__)
-            raise OmeBadResponse(
+            raise NotHttpAnswer(
                 url=url,
                 status=0,
-                kind="not-http",
                 detail=f"the peer does not answer HTTP ({type(exc).__name__}: {exc})",
-            ) from None
+            ) from exc
         self._record(method, path, response.status_code, started,
                      server=response.headers.get("server"),
                      emulator=response.headers.get(EMULATOR_HEADER))
@@ -222,7 +228,7 @@ class OmeClient:
                 if time.perf_counter() > deadline:
                     raise _TooSlow
                 if len(body) > MAX_ANSWER_BYTES:
-                    raise OmeBadResponse(url=self._url(path), status=streamed.status_code, kind="too-large",
+                    raise AnswerTooLarge(url=self._url(path), status=streamed.status_code,
                                          detail=f"answer larger than {MAX_ANSWER_BYTES} bytes: not OME's API")
             return httpx.Response(streamed.status_code, headers=streamed.headers, content=bytes(body),
                                   request=streamed.request)
@@ -273,13 +279,13 @@ def _unwrap(response: httpx.Response, url: str, *, bare: bool) -> Any:
     status = response.status_code
     try:
         body = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-        raise _not_json(response, url) from None
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
+        raise _not_json(response, url) from exc
     if bare and isinstance(body, list):
         return body
     if not isinstance(body, dict) or "statusCode" not in body or "message" not in body:
-        raise OmeBadResponse(url=url, status=status, kind="shape",
-                             detail="JSON without OME's statusCode/message envelope")
+        raise UnexpectedShape(url=url, status=status,
+                              detail="JSON without OME's statusCode/message envelope")
     if 200 <= status < 300:
         return body.get("response")
     message = str(body.get("message", ""))
@@ -291,11 +297,11 @@ def _not_json(response: httpx.Response, url: str) -> OmeBadResponse:
     content_type = response.headers.get("content-type", "?")
     head = response.text[:200].lstrip().lower()
     if "html" in content_type or head.startswith(("<!doctype html", "<html")):
-        return OmeBadResponse(url=url, status=response.status_code, kind="html",
-                              detail=f"answered with HTML ({content_type}), not OME's JSON")
+        return HtmlAnswer(url=url, status=response.status_code,
+                          detail=f"answered with HTML ({content_type}), not OME's JSON")
     snippet = response.text[:60].replace("\n", " ")
-    return OmeBadResponse(url=url, status=response.status_code, kind="not-json",
-                          detail=f"answer is not JSON ({content_type}): {snippet!r}")
+    return NotJsonAnswer(url=url, status=response.status_code,
+                         detail=f"answer is not JSON ({content_type}): {snippet!r}")
 
 
 def _parse(adapter: TypeAdapter[T], payload: Any, url: str, status: int) -> T:
@@ -304,8 +310,8 @@ def _parse(adapter: TypeAdapter[T], payload: Any, url: str, status: int) -> T:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "response"
-        raise OmeBadResponse(url=url, status=status, kind="shape",
-                             detail=f"unexpected shape at {where}: {first['msg']}") from None
+        raise UnexpectedShape(url=url, status=status,
+                              detail=f"unexpected shape at {where}: {first['msg']}") from exc
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
@@ -321,13 +327,13 @@ def _tls_failure(url: str, error: ssl.SSLError) -> OmeBadResponse:
     """An https:// URL whose TLS handshake failed: a plain-HTTP port, or a certificate not trusted."""
     reason = (error.reason or "").upper()
     if reason in PLAIN_HTTP_TLS_REASONS:
-        return OmeBadResponse(url=url, status=0, kind="plain-http",
-                              detail=f"this port speaks plain HTTP (TLS handshake failed: {error.reason})")
+        return PlainHttpAnswer(url=url, status=0,
+                               detail=f"this port speaks plain HTTP (TLS handshake failed: {error.reason})")
     if isinstance(error, ssl.SSLCertVerificationError):
-        return OmeBadResponse(url=url, status=0, kind="tls",
-                              detail=f"TLS handshake failed: {error.verify_message or error.reason}")
-    return OmeBadResponse(url=url, status=0, kind="tls",
-                          detail=f"TLS handshake failed: {error.reason or error}")
+        return TlsHandshakeFailed(url=url, status=0,
+                                  detail=f"TLS handshake failed: {error.verify_message or error.reason}")
+    return TlsHandshakeFailed(url=url, status=0,
+                              detail=f"TLS handshake failed: {error.reason or error}")
 
 
 # What OpenSSL reports when the peer answers a ClientHello with plain text (an HTTP error page).

@@ -1,9 +1,32 @@
-"""The exception family of the OME client: callers catch the leaf they can handle."""
+"""The exception family of the OME client: callers catch the leaf they can handle.
+
+One class per failure, so callers and findings branch on types (`isinstance`), never on a string:
+
+    OmeError                        anything that went wrong talking to OME
+    ├── OmeUnreachable              no TCP connection (refused, no route, name not resolved)
+    ├── OmeTimeout                  no connect or no whole answer within the configured timeout
+    ├── OmeBadResponse              something answered, but not with OME's JSON envelope
+    │   ├── NotHttpAnswer           the peer does not speak HTTP (a banner, a reset mid-answer)
+    │   ├── PlainHttpAnswer         an https:// URL whose port speaks plain HTTP
+    │   ├── TlsHandshakeFailed      TLS failed for another reason (an untrusted certificate, ...)
+    │   ├── HtmlAnswer              an HTML page (a web server or a proxy owns the port)
+    │   ├── NotJsonAnswer           neither HTML nor JSON
+    │   ├── AnswerTooLarge          more than the client's cap: not OME's API
+    │   └── UnexpectedShape         JSON, but not the envelope or the fields we rely on
+    └── OmeApiError                 OME's own error envelope (any other status, e.g. 5xx)
+        ├── OmeBadRequest           400: OME refused the body
+        ├── OmeUnauthorized         401: missing or wrong access token
+        └── OmeNotFound             404: unknown vhost/app/stream, or a path OME does not route
+
+(`media.metrics.StatsStillGrowing` also derives from OmeError.) Each OmeBadResponse leaf carries a
+fixed `kind` label for reports and logs; code never compares it, it compares classes.
+"""
 
 from __future__ import annotations
 
 import errno as _errno
 import re
+from typing import ClassVar
 
 from ome_harness.addresses import url_host
 
@@ -59,11 +82,55 @@ class OmeTimeout(OmeError):
 
 
 class OmeBadResponse(OmeError):
-    """The answer is not OME's JSON envelope: HTML, garbage, or the wrong shape."""
+    """The answer is not OME's JSON envelope: HTML, garbage, or the wrong shape (raise a leaf)."""
 
-    def __init__(self, *, url: str, status: int, kind: str, detail: str) -> None:
-        self.status, self.kind, self.detail = status, kind, detail
+    kind: ClassVar[str] = "other"  # a label for reports (facts["kind"]); branch on the class instead
+
+    def __init__(self, *, url: str, status: int, detail: str) -> None:
+        self.status, self.detail = status, detail
         super().__init__(f"HTTP {status}: {detail}", url=url)
+
+
+class NotHttpAnswer(OmeBadResponse):
+    """What answered on the port does not speak HTTP (it sent a banner, or hung up mid-answer)."""
+
+    kind = "not-http"
+
+
+class PlainHttpAnswer(OmeBadResponse):
+    """An https:// URL, but the port answered the TLS handshake with plain HTTP."""
+
+    kind = "plain-http"
+
+
+class TlsHandshakeFailed(OmeBadResponse):
+    """The TLS handshake failed for another reason than a plain-HTTP port (e.g. an untrusted certificate)."""
+
+    kind = "tls"
+
+
+class HtmlAnswer(OmeBadResponse):
+    """An HTML page instead of OME's JSON: a web server or a proxy answers on the port."""
+
+    kind = "html"
+
+
+class NotJsonAnswer(OmeBadResponse):
+    """Neither HTML nor JSON."""
+
+    kind = "not-json"
+
+
+class AnswerTooLarge(OmeBadResponse):
+    """An answer larger than the client's cap: not OME's API (which answers in kilobytes)."""
+
+    kind = "too-large"
+
+
+class UnexpectedShape(OmeBadResponse):
+    """JSON, but without OME's statusCode/message envelope or the fields the harness relies on."""
+
+    kind = "shape"
 
 
 class OmeApiError(OmeError):
