@@ -10,9 +10,16 @@ from typing import Annotated, Any
 import typer
 
 from ome_harness.config import ConfigError, HarnessConfig, load_config
+from ome_harness.container.stop_signals import Terminated
+
+# Part of the interface (README "Exit codes"): CI tells "configured wrong" (2) from "the harness broke" (3).
+EXIT_INTERNAL_ERROR = 3
+EXIT_CODES_HELP = ("Exit codes: 0 nothing failed; 1 a check or scenario failed; 2 bad input or configuration; "
+                   f"{EXIT_INTERNAL_ERROR} an internal error of ome-harness (please report it); "
+                   "130/143 interrupted by SIGINT/SIGTERM (everything started was removed).")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Diagnose and test OvenMediaEngine deployments.")
+                  help="Diagnose and test OvenMediaEngine deployments.", epilog=EXIT_CODES_HELP)
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config (default: ./harness.yaml if present).")]
 
@@ -78,8 +85,10 @@ def diagnose(
     """Diagnose an OME deployment and write connection-report.md/.json/.junit.xml (exit 0 ok, 1 failed, 2 bad input)."""
     from ome_harness.checks.diagnosis import diagnose as run_diagnosis
     from ome_harness.container.errors import ContainerError
+    from ome_harness.container.stop_signals import interruptible_command
     from ome_harness.redaction import Redactor
     from ome_harness.report import write_report
+    from ome_harness.report.interrupted import interrupted_connection_report
     from ome_harness.report.terminal import print_summary
     from ome_harness.target import open_target
 
@@ -98,16 +107,29 @@ def diagnose(
                              "checks": {"server_xml": server_xml, "env_file": env_file}})
     cfg.target = cfg.target or "url"
     _check_url(cfg.api.url)
-    try:
-        with open_target(cfg) as target:
-            report = run_diagnosis(target, server_xml=cfg.checks.server_xml, env_file=cfg.checks.env_file,
-                                   env_token_key=cfg.checks.env_token_key, domain=cfg.report.domain)
-            secrets = [*cfg.secrets(), *([target.token] if target.token else [])]
-    except ContainerError as exc:
-        fail(str(exc))
-    files = write_report(report, cfg.report.out, secrets=secrets, template_dir=cfg.report.template_dir)
-    print_summary(report, files, Redactor(secrets))
-    typer.echo(str(files["markdown"]))
+    secrets = cfg.secrets()
+    with interruptible_command() as interruption:
+        target = None
+        try:
+            with open_target(cfg) as target:
+                secrets += [target.token] if target.token else []
+                report = run_diagnosis(target, server_xml=cfg.checks.server_xml, env_file=cfg.checks.env_file,
+                                       env_token_key=cfg.checks.env_token_key, domain=cfg.report.domain)
+        except ContainerError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            # The target is already stopped (open_target unwound); the report says the run was cut short.
+            report = interrupted_connection_report(
+                interruption.name or "SIGINT", kind=cfg.target or "url",
+                api_url=target.api_url if target else cfg.api.url if cfg.target == "url" else None,
+                token=target.token if target else None)
+        with interruption.hold():
+            if interruption.name and not report.interrupted_by:
+                report = interrupted_connection_report(interruption.name, kind=report.target.kind,
+                                                       api_url=report.target.api_url, token=None)
+            files = write_report(report, cfg.report.out, secrets=secrets, template_dir=cfg.report.template_dir)
+            print_summary(report, files, Redactor(secrets))
+            typer.echo(str(files["markdown"]))
     raise typer.Exit(report.exit_code)
 
 
@@ -125,6 +147,7 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the Gherkin scenarios against a target; writes test-report.md and junit.xml (exit 0/1/2)."""
+    from ome_harness.container.stop_signals import interruptible_command
     from ome_harness.scenarios.runner import run_scenarios
 
     if target not in (None, "emulator", "url", "container"):
@@ -134,10 +157,20 @@ def run(
         fail(f"--config {config}: no such file")
     # Validate now so a bad config is one line here rather than a pytest usage error later.
     cfg = configure(config, {"report": {"out": out}})
-    code = run_scenarios(cfg.report.out, config=config, target=target, api_url=api_url, token=token, image=image,
-                         allow_mutating=allow_mutating, select=select, tags=tags, verbose=verbose)
-    typer.echo(str(cfg.report.out / "test-report.md"))
-    raise typer.Exit(code)
+    with interruptible_command() as interruption:
+        result = run_scenarios(cfg.report.out, config=config, target=target, api_url=api_url, token=token,
+                               image=image, allow_mutating=allow_mutating, select=select, tags=tags,
+                               verbose=verbose)
+        # The report is written: a signal from here on changes nothing, the exit code matches the report.
+        with interruption.hold():
+            if result.exit_code > 128:
+                typer.echo("ome-harness: interrupted; everything the run started was removed "
+                           f"(exit {result.exit_code})", err=True)
+            elif result.problem:
+                fail(result.problem, result.exit_code)
+            if result.report is not None:
+                typer.echo(str(result.report))
+            raise typer.Exit(result.exit_code)
 
 
 @app.command()
@@ -197,15 +230,16 @@ def main() -> None:
     except ConfigError as exc:
         typer.echo(f"ome-harness: error: {exc}", err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        # Outside the commands' own handling (e.g. while the options were read): still 128 + the signal.
         typer.echo("ome-harness: interrupted", err=True)
-        sys.exit(130)
+        sys.exit(Terminated.exit_code if isinstance(exc, Terminated) else 130)
     except Exception as exc:  # a bug of ours: still one line, the traceback only on request
         if os.environ.get("OMH_DEBUG"):
             raise
-        typer.echo(f"ome-harness: internal error: {type(exc).__name__}: {exc} (OMH_DEBUG=1 shows the traceback)",
-                   err=True)
-        sys.exit(2)
+        typer.echo(f"ome-harness: internal error: {type(exc).__name__}: {exc} (a bug of ome-harness, please "
+                   "report it; OMH_DEBUG=1 shows the traceback)", err=True)
+        sys.exit(EXIT_INTERNAL_ERROR)
 
 
 if __name__ == "__main__":

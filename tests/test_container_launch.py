@@ -10,7 +10,7 @@ import pytest
 from ome_harness.config import HarnessConfig
 from ome_harness.container import labels as lbl
 from ome_harness.container.launcher import OmeContainer
-from ome_harness.container.scenario_launch import TOKEN_IN_OME_LOG
+from ome_harness.scenarios.container_launch import TOKEN_IN_OME_LOG
 from ome_harness.ome.errors import OmeUnauthorized
 from ome_harness.redaction import MASK
 from ome_harness.target.container import container_target

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from ome_harness.container import labels as lbl
-from ome_harness.container.scenario_launch import TOKEN_IN_OME_LOG
+from ome_harness.scenarios.container_launch import TOKEN_IN_OME_LOG
 from ome_harness.redaction import MASK
 
 pytest_plugins = ["container_fixtures"]

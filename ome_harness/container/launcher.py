@@ -69,7 +69,12 @@ class LaunchedOme:
 
 
 class OmeContainer:
-    """One OME container owned by this process: start() makes it ready, remove() keeps its log and removes it."""
+    """One OME container owned by this process: start() makes it ready, remove() keeps its log and removes it.
+
+    A context manager, like testcontainers' DockerContainer: `with OmeContainer(cfg) as ome:` yields the
+    ready LaunchedOme; a failed start has removed the container before the exception leaves `__enter__`,
+    and the end of the block removes it whatever ends it.
+    """
 
     def __init__(self, cfg: HarnessConfig, *, console: Console | None = None,
                  client: docker.DockerClient | None = None) -> None:
@@ -105,6 +110,12 @@ class OmeContainer:
             if isinstance(exc, ContainerStartFailed) and self.log_path and self.log_path.exists():
                 exc.log_path = str(self.log_path)
             raise
+
+    def __enter__(self) -> LaunchedOme:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
 
     def _start(self) -> LaunchedOme:
         image = ensure_image(self.client, self.settings.image, pull=self.settings.pull,
@@ -232,9 +243,5 @@ def remove_container(container: Container) -> None:
 @contextlib.contextmanager
 def launch_ome_container(cfg: HarnessConfig, *, console: Console | None = None) -> Iterator[LaunchedOme]:
     """A ready OME container for the block; removed afterwards, also on exceptions, SIGINT and SIGTERM."""
-    ome = OmeContainer(cfg, console=console)
-    with stop_signals_unwind():
-        try:
-            yield ome.start()
-        finally:
-            ome.remove()
+    with stop_signals_unwind(), OmeContainer(cfg, console=console) as ome:
+        yield ome

@@ -6,6 +6,7 @@ fixtures serve a developer's `pytest` and a user's installed `ome-harness run`.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,9 @@ from ome_harness.scenarios.collector import ScenarioCollector
 from ome_harness.target import OmeTarget, open_target
 
 SCENARIO_DEFAULT_TARGET = "emulator"
+# pytest ini switch with which this repository's own test run lets the container feature launch the
+# stand-in image when the target is not a container (ome_harness/scenarios/container_launch.py).
+STANDIN_OPT_IN = "omh_container_feature_standin"
 
 # Registered here, not in an ini file, so an installed `ome-harness run` knows them too.
 MARKERS = {
@@ -47,6 +51,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--omh-allow-mutating", action="store_true", default=None,
                     help="allow @mutating scenarios against a target the harness did not launch")
     group.addoption("--omh-report", default=None, help="write test-report.md and test-report.json here")
+    parser.addini(STANDIN_OPT_IN, type="bool", default=False,
+                  help="launch the harness's stand-in image in the container feature when the target is "
+                       "not a container (this repository's own test run)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -82,16 +89,14 @@ def harness_config(pytestconfig: pytest.Config) -> HarnessConfig:
 @pytest.fixture(scope="session")
 def ome_target(harness_config: HarnessConfig, pytestconfig: pytest.Config) -> Iterator[OmeTarget]:
     """The OME under test; whatever the harness starts for it is stopped at the end of the session."""
-    try:
-        opened = open_target(harness_config)
-        target = opened.__enter__()
-    except ContainerError as exc:
-        pytest.exit(f"could not launch OME: {exc}", returncode=2)
-    try:
+    with contextlib.ExitStack() as owned:
+        try:
+            target = owned.enter_context(open_target(harness_config))
+        except ContainerError as exc:
+            pytest.exit(f"could not launch OME: {exc}", returncode=2)
         pytestconfig.stash[ScenarioCollector.KEY].target = target
+        # pytest resumes the generator at teardown; the ExitStack then stops what open_target started.
         yield target
-    finally:
-        opened.__exit__(None, None, None)
 
 
 @pytest.fixture
@@ -112,8 +117,12 @@ def _mutating_gate(request: pytest.FixtureRequest) -> None:
                     "(pass --allow-mutating to run it against this OME)")
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # trylast: after pytest's own sessionfinish has torn down every fixture (containers removed).
     out = session.config.getoption("--omh-report")
     collector: ScenarioCollector = session.config.stash[ScenarioCollector.KEY]
-    if out and collector.results:
-        collector.write_report(Path(out), session.config)
+    collector.note_interruption()
+    # An interrupted run always gets a report, even before its first scenario finished.
+    if out and (collector.results or collector.interrupted_by):
+        collector.write_report(Path(out))
