@@ -155,9 +155,9 @@ def run(
     _check_url(api_url)
     if config is not None and not config.is_file():
         fail(f"--config {config}: no such file")
-    # Validate now so a bad config is one line here rather than a pytest usage error later.
-    cfg = configure(config, {"report": {"out": out}})
     with interruptible_command() as interruption:
+        # Validate now so a bad config is one line here rather than a pytest usage error later.
+        cfg = configure(config, {"report": {"out": out}})
         result = run_scenarios(cfg.report.out, config=config, target=target, api_url=api_url, token=token,
                                image=image, allow_mutating=allow_mutating, select=select, tags=tags,
                                verbose=verbose)
