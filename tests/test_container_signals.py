@@ -6,7 +6,12 @@ import signal
 
 import pytest
 
-from ome_harness.container.stop_signals import Terminated, stop_signals_deferred, stop_signals_unwind
+from ome_harness.container.stop_signals import (
+    Terminated,
+    interruptible_command,
+    stop_signals_deferred,
+    stop_signals_unwind,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -43,3 +48,40 @@ def test_a_second_ctrl_c_during_cleanup_waits_until_cleanup_is_done() -> None:
         signal.raise_signal(signal.SIGINT)
         steps.append("cleanup finished")
     assert steps == ["cleanup finished"]
+
+
+def test_a_command_raises_on_the_first_signal_only_and_remembers_it() -> None:
+    cleaned = []
+    with interruptible_command() as interruption:
+        with pytest.raises(Terminated):
+            signal.raise_signal(signal.SIGTERM)
+        # The unwinding the first signal started is not cut short by the next ones.
+        signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGTERM)
+        cleaned.append(True)
+    assert cleaned == [True]
+    assert (interruption.name, interruption.exit_code) == ("SIGTERM", 143)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL, "the previous handlers come back"
+
+
+def test_a_held_signal_is_recorded_without_raising_so_cleanup_finishes() -> None:
+    with interruptible_command() as interruption:
+        with interruption.hold():
+            signal.raise_signal(signal.SIGINT)
+            finished = True
+        assert finished and interruption.name == "SIGINT" and interruption.exit_code == 130
+
+
+def test_a_command_takes_sigint_back_even_when_it_was_inherited_ignored() -> None:
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with pytest.raises(KeyboardInterrupt), interruptible_command():
+            signal.raise_signal(signal.SIGINT)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_nested_commands_share_one_interruption() -> None:
+    with interruptible_command() as outer, interruptible_command() as inner:
+        assert inner is outer
