@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -111,10 +112,12 @@ def diagnose(
     with interruptible_command() as interruption:
         target = None
         try:
-            with open_target(cfg) as target:
+            # Entered inside, left outside: once the diagnosis is done, stopping the target is not cut short.
+            with contextlib.ExitStack() as cleanup_held, open_target(cfg) as target:
                 secrets += [target.token] if target.token else []
                 report = run_diagnosis(target, server_xml=cfg.checks.server_xml, env_file=cfg.checks.env_file,
                                        env_token_key=cfg.checks.env_token_key, domain=cfg.report.domain)
+                cleanup_held.enter_context(interruption.hold())
         except ContainerError as exc:
             fail(str(exc))
         except KeyboardInterrupt:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 
 import pytest
 
+from ome_harness.child_processes import end_child_processes, running_children
 from ome_harness.container.stop_signals import (
     Terminated,
     interruptible_command,
@@ -85,3 +88,21 @@ def test_a_command_takes_sigint_back_even_when_it_was_inherited_ignored() -> Non
 def test_nested_commands_share_one_interruption() -> None:
     with interruptible_command() as outer, interruptible_command() as inner:
         assert inner is outer
+
+
+def test_an_interrupted_run_ends_the_child_processes_its_cleanup_missed() -> None:
+    # A child that ignores SIGTERM needs the SIGKILL that follows the grace period.
+    stubborn = subprocess.Popen([sys.executable, "-c", "import signal, time; "
+                                 "signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); "
+                                 "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    plain = subprocess.Popen(["sleep", "60"])
+    try:
+        assert stubborn.stdout is not None and stubborn.stdout.readline() == "up\n"
+        assert {stubborn.pid, plain.pid} <= set(running_children())
+        ended = end_child_processes(grace_s=0.5, among={stubborn.pid, plain.pid})
+        assert {stubborn.pid, plain.pid} <= set(ended)
+        assert stubborn.wait(timeout=5) == -signal.SIGKILL and plain.wait(timeout=5) == -signal.SIGTERM
+    finally:
+        for proc in (stubborn, plain):
+            if proc.poll() is None:
+                proc.kill()

@@ -35,7 +35,8 @@ def up(
     ome, code = None, 0
     with interruptible_command() as interruption:
         try:
-            with contextlib.ExitStack() as owned:
+            # Entered inside, left outside: once `up` ends on its own, the removal is not cut short.
+            with contextlib.ExitStack() as cleanup_held, contextlib.ExitStack() as owned:
                 ome = owned.enter_context(ome_container)
                 _print_launched(ome, cfg)
                 if detach:
@@ -45,6 +46,7 @@ def up(
                 typer.echo("Ctrl-C stops and removes it.", err=True)
                 try:
                     code = _wait_while_running(ome_container)
+                    cleanup_held.enter_context(interruption.hold())
                 except KeyboardInterrupt:
                     # The way to stop `up`: the container goes with the end of the block, exit 0.
                     typer.echo("stopping", err=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ome_harness.child_processes import end_child_processes
 from ome_harness.container.stop_signals import interruptible_command
 from ome_harness.resources import resource_dir
 from ome_harness.scenarios.collector import ScenarioCollector
@@ -68,6 +69,7 @@ def run_scenarios(out: Path, **options: object) -> ScenarioRun:
         with interruption.hold():
             collector = probe.collector
             if interruption.name is not None:
+                end_child_processes()
                 if collector is None:
                     collector = ScenarioCollector()
                 if collector.written is None or collector.interrupted_by is None:
