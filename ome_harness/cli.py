@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
+import signal
 import sys
-from pathlib import Path
-from typing import Annotated, Any
 
-import typer
+# Loading the CLI takes a second or two on a busy machine: a signal then ends it quietly with
+# 128 + the signal (nothing has started yet) instead of a traceback from inside an import.
+# Only when this process is the CLI (`ome-harness ...`, `python -m ome_harness.cli`), not a library user.
+_HANDLERS_BEFORE = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+if __name__ == "__main__" or os.path.basename(sys.argv[0]) == "ome-harness":
+    def _exit_while_loading(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
 
-from ome_harness.config import ConfigError, HarnessConfig, load_config
-from ome_harness.container.stop_signals import Terminated
+    for _sig in _HANDLERS_BEFORE:
+        signal.signal(_sig, _exit_while_loading)
+
+import contextlib  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Annotated, Any  # noqa: E402
+
+import typer  # noqa: E402
+
+from ome_harness.config import ConfigError, HarnessConfig, load_config  # noqa: E402
+from ome_harness.container.stop_signals import Interruption, Terminated, interruptible_command  # noqa: E402
 
 # Part of the interface (README "Exit codes"): CI tells "configured wrong" (2) from "the harness broke" (3).
 EXIT_INTERNAL_ERROR = 3
@@ -86,7 +100,6 @@ def diagnose(
     """Diagnose an OME deployment and write connection-report.md/.json/.junit.xml (exit 0 ok, 1 failed, 2 bad input)."""
     from ome_harness.checks.diagnosis import diagnose as run_diagnosis
     from ome_harness.container.errors import ContainerError
-    from ome_harness.container.stop_signals import interruptible_command
     from ome_harness.redaction import Redactor
     from ome_harness.report import write_report
     from ome_harness.report.interrupted import interrupted_connection_report
@@ -127,6 +140,7 @@ def diagnose(
                 api_url=target.api_url if target else cfg.api.url if cfg.target == "url" else None,
                 token=target.token if target else None)
         with interruption.hold():
+            interruption.reported = interruption.name is not None
             if interruption.name and not report.interrupted_by:
                 report = interrupted_connection_report(interruption.name, kind=report.target.kind,
                                                        api_url=report.target.api_url, token=None)
@@ -150,7 +164,6 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the Gherkin scenarios against a target; writes test-report.md and junit.xml (exit 0/1/2)."""
-    from ome_harness.container.stop_signals import interruptible_command
     from ome_harness.scenarios.runner import run_scenarios
 
     if target not in (None, "emulator", "url", "container"):
@@ -167,6 +180,7 @@ def run(
         # The report is written: a signal from here on changes nothing, the exit code matches the report.
         with interruption.hold():
             if result.exit_code > 128:
+                interruption.reported = True
                 typer.echo("ome-harness: interrupted; everything the run started was removed "
                            f"(exit {result.exit_code})", err=True)
             elif result.problem:
@@ -227,9 +241,40 @@ from ome_harness import commands  # noqa: E402
 commands.register(app)
 
 
+# Commands that start things (containers, ffmpeg, emulators) and unwind them on SIGINT/SIGTERM.
+INTERRUPTIBLE_COMMANDS = ("run", "diagnose", "up")
+
+
+@contextlib.contextmanager
+def _signals_as_before() -> Iterator[Interruption | None]:
+    """For the other commands: the handlers the process started with (uvicorn takes them from there)."""
+    for sig, handler in _HANDLERS_BEFORE.items():
+        if handler is not None:
+            signal.signal(sig, handler)
+    yield None
+
+
+def _exit_after_a_signal_while_reading_options(interruption: Interruption | None, exc: SystemExit) -> None:
+    """Typer turns a signal that ends a command before it started anything into a silent exit 130."""
+    if interruption is None or interruption.name is None or interruption.reported:
+        return
+    typer.echo(f"ome-harness: interrupted by {interruption.name} before anything started", err=True)
+    sys.exit(interruption.exit_code)
+
+
 def main() -> None:
+    # From the first moment the command is known: a signal while options and configuration are read
+    # is already an interruption (exit 128 + N, one line), and the command's own handling takes over.
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    signals = (interruptible_command(then_hold=True) if command in INTERRUPTIBLE_COMMANDS
+               else _signals_as_before())
     try:
-        app()
+        with signals as interruption:
+            try:
+                app()
+            except SystemExit as exc:
+                _exit_after_a_signal_while_reading_options(interruption, exc)
+                raise
     except ConfigError as exc:
         typer.echo(f"ome-harness: error: {exc}", err=True)
         sys.exit(2)

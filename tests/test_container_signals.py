@@ -106,3 +106,15 @@ def test_an_interrupted_run_ends_the_child_processes_its_cleanup_missed() -> Non
         for proc in (stubborn, plain):
             if proc.poll() is None:
                 proc.kill()
+
+
+def test_after_a_held_command_ends_signals_are_dropped_until_the_process_exits() -> None:
+    # What the CLI's main() uses: the exit code, already decided, must not change under a late signal.
+    script = ("import signal, sys\n"
+              "from ome_harness.container.stop_signals import interruptible_command\n"
+              "with interruptible_command(then_hold=True):\n"
+              "    pass\n"
+              "signal.raise_signal(signal.SIGTERM)\n"
+              "signal.raise_signal(signal.SIGINT)\n"
+              "sys.exit(7)\n")
+    assert subprocess.run([sys.executable, "-c", script], timeout=30).returncode == 7

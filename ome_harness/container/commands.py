@@ -59,6 +59,7 @@ def up(
             else:  # while the URLs printed: removed all the same
                 typer.echo("stopping", err=True)
         with interruption.hold():
+            interruption.reported = True  # "stopping" / "interrupted while starting" said it
             if ome is not None:
                 typer.echo(f"removed {ome.name}" + (f"; log kept in {ome.log_path}" if ome.log_path else ""),
                            err=True)

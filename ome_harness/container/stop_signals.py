@@ -92,6 +92,8 @@ class Interruption:
 
     def __init__(self) -> None:
         self.signum: int | None = None
+        # Set by a command once it has told the user (and its report) about the interruption.
+        self.reported = False
         self._held = 0
 
     @property
@@ -129,12 +131,16 @@ def current_interruption() -> Interruption | None:
 
 
 @contextlib.contextmanager
-def interruptible_command() -> Iterator[Interruption]:
+def interruptible_command(*, then_hold: bool = False) -> Iterator[Interruption]:
     """For a whole command (`run`, `diagnose`, `up`): SIGINT and SIGTERM unwind it, once.
 
     SIGINT is taken over even when inherited as ignored: a background job of a non-interactive
     shell starts with SIGINT ignored, and the promise "Ctrl-C / kill -INT stops and cleans up"
     holds there too.
+
+    then_hold: for the CLI's main(): once the command has ended (cleaned up, report written, exit
+    code decided), later signals are recorded and dropped until the process exits, so the exit code
+    always matches the report.
     """
     global _current
     if _current is not None:  # nested (the `run` command around the scenario runner): one Interruption
@@ -151,6 +157,9 @@ def interruptible_command() -> Iterator[Interruption]:
     try:
         yield interruption
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
-        _current = outer
+        if then_hold:
+            interruption._held += 1
+        else:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+            _current = outer
