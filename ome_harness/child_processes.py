@@ -41,7 +41,7 @@ def end_child_processes(grace_s: float = 3.0, *, among: set[int] | None = None) 
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
         try:
-            poll_until(lambda: Ready(None) if not set(running_children()) & set(children) else "still running",
+            poll_until(lambda: "still running" if set(running_children()) & set(children) else Ready(None),
                        deadline_s=grace_s, what="child processes to end")
             break
         except WaitTimedOut:

@@ -29,7 +29,8 @@ from ome_harness.container.stop_signals import Interruption, Terminated, interru
 
 # Part of the interface (README "Exit codes"): CI tells "configured wrong" (2) from "the harness broke" (3).
 EXIT_INTERNAL_ERROR = 3
-EXIT_CODES_HELP = ("Exit codes: 0 nothing failed; 1 a check or scenario failed; 2 bad input or configuration; "
+EXIT_CODES_HELP = ("Exit codes: 0 nothing failed; 1 a check or scenario failed; "
+                   "2 bad input or configuration; "
                    f"{EXIT_INTERNAL_ERROR} an internal error of ome-harness (please report it); "
                    "130/143 interrupted by SIGINT/SIGTERM (everything started was removed).")
 
@@ -144,7 +145,8 @@ def diagnose(
             if interruption.name and not report.interrupted_by:
                 report = interrupted_connection_report(interruption.name, kind=report.target.kind,
                                                        api_url=report.target.api_url, token=None)
-            files = write_report(report, cfg.report.out, secrets=secrets, template_dir=cfg.report.template_dir)
+            files = write_report(report, cfg.report.out, secrets=secrets,
+                                 template_dir=cfg.report.template_dir)
             print_summary(report, files, Redactor(secrets))
             typer.echo(str(files["markdown"]))
     raise typer.Exit(report.exit_code)

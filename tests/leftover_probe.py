@@ -107,12 +107,14 @@ class LeftoverProbe:
     def leftovers(self) -> list[str]:
         return [*self.containers(), *self.processes(), *self.temporary_files(), *self.files_with_token()]
 
-    def wait_for(self, what: Callable[[], list[str]], proc: subprocess.Popen[str], timeout: float = 60) -> None:
+    def wait_for(self, what: Callable[[], list[str]], proc: subprocess.Popen[str],
+                 timeout: float = 60) -> None:
         """Wait until `what` finds something of this run (a container, ffmpeg) while the run is alive."""
         end = time.monotonic() + timeout
         while not what():
             if proc.poll() is not None:
-                raise AssertionError(f"the run ended ({proc.returncode}) before it got there: {proc.stderr.read()}")
+                raise AssertionError(f"the run ended ({proc.returncode}) before it got there: "
+                                     f"{proc.stderr.read() if proc.stderr else ''}")
             if time.monotonic() > end:
                 raise AssertionError(f"nothing appeared within {timeout}s")
             time.sleep(0.05)

@@ -146,4 +146,4 @@ def test_a_port_in_use_fails_before_saying_listening_and_creates_no_database(run
         result = run_cli("backend", "--token", "t", "--port", str(port))
     assert result.code == 2, result.output
     assert result.stderr == f"ome-harness: error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
-    assert not list(tmp_path.glob("*.db")), "the default sqlite file is not created for a backend that never ran"
+    assert not list(tmp_path.glob("*.db")), "no default sqlite file for a backend that never ran"

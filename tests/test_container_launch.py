@@ -122,7 +122,8 @@ def test_the_container_is_a_context_manager_that_removes_it_when_start_fails(
     assert ome.config_dir is not None and not ome.config_dir.exists(), "the rendered Server.xml is gone"
 
 
-def test_the_end_of_the_with_block_removes_the_container(container_cfg: HarnessConfig, test_containers) -> None:
+def test_the_end_of_the_with_block_removes_the_container(container_cfg: HarnessConfig,
+                                                         test_containers) -> None:
     ome = OmeContainer(container_cfg)
     with ome as launched:
         assert launched.name == ome.name and len(test_containers()) == 1

@@ -29,8 +29,8 @@ def test_an_internal_error_exits_3_in_one_line(tmp_path: Path) -> None:
     result = _run(tmp_path, "diagnose", "--emulator", "--out", str(tmp_path / "out"))
     assert result.returncode == 3, result.stderr
     assert result.stderr.splitlines() == [
-        "ome-harness: internal error: RuntimeError: a bug in a check (a bug of ome-harness, please report it; "
-        "OMH_DEBUG=1 shows the traceback)"]
+        "ome-harness: internal error: RuntimeError: a bug in a check "
+        "(a bug of ome-harness, please report it; OMH_DEBUG=1 shows the traceback)"]
 
 
 def test_bad_input_still_exits_2(tmp_path: Path) -> None:

@@ -49,7 +49,8 @@ def _assert_interrupted_report(probe: LeftoverProbe, name: str, signum: int) -> 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_while_a_container_scenario_runs_removes_it_and_reports_the_interruption(
         container_probe: LeftoverProbe, standin_image: str, signum: int) -> None:
-    proc = container_probe.start("run", "--target", "container", "--image", standin_image, "-k", "connectivity")
+    proc = container_probe.start("run", "--target", "container", "--image", standin_image,
+                                 "-k", "connectivity")
     container_probe.wait_for(container_probe.containers, proc)
     run = interrupt(proc, signum)
     assert run.code == EXIT[signum], run.stderr[-2000:]
@@ -71,7 +72,8 @@ def test_ctrl_c_after_some_scenarios_passed_is_not_a_success(probe: LeftoverProb
     assert probe.leftovers() == []
 
 
-def test_sigint_reaches_run_started_in_the_background_of_a_non_interactive_shell(probe: LeftoverProbe) -> None:
+def test_sigint_reaches_run_started_in_the_background_of_a_non_interactive_shell(
+        probe: LeftoverProbe) -> None:
     # sh starts background jobs with SIGINT ignored; the harness takes it back explicitly.
     proc = probe.start("run", "--target", "emulator", "-v", "-m", "not media and not backend and not docker",
                        shell_background=True)
@@ -87,7 +89,8 @@ def test_sigint_reaches_run_started_in_the_background_of_a_non_interactive_shell
 
 
 @pytest.mark.media
-def test_sigterm_while_ffmpeg_publishes_stops_it_and_removes_the_backends_database(probe: LeftoverProbe) -> None:
+def test_sigterm_while_ffmpeg_publishes_stops_it_and_removes_the_backends_database(
+        probe: LeftoverProbe) -> None:
     require(shutil.which("ffmpeg") is not None, "needs ffmpeg")
     proc = probe.start("run", "--target", "emulator", "-k", "handed and appear")
     probe.wait_for(lambda: _ffmpeg_of(probe), proc)

@@ -6,9 +6,10 @@ marker every child inherits), no temporary file and no copy of the token exists,
 code and the report agree: an interrupted run says so and exits 128 + the signal; a run the
 signal reached only after its report was written stays what it was.
 
-Bounded: 10 runs of each command (OMH_CHAOS_RUNS for more) (`-k connectivity` keeps a run to one container and three
-scenarios), each signalled within the time an undisturbed run takes. Set OMH_CHAOS_SEED to
-replay a failure; the seed is in every assertion message.
+Bounded: 10 runs of each command (OMH_CHAOS_RUNS for more; `-k connectivity` keeps a run to one
+container and three scenarios), each signalled within the time an undisturbed run takes (about
+70 s for all 20 here). Set OMH_CHAOS_SEED to replay a failure; the seed is in every assertion
+message.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def _check_agreement(probe: LeftoverProbe, command: str, signum: int, run: Finis
     data = probe.report(REPORTS[command])
     if data.get("interrupted_by"):
         assert data["interrupted_by"] == signal.Signals(signum).name, f"{context}: {data['interrupted_by']}"
-        assert run.code == expected == data["exit_code"], f"{context}: exit {run.code}, report {data['exit_code']}"
+        assert run.code == expected == data["exit_code"], (
+            f"{context}: exit {run.code}, report {data['exit_code']}")
         assert data["status"] == "ERROR", context
         return "interrupted"
     # Finished before the signal mattered: whatever the report says, the exit code says too.

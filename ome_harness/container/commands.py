@@ -41,7 +41,8 @@ def up(
                 _print_launched(ome, cfg)
                 if detach:
                     owned.pop_all()  # left running on purpose: `ome-harness down` removes it
-                    typer.echo("Left running. Remove it with: ome-harness down (it also deletes the rendered config)")
+                    typer.echo("Left running. Remove it with: ome-harness down "
+                               "(it also deletes the rendered config)")
                     return
                 typer.echo("Ctrl-C stops and removes it.", err=True)
                 try:

@@ -1,4 +1,7 @@
-"""The connection report of a diagnosis a signal stopped: no verdict, only that it stopped and what was undone."""
+"""The report of a diagnosis a signal stopped: no verdict, only what stopped it and what was undone.
+
+(The checks' partial results are not kept: a check cut short mid-request would read as a failure.)
+"""
 
 from __future__ import annotations
 

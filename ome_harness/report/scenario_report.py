@@ -37,7 +37,8 @@ def scenario_report(results: list[CheckResult], target: Any, *, interrupted_by: 
 
 
 def write_scenario_report(results: list[CheckResult], target: Any, out: Path,
-                          secrets: list[str] | None = None, *, interrupted_by: str | None = None) -> dict[str, Path]:
+                          secrets: list[str] | None = None, *,
+                          interrupted_by: str | None = None) -> dict[str, Path]:
     tokens = list(secrets or [])
     if target is not None and target.token:
         tokens.append(target.token)

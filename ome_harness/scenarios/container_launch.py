@@ -85,7 +85,7 @@ class LaunchAttempt:
 
 def launch_for_scenario(cfg: HarnessConfig, image: str, owned: contextlib.ExitStack, *,
                         token: str | None = None) -> LaunchAttempt:
-    """Launch OME from `image`, removed when `owned` closes; a failure is recorded on the attempt, not raised."""
+    """Launch OME from `image`, removed when `owned` closes; a failure is recorded, not raised."""
     cfg = cfg.model_copy(deep=True)
     cfg.container.image = image
     if token is not None:
