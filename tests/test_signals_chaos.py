@@ -7,8 +7,8 @@ code and the report agree: an interrupted run says so and exits 128 + the signal
 signal reached only after its report was written stays what it was.
 
 Bounded: 10 runs of each command (OMH_CHAOS_RUNS for more; `-k connectivity` keeps a run to one
-container and three scenarios), each signalled within the time an undisturbed run takes (about
-70 s for all 20 here). Set OMH_CHAOS_SEED to replay a failure; the seed is in every assertion
+container and three scenarios), each signalled within the time an undisturbed run (timed first)
+takes: about 80 s for all 22 runs here. Set OMH_CHAOS_SEED to replay a failure; the seed is in every assertion
 message.
 """
 
@@ -28,8 +28,6 @@ pytest_plugins = ["container_fixtures"]
 pytestmark = [pytest.mark.docker, pytest.mark.container]
 
 RUNS_PER_COMMAND = int(os.environ.get("OMH_CHAOS_RUNS") or 10)
-# Upper bounds of "a random point": about how long an undisturbed run takes on this 2-core machine.
-SPAN_S = {"run": 6.0, "diagnose": 2.5}
 SEED = int(os.environ.get("OMH_CHAOS_SEED") or time.time_ns() % 2**32)
 REPORTS = {"run": "test-report.json", "diagnose": "connection-report.json"}
 
@@ -68,9 +66,11 @@ def test_random_signals_leave_nothing_behind_and_the_report_says_what_happened(
     chance = random.Random(f"{SEED}-{command}")
     outcomes: dict[str, int] = {}
     started = time.monotonic()
+    # "A random point" spans one undisturbed run, timed now: the machine's load changes it a lot.
+    span = _undisturbed_duration(tmp_path / f"{command}-calibration", docker_engine, command, standin_image)
     for index in range(RUNS_PER_COMMAND):
         signum = chance.choice([signal.SIGINT, signal.SIGTERM])
-        delay = chance.uniform(0.3, SPAN_S[command])
+        delay = chance.uniform(0.3, span)
         context = (f"OMH_CHAOS_SEED={SEED} {command} run {index}: {signal.Signals(signum).name} "
                    f"after {delay:.2f}s")
         probe = LeftoverProbe(tmp_path / f"{command}-{index}", docker_engine)
@@ -86,6 +86,19 @@ def test_random_signals_leave_nothing_behind_and_the_report_says_what_happened(
         finally:
             probe.cleanup()
     elapsed = time.monotonic() - started
-    print(f"chaos {command}: {RUNS_PER_COMMAND} runs in {elapsed:.0f}s, seed {SEED}: {outcomes}")
-    assert outcomes.get("interrupted", 0) >= RUNS_PER_COMMAND // 2, (
-        f"OMH_CHAOS_SEED={SEED}: most signals should land mid-run: {outcomes}")
+    print(f"chaos {command}: {RUNS_PER_COMMAND} runs in {elapsed:.0f}s (an undisturbed run {span:.1f}s), "
+          f"seed {SEED}: {outcomes}")
+    assert outcomes.get("interrupted", 0) >= RUNS_PER_COMMAND // 3, (
+        f"OMH_CHAOS_SEED={SEED}: too few signals landed mid-run to prove anything: {outcomes}")
+
+
+def _undisturbed_duration(root: Path, engine: docker.DockerClient, command: str, image: str) -> float:
+    probe = LeftoverProbe(root, engine)
+    try:
+        begun = time.monotonic()
+        proc = probe.start(*_args(command, image))
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 0, f"an undisturbed {command} failed: {stderr[-1500:]}"
+        return time.monotonic() - begun
+    finally:
+        probe.cleanup()

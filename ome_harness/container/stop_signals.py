@@ -139,8 +139,9 @@ def interruptible_command(*, then_hold: bool = False) -> Iterator[Interruption]:
     holds there too.
 
     then_hold: for the CLI's main(): once the command has ended (cleaned up, report written, exit
-    code decided), later signals are recorded and dropped until the process exits, so the exit code
-    always matches the report.
+    code decided), later signals are ignored until the process exits, so the exit code always
+    matches the report. Ignored, not handled: Python resets its own handlers to the default (die)
+    while the interpreter shuts down, but keeps an ignored signal ignored.
     """
     global _current
     if _current is not None:  # nested (the `run` command around the scenario runner): one Interruption
@@ -158,7 +159,8 @@ def interruptible_command(*, then_hold: bool = False) -> Iterator[Interruption]:
         yield interruption
     finally:
         if then_hold:
-            interruption._held += 1
+            for sig in previous:
+                signal.signal(sig, signal.SIG_IGN)
         else:
             for sig, handler in previous.items():
                 signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
