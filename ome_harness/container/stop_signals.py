@@ -33,32 +33,23 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
 
 
 @contextlib.contextmanager
-def stop_signals_unwind(*, restore_sigint: bool = False) -> Iterator[None]:
-    """Turn SIGTERM into an exception while the block runs (Python's default kills without cleanup).
-
-    restore_sigint: give Ctrl-C its KeyboardInterrupt even when the process inherited SIGINT ignored
-    (a background job of a non-interactive shell) — `ome-harness up` promises to stop on it.
-    """
+def stop_signals_unwind() -> Iterator[None]:
+    """Turn SIGTERM into an exception while the block runs (Python's default kills without cleanup)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     global _active_blocks
-    previous_int = signal.getsignal(signal.SIGINT)
-    # Only take over SIGTERM when nobody else handles it (pytest, uvicorn and users may). Blocks can
-    # overlap (two launches side by side): the handler stays until the last one ends.
+    # Only take over SIGTERM when nobody else handles it (a command, pytest, uvicorn and users may).
+    # Blocks can overlap (two launches side by side): the handler stays until the last one ends.
     if _active_blocks == 0 and signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
         signal.signal(signal.SIGTERM, _raise_terminated)
     _active_blocks += 1
-    if restore_sigint and previous_int == signal.SIG_IGN:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
         _active_blocks -= 1
         if _active_blocks == 0 and signal.getsignal(signal.SIGTERM) is _raise_terminated:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        if restore_sigint and previous_int == signal.SIG_IGN:
-            signal.signal(signal.SIGINT, previous_int)
 
 
 @contextlib.contextmanager
