@@ -61,7 +61,7 @@ def test_a_selection_that_does_not_parse_names_no_report(run_cli, tmp_path: Path
     run = run_cli("run", "--target", "emulator", "--out", str(tmp_path / "out"), "-m", "media and (")
     assert run.code == 2
     assert "test-report.md" not in run.stdout and not (tmp_path / "out" / "test-report.md").exists()
-    assert "no report was written" in run.stderr and "Traceback" not in run.output
+    assert "ERROR: Wrong expression passed to '-m'" in run.stderr and "Traceback" not in run.output
 
 
 def test_the_container_feature_is_skipped_with_its_reason_when_the_target_is_not_a_container(

@@ -16,7 +16,8 @@ INTERRUPTED_DETAIL = ("Scenarios after the signal did not run; whatever the harn
                       "(containers, ffmpeg, emulators, the reference backend, temporary files) was removed.")
 
 
-def scenario_report(results: list[CheckResult], target: Any, *, interrupted_by: str | None = None) -> Report:
+def scenario_report(results: list[CheckResult], target: Any, notes: list[str] | None = None, *,
+                    interrupted_by: str | None = None) -> Report:
     if target is not None:
         info = TargetInfo(kind=target.kind, api_url=target.api_url, key=describe_secret(target.token),
                           vhost=target.vhost, app=target.app, image=target.image, image_digest=target.image_digest,
@@ -31,17 +32,21 @@ def scenario_report(results: list[CheckResult], target: Any, *, interrupted_by: 
     report.headline = f"{counts['OK']} passed, {counts['ERROR']} failed, {counts['SKIP']} skipped"
     if info.emulator:
         report.notes.append(EMULATOR_NOTE)
+    if target is not None and hasattr(target, "media_addresses"):
+        # Where media went (or would have): a real deployment's addresses are configured, never guessed.
+        report.notes.append(f"Media addresses: {target.media_addresses().described()}.")
+    report.notes.extend(notes or [])
     if interrupted_by:
         report.mark_interrupted(interrupted_by, INTERRUPTED_DETAIL)
     return report
 
 
 def write_scenario_report(results: list[CheckResult], target: Any, out: Path,
-                          secrets: list[str] | None = None, *,
+                          secrets: list[str] | None = None, notes: list[str] | None = None, *,
                           interrupted_by: str | None = None) -> dict[str, Path]:
     tokens = list(secrets or [])
     if target is not None and target.token:
         tokens.append(target.token)
-    report = scenario_report(results, target, interrupted_by=interrupted_by)
+    report = scenario_report(results, target, notes, interrupted_by=interrupted_by)
     # pytest writes junit.xml for a scenario run itself.
     return write_report(report, out, secrets=tokens, junit=False)

@@ -39,7 +39,9 @@ class _SessionProbe:
 
 def pytest_args(out: Path, *, config: Path | None, target: str | None, api_url: str | None, token: str | None,
                 image: str | None, allow_mutating: bool, select: str | None, tags: str | None,
-                verbose: bool) -> list[str]:
+                verbose: bool, media: dict[str, str | None] | None = None) -> list[str]:
+    """`media`: --omh-* options for where media goes (rtmp-url, srt-url, llhls-url, webrtc-url, server-xml,
+    stream-prefix)."""
     steps, features = resource_dir("steps"), resource_dir("features")
     args = [str(steps), "-p", "ome_harness.scenarios.plugin", "-p", "no:cacheprovider",
             # An empty ini keeps a user's own pytest configuration (in the folder they run from) out of it.
@@ -47,7 +49,8 @@ def pytest_args(out: Path, *, config: Path | None, target: str | None, api_url: 
             f"--junitxml={out / 'junit.xml'}", "--omh-report", str(out), "-rs",
             "-v" if verbose else "-q"]
     options = {"--omh-config": config, "--omh-target": target, "--omh-api-url": api_url, "--omh-token": token,
-               "--omh-image": image, "-k": select, "-m": tags}
+               "--omh-image": image, "-k": select, "-m": tags,
+               **{f"--omh-{name}": value for name, value in (media or {}).items()}}
     for flag, value in options.items():
         if value is not None:
             args += [flag, str(value)]
@@ -79,7 +82,7 @@ def run_scenarios(out: Path, **options: object) -> ScenarioRun:
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         return ScenarioRun(2, written, "no scenario matches the -k/-m selection; no report was written")
     if code == pytest.ExitCode.USAGE_ERROR:
-        return ScenarioRun(2, written, "pytest refused the options (see its message above, e.g. a -k/-m "
-                                       "expression that does not parse); no report was written")
+        # pytest has said why in one "ERROR: ..." line (a -k/-m that does not parse, a refused run).
+        return ScenarioRun(2, written)
     return ScenarioRun(EXIT_CODES.get(code, 2), written,
                        None if written else "the scenarios could not run (see above); no report was written")
