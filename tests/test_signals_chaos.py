@@ -8,7 +8,7 @@ signal reached only after its report was written stays what it was.
 
 Bounded: 10 runs of each command (OMH_CHAOS_RUNS for more; `-k connectivity` keeps a run to one
 container and three scenarios), each signalled within the time an undisturbed run (timed first)
-takes: about 80 s for all 22 runs here. Set OMH_CHAOS_SEED to replay a failure; the seed is in every assertion
+takes: 80–130 s for all 22 runs here, depending on load. Set OMH_CHAOS_SEED to replay a failure; the seed is in every assertion
 message.
 """
 
