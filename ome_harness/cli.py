@@ -118,13 +118,14 @@ def run(
     token: Annotated[str | None, typer.Option(help="OME API access token.")] = None,
     image: Annotated[str | None, typer.Option(help="OME image (with --target container).")] = None,
     config: ConfigOption = None,
-    out: Annotated[Path | None, typer.Option(help="Folder for test-report.md and junit.xml (default reports/out).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for the run report files (default reports/out).")] = None,
     allow_mutating: Annotated[bool, typer.Option("--allow-mutating", help="Run @mutating scenarios on a target the harness did not launch.")] = False,
     select: Annotated[str | None, typer.Option("-k", help="Only scenarios matching this pytest -k expression.")] = None,
     tags: Annotated[str | None, typer.Option("--tags", "-m", help="Tag expression, e.g. 'not media'.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    fail_on: Annotated[str, typer.Option("--fail-on", help="Fail the run on 'error' (default) or also on 'warn'.")] = "error",
 ) -> None:
-    """Run the Gherkin scenarios against a target; writes test-report.md and junit.xml (exit 0/1/2)."""
+    """Diagnose the target, run the Gherkin scenarios, write the run report in every format (exit 0/1/2)."""
     from ome_harness.scenarios.runner import run_scenarios
 
     if target not in (None, "emulator", "url", "container"):
@@ -132,10 +133,12 @@ def run(
     _check_url(api_url)
     if config is not None and not config.is_file():
         fail(f"--config {config}: no such file")
+    if fail_on not in ("warn", "error"):
+        fail(f"--fail-on {fail_on!r}: choose warn or error")
     # Validate now so a bad config is one line here rather than a pytest usage error later.
     cfg = configure(config, {"report": {"out": out}})
     code = run_scenarios(cfg.report.out, config=config, target=target, api_url=api_url, token=token, image=image,
-                         allow_mutating=allow_mutating, select=select, tags=tags, verbose=verbose)
+                         allow_mutating=allow_mutating, select=select, tags=tags, verbose=verbose, fail_on=fail_on)
     typer.echo(str(cfg.report.out / "test-report.md"))
     raise typer.Exit(code)
 

@@ -5,8 +5,6 @@ from pytest_bdd import scenarios, then, when
 from ome_harness.media.metrics import stats_after_stop
 from ome_harness.media.publishing import measure_ingest
 
-pytest_plugins = ["media_steps"]
-
 scenarios("media_metrics.feature")
 
 

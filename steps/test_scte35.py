@@ -16,8 +16,6 @@ from ome_harness.scte35.insertion import (
 )
 from ome_harness.scte35.verify import CueTolerance, verify_cue_in_llhls
 
-pytest_plugins = ["media_steps"]
-
 scenarios("scte35.feature")
 
 

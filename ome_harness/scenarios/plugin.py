@@ -7,6 +7,7 @@ fixtures serve a developer's `pytest` and a user's installed `ome-harness run`.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ import pytest
 from ome_harness.config import ConfigError, HarnessConfig, load_config
 from ome_harness.container.errors import ContainerError
 from ome_harness.ome.client import OmeClient
+from ome_harness.report.coverage import COVERAGE_TAGS
+from ome_harness.report.run_facts import add_container_log, launch_failure, session_facts
 from ome_harness.scenarios.collector import ScenarioCollector
 from ome_harness.target import OmeTarget, open_target
 
@@ -46,13 +49,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--omh-image", default=None, help="OME image (with --omh-target container)")
     group.addoption("--omh-allow-mutating", action="store_true", default=None,
                     help="allow @mutating scenarios against a target the harness did not launch")
-    group.addoption("--omh-report", default=None, help="write test-report.md and test-report.json here")
+    group.addoption("--omh-report", default=None,
+                    help="diagnose the target first and write the run report (test-report.md, results.json, "
+                         "junit.xml, cucumber.json, test-report.html) here")
+    group.addoption("--omh-fail-on", default="error", choices=("warn", "error"),
+                    help="which outcome makes the run fail (default: error)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for name, text in MARKERS.items():
+    for name, text in (MARKERS | COVERAGE_TAGS).items():
         config.addinivalue_line("markers", f"{name}: {text}")
-    collector = ScenarioCollector()
+    collector = ScenarioCollector(config)
     config.stash[ScenarioCollector.KEY] = collector
     config.pluginmanager.register(collector, "omh-scenario-collector")
 
@@ -82,16 +89,24 @@ def harness_config(pytestconfig: pytest.Config) -> HarnessConfig:
 @pytest.fixture(scope="session")
 def ome_target(harness_config: HarnessConfig, pytestconfig: pytest.Config) -> Iterator[OmeTarget]:
     """The OME under test; whatever the harness starts for it is stopped at the end of the session."""
-    try:
-        opened = open_target(harness_config)
-        target = opened.__enter__()
-    except ContainerError as exc:
-        pytest.exit(f"could not launch OME: {exc}", returncode=2)
-    try:
-        pytestconfig.stash[ScenarioCollector.KEY].target = target
+    collector: ScenarioCollector = pytestconfig.stash[ScenarioCollector.KEY]
+    with ExitStack() as stack:
+        try:
+            target = stack.enter_context(open_target(harness_config))
+        except ContainerError as exc:
+            collector.session.update(launch_failure(exc, harness_config))
+            pytest.exit(f"could not launch OME: {exc}", returncode=2)
+        collector.target = target
+        if pytestconfig.getoption("--omh-report"):
+            collector.session.update(session_facts(target, harness_config))
         yield target
-    finally:
-        opened.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _diagnosis_first(request: pytest.FixtureRequest) -> None:
+    """`ome-harness run` opens and diagnoses the target (read-only) before any scenario, for its report."""
+    if request.config.getoption("--omh-report"):
+        request.getfixturevalue("ome_target")
 
 
 @pytest.fixture
@@ -114,6 +129,14 @@ def _mutating_gate(request: pytest.FixtureRequest) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     out = session.config.getoption("--omh-report")
+    if not out or hasattr(session.config, "workerinput"):  # xdist workers ship results; the controller writes
+        return
     collector: ScenarioCollector = session.config.stash[ScenarioCollector.KEY]
-    if out and collector.results:
-        collector.write_report(Path(out), session.config)
+    if collector.results or collector.session:
+        collector.session.setdefault("fail_on", session.config.getoption("--omh-fail-on"))
+        add_container_log(collector.session)
+        report = collector.build_report()
+        collector.write_report(Path(out), report)
+        if report.exit_code and session.exitstatus == pytest.ExitCode.OK:
+            # --fail-on warn, or a failed diagnosis check: the report's verdict is the run's.
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
