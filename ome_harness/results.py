@@ -54,6 +54,8 @@ class ScenarioRun(BaseModel):
     tags: list[str] = Field(default_factory=list)
     steps: list[ScenarioStep] = Field(default_factory=list)
     failed_step: str | None = None
+    # Measurements a step kept for the report's charts (report/charts.py), as plain data.
+    charts: dict[str, Any] = Field(default_factory=dict)
     uses_target: bool = True  # the scenario asked for the run's OME target (so an OME-down cause covers it)
     # Why it failed, when a typed error told us (e.g. "ome_unreachable"); None when only an assertion did.
     cause: str | None = None

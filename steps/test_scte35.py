@@ -70,9 +70,10 @@ def send_a_cue_without_id(ome_client, publication):
 
 
 @then("the LL-HLS output shows the cue", target_fixture="verification")
-def output_shows_the_cue(target, publication, cue, harness_config):
+def output_shows_the_cue(target, publication, cue, harness_config, keep_for_report):
     tolerance = CueTolerance(skew_s=harness_config.media.clock_skew_s)
     verification = verify_cue_in_llhls(target.llhls_url(publication.name, publication.app), cue, tolerance=tolerance)
+    keep_for_report("cue_timeline", verification)
     assert verification.ok, verification.summary()
     return verification
 

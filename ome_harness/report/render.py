@@ -27,7 +27,7 @@ class Renderer:
     name: str
     kinds: tuple[str, ...]
     filename: Callable[[Report], str]
-    render: Callable[[Report, Path | None], str]
+    render: Callable[[Report, Path | None], str | None]  # None: nothing to write for this report
 
 
 RENDERERS: dict[str, Renderer] = {}
@@ -37,7 +37,7 @@ def renderer(name: str, *, kinds: tuple[str, ...], filename: Callable[[Report], 
     """Register `fn(report, template_dir) -> text` as the format `name` for reports of `kinds`."""
     named = filename if callable(filename) else (lambda _report: filename)
 
-    def register(fn: Callable[[Report, Path | None], str]) -> Callable[[Report, Path | None], str]:
+    def register(fn: Callable[[Report, Path | None], str | None]) -> Callable[[Report, Path | None], str | None]:
         RENDERERS[name] = Renderer(name, kinds, named, fn)
         return fn
 
@@ -75,7 +75,7 @@ def render_json(report: Report, template_dir: Path | None = None) -> str:
 
 def _import_renderers() -> None:
     # The other formats live in their own modules and register themselves on import.
-    from ome_harness.report import cucumber, html, junit  # noqa: F401
+    from ome_harness.report import charts, cucumber, html, junit  # noqa: F401
 
 
 def write_report(report: Report, out: Path, *, secrets: list[str], template_dir: Path | None = None,
@@ -88,8 +88,11 @@ def write_report(report: Report, out: Path, *, secrets: list[str], template_dir:
               and (junit or r.name != "junit")]
     written: dict[str, Path] = {}
     for fmt in chosen:
+        text = fmt.render(report, template_dir)
+        if text is None:
+            continue
         path = out / fmt.filename(report)
-        path.write_text(redact(fmt.render(report, template_dir)), encoding="utf-8")
+        path.write_text(redact(text), encoding="utf-8")
         written[fmt.name] = path
     summary = os.environ.get(STEP_SUMMARY_ENV)
     if summary and report.kind == "run":

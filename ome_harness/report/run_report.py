@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from ome_harness.report.charts import chart_names
 from ome_harness.report.coverage import CHECKLIST, ENDPOINTS, Endpoint
 from ome_harness.results import (
     Behaviour,
@@ -61,6 +62,7 @@ def run_report(scenarios: list[CheckResult], facts: dict[str, Any]) -> Report:
     report.issues = _issues(diagnosis, scenarios, facts)
     report.next_steps = _next_steps(report, diagnosis, facts)
     report.notes = _notes(report, diagnosis)
+    report.charts = chart_names(report)
     if facts.get("container_log") and report.exit_code:
         report.container_log = LogTail.model_validate(facts["container_log"])
     return report

@@ -6,7 +6,7 @@ fixtures serve a developer's `pytest` and a user's installed `ome-harness run`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -16,9 +16,10 @@ import pytest
 from ome_harness.config import ConfigError, HarnessConfig, load_config
 from ome_harness.container.errors import ContainerError
 from ome_harness.ome.client import OmeClient
+from ome_harness.report.charts import chart_data
 from ome_harness.report.coverage import COVERAGE_TAGS
 from ome_harness.report.run_facts import add_container_log, launch_failure, session_facts
-from ome_harness.scenarios.collector import ScenarioCollector
+from ome_harness.scenarios.collector import ScenarioCollector, scenario_of
 from ome_harness.target import OmeTarget, open_target
 
 SCENARIO_DEFAULT_TARGET = "emulator"
@@ -107,6 +108,19 @@ def _diagnosis_first(request: pytest.FixtureRequest) -> None:
     """`ome-harness run` opens and diagnoses the target (read-only) before any scenario, for its report."""
     if request.config.getoption("--omh-report"):
         request.getfixturevalue("ome_target")
+
+
+@pytest.fixture
+def keep_for_report(request: pytest.FixtureRequest) -> Callable[[str, Any], Any]:
+    """`keep_for_report(chart, value)`: a step keeps a measurement for the report's charts; returns the value."""
+
+    def keep(chart: str, value: Any) -> Any:
+        run = scenario_of(request.node)
+        if run is not None:
+            run.charts[chart] = chart_data(chart, value)
+        return value
+
+    return keep
 
 
 @pytest.fixture
