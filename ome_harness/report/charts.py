@@ -117,7 +117,7 @@ def chart_svgs(report: Report) -> list[dict[str, str]]:
 
 
 def _chart_renderer(name: str) -> None:
-    @renderer(f"chart-{name}", kinds=("run",), filename=CHART_FILES[name])
+    @renderer(CHART_FILES[name].removesuffix(".svg"), kinds=("run",), filename=CHART_FILES[name])
     def render(report: Report, template_dir: Path | None = None) -> str | None:  # None: no data, no file
         series = _series(report, name)
         return DRAW[name](series[0]) if series else None
