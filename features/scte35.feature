@@ -7,6 +7,7 @@ Feature: SCTE-35 cues
     Given an OME target
     And a test encoder
 
+  @cue_output
   Scenario: A cue-out on a live stream shows in the LL-HLS output
     Given a live stream ready for cues
     When a cue-out of 2 seconds with event id 4242 is inserted

@@ -49,6 +49,14 @@ class EmulatorConfig(Section):
     llhls_port: int = Field(0, ge=0, le=65535)
     # Also write EXT-X-DATERANGE SCTE35-OUT/IN tags (OME v0.20.0 writes none; the verifier reads both).
     llhls_daterange: bool = False
+    # Faults to inject (names of emulator.state.Faults, `name=value` for numbers, or ignore_cues), comma
+    # separated in OMH_EMULATOR__FAULTS: how the suite proves a broken deployment is reported.
+    faults: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("faults", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        return [f.strip() for f in value.split(",") if f.strip()] if isinstance(value, str) else value
 
 
 class MediaConfig(Section):

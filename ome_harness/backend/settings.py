@@ -16,7 +16,14 @@ SWALLOW_OME_REFUSAL = "swallow-ome-refusal"
 SKIP_AUDIT = "skip-audit"
 """Fault: no operation writes its audit log entry (the audit checks must catch it)."""
 
-KNOWN_FAULTS = frozenset({FORGET_DB_WRITE, SERVER_ERROR, SWALLOW_OME_REFUSAL, SKIP_AUDIT})
+SKIP_OME_DELETE = "skip-ome-delete"
+"""Fault: stop deactivates the channel and answers 'deleted' without ever calling OME (its stream keeps running)."""
+
+FAKE_SCTE35_SUCCESS = "fake-scte35-success"
+"""Fault: SCTE-35 answers 200 and records the insertion without ever calling OME."""
+
+KNOWN_FAULTS = frozenset({FORGET_DB_WRITE, SERVER_ERROR, SWALLOW_OME_REFUSAL, SKIP_AUDIT, SKIP_OME_DELETE,
+                          FAKE_SCTE35_SUCCESS})
 
 
 @dataclass

@@ -6,16 +6,16 @@ import asyncio
 import contextlib
 import socket
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import uvicorn
 
 from ome_harness.addresses import dial_host
-from ome_harness.config import HarnessConfig
+from ome_harness.config import ConfigError, HarnessConfig
 from ome_harness.emulator.api import OmeApi
 from ome_harness.emulator.llhls import LlhlsPackager
 from ome_harness.emulator.rtmp import RtmpIngest
-from ome_harness.emulator.state import EmulatorState
+from ome_harness.emulator.state import EmulatorState, Faults
 from ome_harness.serving import LoopbackServer, bind_sockets
 
 
@@ -33,6 +33,7 @@ class EmulatorSettings:
     llhls_daterange: bool = False
     llhls_segment_s: float = 6.0
     llhls_part_s: float = 0.5
+    faults: tuple[str, ...] = ()  # see apply_faults
 
 
 def emulator_settings(cfg: HarnessConfig, *, default_ports: tuple[int, int, int] = (0, 0, 0)) -> EmulatorSettings:
@@ -42,8 +43,22 @@ def emulator_settings(cfg: HarnessConfig, *, default_ports: tuple[int, int, int]
     return EmulatorSettings(hosts=tuple(section.hosts), port=section.port or api,
                             token=section.token.get_secret_value(), version=section.version,
                             vhost=cfg.api.vhost, apps=(cfg.api.app,), rtmp_port=section.rtmp_port or rtmp,
-                            llhls_port=section.llhls_port or llhls, llhls_daterange=section.llhls_daterange)
+                            llhls_port=section.llhls_port or llhls, llhls_daterange=section.llhls_daterange,
+                            faults=tuple(section.faults))
 
+
+
+def apply_faults(server: EmulatorServer, faults: tuple[str, ...]) -> None:
+    """`name` switches a Faults flag on, `name=value` sets a number; `ignore_cues` drops cues from LL-HLS."""
+    known = {f.name: f.type for f in fields(Faults)}
+    for fault in faults:
+        name, _, value = fault.partition("=")
+        if name == "ignore_cues":
+            server.llhls.ignore_cues = True
+        elif name in known:
+            setattr(server.state.faults, name, float(value) if value else True)
+        else:
+            raise ConfigError(f"unknown emulator fault {name!r}; known: {', '.join(sorted([*known, 'ignore_cues']))}")
 
 
 class EmulatorServer:
@@ -59,6 +74,7 @@ class EmulatorServer:
                                    part_s=self.settings.llhls_part_s, daterange=self.settings.llhls_daterange)
         self.ingest = RtmpIngest(self.state, sink=self.llhls)
         self._media = _MediaThread(self.ingest, self.llhls)
+        apply_faults(self, self.settings.faults)
 
     @property
     def port(self) -> int:

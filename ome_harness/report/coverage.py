@@ -43,10 +43,10 @@ class Item:
 # The example report's "Implementation Status" list; an item is ticked only when all its scenarios passed.
 CHECKLIST = (
     Item("Stream listing from OME", frozenset({"endpoint_listing"})),
-    Item("Stream details with metrics", frozenset({"endpoint_details"})),
+    Item("Stream details with metrics", frozenset({"endpoint_details", "stream_metrics"})),
     Item("Stream start (channel activation)", frozenset({"endpoint_start"})),
     Item("Stream stop (channel deactivation + OME stream deletion)", frozenset({"endpoint_stop"})),
-    Item("SCTE-35 marker insertion", frozenset({"endpoint_scte35"})),
+    Item("SCTE-35 marker insertion", frozenset({"endpoint_scte35", "cue_output"})),
     Item("OME client (the backend's calls to OME)", frozenset({"ome_client"})),
     Item("Error handling (refusals, degraded mode)", frozenset({"error_handling"})),
     Item("Audit logging for all operations", frozenset({"audit"})),
@@ -57,4 +57,6 @@ COVERAGE_TAGS = {e.tag: f"proves the backend's {e.route}" for e in ENDPOINTS} | 
     "ome_client": "proves the backend's calls to OME",
     "error_handling": "proves the backend's refusals and degraded mode",
     "audit": "proves the backend's audit log",
+    "cue_output": "proves an inserted cue reaches what viewers get",
+    "stream_metrics": "proves a live stream's stats are true",
 }

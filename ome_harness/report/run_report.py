@@ -36,6 +36,7 @@ ROOT_CAUSES = {
     "ome_unauthorized": "OME Refused the Access Token During the Scenarios",
     "ome_bad_response": "OME Answered With Something That Is Not Its API",
     "backend_unreachable": "The Stream Backend Cannot Be Reached",
+    "database_unreachable": "The Backend's Database Cannot Be Reached",
 }
 
 
@@ -63,7 +64,7 @@ def run_report(scenarios: list[CheckResult], facts: dict[str, Any]) -> Report:
     report.next_steps = _next_steps(report, diagnosis, facts)
     report.notes = _notes(report, diagnosis)
     report.charts = chart_names(report)
-    if facts.get("container_log") and report.exit_code:
+    if facts.get("container_log") and (report.exit_code or facts.get("launch_error")):
         report.container_log = LogTail.model_validate(facts["container_log"])
     return report
 
@@ -147,7 +148,9 @@ def _cause_key(result: CheckResult) -> tuple[str, ...]:
     if run is None or run.failed_step is None:
         return ("setup", result.summary)  # same words = same cause (a fixture every scenario needs)
     if run.failed_step.startswith("Given"):
-        return ("given", run.failed_step, result.summary)
+        # Preconditions failing with the same words have one cause, whichever Given said them.
+        error = next((s.error for s in run.steps if s.status == "failed" and s.error), result.summary)
+        return ("given", error)
     endpoint = _endpoint_of(result)
     return ("step", endpoint.key if endpoint else run.feature, run.failed_step)
 
@@ -158,7 +161,7 @@ def _scenario_issue(key: tuple[str, ...], results: list[CheckResult]) -> Finding
     endpoint = _endpoint_of(first)
     if key[0] == "cause":
         title = ROOT_CAUSES.get(key[1], key[1])
-    elif key[0] == "setup":
+    elif key[0] in ("setup", "given"):
         title = "Scenarios Could Not Be Set Up"
     elif endpoint is not None and key[0] == "step":
         title = f"{endpoint.title}: “{run.failed_step.split(' ', 1)[1]}” Does Not Hold"  # type: ignore[union-attr]

@@ -91,6 +91,14 @@ class ScenarioCollector:
             run.cause = _cause(exception)
 
     @pytest.hookimpl
+    def pytest_bdd_after_scenario(self, request: pytest.FixtureRequest) -> None:
+        # Steps ask for fixtures as they run, so only now is it known whether the scenario needed the
+        # run's OME (request.fixturenames includes every fixture requested so far, transitively).
+        run = scenario_of(request.node)
+        if run is not None:
+            run.uses_target = "ome_target" in request.fixturenames
+
+    @pytest.hookimpl
     def pytest_bdd_step_func_lookup_error(self, request: pytest.FixtureRequest, step: Any,
                                           exception: Exception, **_: Any) -> None:
         run = self._mark_step(request.node, step, "undefined", _first_line(str(exception)))
@@ -188,12 +196,14 @@ def _result(report: pytest.TestReport, run: ScenarioRun) -> CheckResult:
 
 def _cause(exception: BaseException) -> str | None:
     """A typed failure names its cause; an assertion does not (the diagnosis and the failed step do)."""
+    from sqlalchemy.exc import OperationalError
+
     from ome_harness.backend.client import BackendUnreachable
     from ome_harness.ome.errors import OmeBadResponse, OmeTimeout, OmeUnauthorized, OmeUnreachable
 
     for kind, cause in ((OmeUnreachable, "ome_unreachable"), (OmeTimeout, "ome_timeout"),
                         (OmeUnauthorized, "ome_unauthorized"), (OmeBadResponse, "ome_bad_response"),
-                        (BackendUnreachable, "backend_unreachable")):
+                        (BackendUnreachable, "backend_unreachable"), (OperationalError, "database_unreachable")):
         if isinstance(exception, kind):
             return cause
     return None
