@@ -15,10 +15,14 @@ Feature: Ingest
     And the stream names its publisher's connection
 
   Scenario: A stream published over SRT is listed with its tracks
+    # OME lists an SRT input before it knows its tracks (frame rate, sample rate, channels 0) and
+    # fills them in about a second later: the tracks are compared once filled, within a deadline.
     Given the target takes SRT publishing
     When the test signal is published over SRT
     Then the stream is listed within the deadline
+    And OME fills in the tracks within 6 seconds of listing the stream
     And the listed tracks match the test signal
+    And the input carries a Data track before its video and audio
 
   Scenario: The stream is gone when the encoder stops
     When the test signal is published over RTMP

@@ -149,8 +149,9 @@ def emulator(
     port: Annotated[int | None, typer.Option(help="API port (OME's default is 8081).")] = None,
     token: Annotated[str | None, typer.Option(help="Access token the API accepts.")] = None,
     ome_version: Annotated[str | None, typer.Option("--ome-version", help="OME release to behave like.")] = None,
-    server_xml: Annotated[Path | None, typer.Option("--server-xml", help="Take API, RTMP and LL-HLS ports and the token from an OME Server.xml.")] = None,
+    server_xml: Annotated[Path | None, typer.Option("--server-xml", help="Take API, RTMP, SRT and LL-HLS ports and the token from an OME Server.xml.")] = None,
     rtmp_port: Annotated[int | None, typer.Option("--rtmp-port", help="RTMP ingest port (OME's default is 1935).")] = None,
+    srt_port: Annotated[int | None, typer.Option("--srt-port", help="SRT ingest port, UDP (OME's default is 9999).")] = None,
     llhls_port: Annotated[int | None, typer.Option("--llhls-port", help="LL-HLS port (OME's default is 3333).")] = None,
     llhls_daterange: Annotated[bool | None, typer.Option("--llhls-daterange/--no-llhls-daterange", help="Also write EXT-X-DATERANGE SCTE-35 tags (OME v0.20.0 writes none).")] = None,
     config: ConfigOption = None,
@@ -160,10 +161,10 @@ def emulator(
     from ome_harness.ome.server_xml import read_server_xml
 
     cfg = configure(config, {"emulator": {"hosts": host, "port": port, "token": token, "version": ome_version,
-                                          "rtmp_port": rtmp_port, "llhls_port": llhls_port,
+                                          "rtmp_port": rtmp_port, "srt_port": srt_port, "llhls_port": llhls_port,
                                           "llhls_daterange": llhls_daterange}})
     # Foreground like OME itself: OME's default ports unless told otherwise.
-    settings = emulator_settings(cfg, default_ports=(8081, 1935, 3333))
+    settings = emulator_settings(cfg, default_ports=(8081, 1935, 3333), default_srt_port=9999)
     if server_xml is not None:
         try:
             facts = read_server_xml(server_xml)
@@ -174,6 +175,7 @@ def emulator(
         settings.port = port or facts.api_port or 8081
         settings.token = token or facts.access_token
         settings.rtmp_port = rtmp_port or facts.rtmp_port or settings.rtmp_port
+        settings.srt_port = srt_port or facts.srt_port or settings.srt_port
         settings.llhls_port = llhls_port or facts.llhls_port or settings.llhls_port
         if host is None:
             settings.hosts = ("0.0.0.0", "::") if facts.listens_ipv6 else ("0.0.0.0",)
@@ -181,11 +183,12 @@ def emulator(
         server = EmulatorServer(settings)
         typer.echo(f"OME API emulator (v{settings.version} behaviour; not a real OvenMediaEngine) on "
                    + ", ".join(f"{h}:{settings.port}" for h in settings.hosts)
-                   + f"; RTMP ingest on port {settings.rtmp_port}, LL-HLS on port {settings.llhls_port}", err=True)
+                   + f"; RTMP ingest on port {settings.rtmp_port}, SRT ingest on port {settings.srt_port}/udp, "
+                   + f"LL-HLS on port {settings.llhls_port}", err=True)
         server.serve_forever()
     except OSError as exc:
         fail(f"cannot listen on one of the ports (API {settings.port}, RTMP {settings.rtmp_port}, "
-             f"LL-HLS {settings.llhls_port}): {exc.strerror}")
+             f"SRT {settings.srt_port}/udp, LL-HLS {settings.llhls_port}): {exc.strerror or exc}")
 
 
 # Subcommands that live with their capability register themselves here.

@@ -46,6 +46,8 @@ class EmulatorConfig(Section):
     token: SecretStr = SecretStr("ome-harness-emulator-token")
     version: str = "0.20.0"
     rtmp_port: int = Field(0, ge=0, le=65535)
+    # SRT ingest (UDP; OME's default 9999); 0: a free port in-process, 9999 for `ome-harness emulator`.
+    srt_port: int = Field(0, ge=0, le=65535)
     llhls_port: int = Field(0, ge=0, le=65535)
     # Also write EXT-X-DATERANGE SCTE35-OUT/IN tags (OME v0.20.0 writes none; the verifier reads both).
     llhls_daterange: bool = False

@@ -8,7 +8,7 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from ome_harness.media.encoder import EncoderSettings
-from ome_harness.media.publishing import expect_live, publish_in, wait_stream_gone
+from ome_harness.media.publishing import expect_live, publish_in, srt_unavailable, wait_stream_gone
 from ome_harness.testing import require
 
 
@@ -35,8 +35,8 @@ def a_test_encoder():
 
 @given("the target takes SRT publishing")
 def the_target_takes_srt(target):
-    if target.emulated():
-        pytest.skip("the OME API emulator ingests RTMP only: SRT publishing is checked against a real OME")
+    reason = srt_unavailable(target)
+    require(reason is None, f"the emulator's SRT ingest is not running: {reason}")
 
 
 @when("the test signal is published over RTMP", target_fixture="publication")

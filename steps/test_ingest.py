@@ -3,7 +3,7 @@
 from pytest_bdd import parsers, scenarios, then, when
 
 from ome_harness.media.encoder import EncoderError
-from ome_harness.media.publishing import expect_live
+from ome_harness.media.publishing import expect_live, input_track_layout
 
 scenarios("ingest.feature")
 
@@ -23,6 +23,18 @@ def delete_the_stream(ome_client, publication):
 def listed_within_the_deadline(publication, ome_client):
     live = expect_live(publication)  # the encoder waited for the listing, up to media.listed_deadline_s
     assert live.name in ome_client.streams(live.vhost, live.app), f"{live.name} is not in OME's stream list"
+
+
+@then(parsers.parse("OME fills in the tracks within {seconds:d} seconds of listing the stream"))
+def tracks_filled(publication, seconds):
+    after = expect_live(publication).tracks_after_s  # publish() waited up to TRACKS_DEADLINE_S
+    assert after is not None and after <= seconds, f"tracks not filled within {seconds}s: {publication.problems}"
+
+
+@then("the input carries a Data track before its video and audio")
+def data_track_first(publication):
+    layout = input_track_layout(expect_live(publication).listed)
+    assert layout[:1] == ["Data"] and {"Video", "Audio"} <= set(layout), f"input tracks: {layout}"
 
 
 @then("the listed tracks match the test signal")

@@ -25,3 +25,13 @@ def test_rtmp_ingest_and_llhls_playback_work_through_the_mapped_ports(container_
             master = httpx.get(target.llhls_url("cam1"), timeout=5, trust_env=False)
             assert master.status_code == 200, master.text[:200]
             assert master.text.startswith("#EXTM3U")
+
+
+def test_srt_ingest_warms_up_through_the_mapped_udp_port(container_cfg: HarnessConfig) -> None:
+    # The stand-in image carries Debian's libsrt (scripts/build-emulator-image): SRT runs in it as in OME.
+    require(shutil.which("ffmpeg") is not None, "needs ffmpeg (apt-get install -y ffmpeg)")
+    with container_target(container_cfg) as target, target.client() as client:
+        assert target.srt_base and not target.srt_base.endswith(":9999"), "SRT must be on its mapped port"
+        with publish(client, target.srt_url("srtcam"), target.vhost, target.app, "srtcam", deadline_s=20) as pub:
+            assert pub.listed.input.source_type == "SRT"
+            assert pub.problems == [] and pub.tracks_after_s is not None and pub.tracks_after_s > 0

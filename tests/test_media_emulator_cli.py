@@ -26,7 +26,7 @@ SERVER_XML = """<?xml version="1.0" encoding="UTF-8"?>
   <IP>*</IP>
   <Bind>
     <Managers><API><Port>{api}</Port></API></Managers>
-    <Providers><RTMP><Port>${{env:OME_RTMP_PROV_PORT:{rtmp}}}</Port></RTMP></Providers>
+    <Providers><RTMP><Port>${{env:OME_RTMP_PROV_PORT:{rtmp}}}</Port></RTMP><SRT><Port>{srt}</Port></SRT></Providers>
     <Publishers><LLHLS><Port>{llhls}</Port></LLHLS></Publishers>
   </Bind>
   <Managers><Host><Names><Name>*</Name></Names></Host><API><AccessToken>{token}</AccessToken></API></Managers>
@@ -45,6 +45,12 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def wait_port(port: int, deadline_s: float = 15) -> None:
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
@@ -58,15 +64,16 @@ def wait_port(port: int, deadline_s: float = 15) -> None:
 @pytest.fixture
 def emulator_from_server_xml(tmp_path: Path):
     api, rtmp, llhls = free_ports(3)
+    srt = free_udp_port()
     xml = tmp_path / "Server.xml"
-    xml.write_text(SERVER_XML.format(api=api, rtmp=rtmp, llhls=llhls, token=TOKEN), encoding="utf-8")
+    xml.write_text(SERVER_XML.format(api=api, rtmp=rtmp, srt=srt, llhls=llhls, token=TOKEN), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OMH_", "OME_"))}
     proc = subprocess.Popen([sys.executable, "-m", "ome_harness.cli", "emulator", "--server-xml", str(xml)],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         for port in (api, rtmp, llhls):
             wait_port(port)
-        yield api, rtmp, llhls
+        yield api, rtmp, llhls, srt
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -77,7 +84,7 @@ def emulator_from_server_xml(tmp_path: Path):
 
 
 def test_the_emulator_command_takes_rtmp_and_llhls_ports_from_server_xml(ffmpeg, emulator_from_server_xml):
-    api, rtmp, llhls = emulator_from_server_xml
+    api, rtmp, llhls, _srt = emulator_from_server_xml
     with OmeClient(f"http://127.0.0.1:{api}", TOKEN) as client, \
             publish(client, f"rtmp://127.0.0.1:{rtmp}/app/clicam", "default", "app", "clicam") as pub:
         assert pub.problems == []
@@ -87,14 +94,35 @@ def test_the_emulator_command_takes_rtmp_and_llhls_ports_from_server_xml(ffmpeg,
 
 
 def test_a_busy_media_port_is_one_line_and_exit_code_2(run_cli):
+    srt = free_udp_port()
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
         api, llhls = free_ports(2)
         result = run_cli("emulator", "--host", "127.0.0.1", "--port", str(api), "--rtmp-port", str(port),
-                         "--llhls-port", str(llhls), timeout=30)
+                         "--srt-port", str(srt), "--llhls-port", str(llhls), timeout=30)
     assert result.code == 2
-    assert f"cannot listen on one of the ports (API {api}, RTMP {port}, LL-HLS {llhls}): Address already in use" \
-        in result.stderr
+    assert (f"cannot listen on one of the ports (API {api}, RTMP {port}, SRT {srt}/udp, LL-HLS {llhls}): "
+            "Address already in use") in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_the_emulator_command_takes_the_srt_port_from_server_xml(ffmpeg, emulator_from_server_xml):
+    api, _rtmp, _llhls, srt = emulator_from_server_xml
+    with OmeClient(f"http://127.0.0.1:{api}", TOKEN) as client, \
+            publish(client, f"srt://127.0.0.1:{srt}?streamid=default/app/srtcam", "default", "app", "srtcam") as pub:
+        assert pub.problems == []
+        assert pub.listed.input.source_type == "SRT"
+
+
+def test_a_busy_srt_port_is_one_line_and_exit_code_2(run_cli):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        srt = busy.getsockname()[1]
+        api, rtmp, llhls = free_ports(3)
+        result = run_cli("emulator", "--host", "127.0.0.1", "--port", str(api), "--rtmp-port", str(rtmp),
+                         "--srt-port", str(srt), "--llhls-port", str(llhls), timeout=30)
+    assert result.code == 2
+    assert f"SRT {srt}/udp, LL-HLS {llhls}): cannot bind SRT on 127.0.0.1:{srt}" in result.stderr
     assert "Traceback" not in result.output

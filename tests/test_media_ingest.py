@@ -1,4 +1,5 @@
-"""Real ffmpeg publishing over RTMP into the emulator: listing, tracks, stop, DELETE, refusals."""
+"""Real ffmpeg publishing over RTMP and SRT into the emulator: listing, tracks, stop, DELETE, refusals;
+and how OME's view of the tracks is read (an SRT input's warm-up, the tolerances, from the samples)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 
 import pytest
 from media_support import rtmp_url
+from ome_samples import SAMPLES, load
 
 from ome_harness.media.encoder import (
     EncoderExited,
@@ -16,9 +18,12 @@ from ome_harness.media.encoder import (
     FfmpegMissing,
     StreamNotListed,
     publish,
+    track_problems,
+    unknown_track_facts,
 )
 from ome_harness.ome.client import OmeClient
 from ome_harness.ome.errors import OmeNotFound
+from ome_harness.ome.models import Stream
 
 pytest_plugins = ["media_fixtures"]
 pytestmark = [pytest.mark.media]
@@ -185,3 +190,59 @@ def test_a_malformed_set_chunk_size_ends_the_session_cleanly(emulator_v020, capl
         assert _closed_by_peer(sock), "the emulator kept a session whose chunk size is unusable"
     time.sleep(0.2)
     assert not [r for r in caplog.records if r.name == "asyncio"], [r.getMessage() for r in caplog.records]
+
+
+def srt_url(server, name: str) -> str:
+    return f"{server.target_addresses()['srt_base']}?streamid=default/app/{name}"
+
+
+def sample_stream(path: str) -> Stream:
+    return Stream.model_validate(load(SAMPLES / path).json["response"])
+
+
+needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"no samples at {SAMPLES}")
+
+
+@needs_samples
+@pytest.mark.parametrize(("path", "unknown"), [
+    ("v0.20.0-media/srt_detail_at_first_listing.http", ["video framerate", "audio samplerate", "audio channel"]),
+    ("v0.21.0-media/srt_detail_at_first_listing.http",
+     ["video width", "video height", "video framerate", "audio samplerate", "audio channel"]),
+    ("v0.20.0-media/srt_detail_after_1s.http", []),
+    ("37_stream_srt.http", []),
+])
+def test_an_srt_input_at_first_listing_is_seen_as_not_yet_known(path, unknown):
+    assert unknown_track_facts(sample_stream(path)) == unknown
+
+
+@needs_samples
+@pytest.mark.parametrize("path", ["v0.20.0-media/srt_detail_after_1s.http", "v0.20.0-media/srt_detail_after_6s.http",
+                                  "v0.21.0-media/srt_detail_after_2s.http", "31_stream.http"])
+def test_omes_filled_tracks_match_a_640x360_30fps_mono_signal_within_tolerance(path):
+    # after_1s shows OME's first frame-rate estimate (32.0 for 30 fps); 31_* the 16-aligned height 352.
+    assert track_problems(sample_stream(path), EncoderSettings()) == []
+
+
+@needs_samples
+def test_a_frame_rate_beyond_the_estimate_tolerance_is_a_problem():
+    settings = EncoderSettings(framerate=25)  # 32.0 is no estimate of 25 fps
+    assert track_problems(sample_stream("v0.20.0-media/srt_detail_after_1s.http"), settings) == [
+        "video 32 fps, sent 25"]
+
+
+def test_srt_publish_is_compared_once_omes_tracks_are_filled(ffmpeg, emulator_v020, client_of, stream_name):
+    client = client_of(emulator_v020)
+    with publish(client, srt_url(emulator_v020, stream_name), "default", "app", stream_name) as pub:
+        assert pub.problems == []
+        assert pub.tracks_after_s is not None and 0.5 <= pub.tracks_after_s <= 2.5, pub.tracks_after_s
+        assert pub.listed.input.source_type == "SRT"
+        assert unknown_track_facts(pub.listed) == []
+
+
+def test_srt_tracks_never_filled_within_the_deadline_are_reported(ffmpeg, emulator_v020, client_of, stream_name):
+    client = client_of(emulator_v020)
+    with publish(client, srt_url(emulator_v020, stream_name), "default", "app", stream_name,
+                 tracks_deadline_s=0.2) as pub:
+        assert pub.tracks_after_s is None
+        assert pub.problems[0] == ("OME still showed video framerate, audio samplerate, audio channel as 0 "
+                                   "0.2s after listing the stream")

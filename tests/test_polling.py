@@ -20,7 +20,7 @@ def test_poll_reports_what_was_seen_last_when_the_deadline_passes():
         poll_until(lambda: "still empty", deadline_s=0.2, what="the stream to be listed", interval_s=0.02)
     assert 0.2 <= time.monotonic() - started < 0.6
     assert caught.value.last_seen == "still empty"
-    assert "waited 0.2s for the stream to be listed; last seen: still empty" == str(caught.value)
+    assert str(caught.value) == "waited 0.2s for the stream to be listed; last seen: still empty"
 
 
 def test_poll_backs_off_up_to_the_ceiling():

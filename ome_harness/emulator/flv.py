@@ -85,6 +85,14 @@ def parse_avc_config(body: bytes) -> AvcConfig | None:
     return AvcConfig(profile=record[1], level=record[3], width=width, height=height)
 
 
+def parse_sps(nal: bytes) -> tuple[int, int] | None:
+    """Width and height from an H.264 SPS NAL unit (header byte included), as an MPEG-TS input carries it."""
+    try:
+        return _sps_size(_unescape(nal[1:]))
+    except IndexError:
+        return None
+
+
 def _unescape(nal: bytes) -> bytes:
     # Emulation prevention: 00 00 03 xx in a NAL unit stands for 00 00 xx.
     return nal.replace(b"\x00\x00\x03", b"\x00\x00")

@@ -73,12 +73,15 @@ def _reported_height(height: int) -> int:
     return height - height % 16
 
 
-def _video(spec: VideoSpec, *, bypass: bool) -> dict[str, Any]:
+def _video(spec: VideoSpec, *, bypass: bool, srt: bool = False) -> dict[str, Any]:
+    # An SRT input reports the height as sent and framerateConf 0.0 (v0.2x.0-media/srt_detail_*);
+    # the RTMP captures (31_stream) show the 16-pixel-aligned height and framerateConf = framerate.
+    height = spec.height if srt else _reported_height(spec.height)
     return {
         "bitrate": spec.bitrate, "bitrateAvg": spec.bitrate, "bitrateConf": 0, "bitrateLatest": spec.bitrate,
         "bypass": bypass, "codec": spec.codec, "deltaFramesSinceLastKeyFrame": 0,
-        "framerate": spec.framerate, "framerateAvg": spec.framerate, "framerateConf": spec.framerate,
-        "framerateLatest": spec.framerate, "hasBframes": False, "height": _reported_height(spec.height),
+        "framerate": spec.framerate, "framerateAvg": spec.framerate, "framerateConf": 0.0 if srt else spec.framerate,
+        "framerateLatest": spec.framerate, "hasBframes": spec.has_bframes, "height": height,
         "keyFrameInterval": spec.key_frame_interval, "keyFrameIntervalAvg": spec.key_frame_interval,
         "keyFrameIntervalConf": 0.0, "keyFrameIntervalLatest": spec.key_frame_interval, "width": spec.width,
     }
@@ -94,15 +97,19 @@ def _audio(spec: AudioSpec, *, bypass: bool, codec: str | None = None, bitrate: 
     }
 
 
+def _is_mpegts(stream: EmulatedStream) -> bool:
+    return stream.source_type.upper() in ("SRT", "MPEGTS")
+
+
 def _input_tracks(stream: EmulatedStream) -> list[dict[str, Any]]:
     # SRT/MPEG-TS inputs are numbered by PID (Data first); RTMP inputs 0, 1, 2.
-    srt = stream.source_type.upper() in ("SRT", "MPEGTS")
+    srt = _is_mpegts(stream)
     tracks: list[dict[str, Any]] = []
     if srt:
         tracks.append({"id": 1, "name": "Data", "type": "Data"})
     if stream.video:
         tracks.append({"id": 256 if srt else 0, "name": "Video", "type": "Video",
-                       "video": _video(stream.video, bypass=False)})
+                       "video": _video(stream.video, bypass=False, srt=srt)})
     if stream.audio:
         tracks.append({"audio": _audio(stream.audio, bypass=False), "id": 257 if srt else 1, "name": "Audio",
                        "type": "Audio"})
@@ -113,11 +120,11 @@ def _input_tracks(stream: EmulatedStream) -> list[dict[str, Any]]:
 
 def _output_tracks(stream: EmulatedStream) -> list[dict[str, Any]]:
     # Output tracks follow the input's order: an MPEG-TS input lists its Data track first.
-    srt = stream.source_type.upper() in ("SRT", "MPEGTS")
+    srt = _is_mpegts(stream)
     tracks: list[dict[str, Any]] = [{"id": 0, "name": "Data", "type": "Data"}] if srt else []
     if stream.video:
         tracks.append({"id": len(tracks), "name": "bypass_video", "type": "Video",
-                       "video": _video(stream.video, bypass=True)})
+                       "video": _video(stream.video, bypass=True, srt=srt)})
     if stream.audio:
         tracks.append({"audio": _audio(stream.audio, bypass=True, bitrate=128_000), "id": len(tracks),
                        "name": "aac_audio", "type": "Audio"})
@@ -129,8 +136,9 @@ def _output_tracks(stream: EmulatedStream) -> list[dict[str, Any]]:
     return tracks
 
 
-def _playlists(height: int) -> list[dict[str, Any]]:
-    label = f"{_reported_height(height)}p"
+def _playlists(height: int, *, srt: bool) -> list[dict[str, Any]]:
+    # The rendition label follows the reported height (352p in 36/37_*, 360p in srt_detail_after_6s).
+    label = f"{height if srt else _reported_height(height)}p"
 
     def options(ts: bool, depth: int, abr: bool) -> dict[str, Any]:
         return {"enableTsPackaging": ts, "hlsChunklistPathDepth": depth, "webrtcAutoAbr": abr}
@@ -148,11 +156,14 @@ def _playlists(height: int) -> list[dict[str, Any]]:
 
 def stream_detail(stream: EmulatedStream, version: OmeVersion) -> dict[str, Any]:
     height = stream.video.height if stream.video else 0
+    srt = _is_mpegts(stream)
+    # An SRT input's outputs are `[]` for its first seconds (srt_detail_at_first_listing, _after_1s).
+    outputs = [{"name": stream.name, "playlists": _playlists(height, srt=srt), "tracks": _output_tracks(stream)}]
     detail = {
         "input": {"createdTime": ome_time(stream.created), "sourceType": stream.source_type,
                   "sourceUrl": stream.source_url, "tracks": _input_tracks(stream)},
         "name": stream.name,
-        "outputs": [{"name": stream.name, "playlists": _playlists(height), "tracks": _output_tracks(stream)}],
+        "outputs": outputs if stream.outputs_ready else [],
     }
     if version >= V0_21_0:
         _add_v021_track_fields(detail)
@@ -161,13 +172,27 @@ def stream_detail(stream: EmulatedStream, version: OmeVersion) -> dict[str, Any]
 
 def _add_v021_track_fields(detail: dict[str, Any]) -> None:
     # OME's OpenAPI v0.21.0 requires max* limits on video tracks and a `data` object on data tracks,
-    # which v0.20.0 does not send (samples). The data codec's value is not documented: "Unknown" is ours.
-    for track in [*detail["input"]["tracks"], *(t for o in detail["outputs"] for t in o["tracks"])]:
-        if "video" in track:
-            video = track["video"]
-            video.update(maxWidth=video["width"], maxHeight=video["height"], maxFramerate=video["framerate"])
+    # which v0.20.0 does not send; a data track's codec is "None", media tracks carry configChangeCount,
+    # a timebase, `codecModule` ("none" on inputs, the encoder's library on transcoded outputs) and
+    # `codecStatus` on outputs (v0.21.0-media/srt_detail_after_2s).
+    outputs = [t for o in detail["outputs"] for t in o["tracks"]]
+    for is_output, track in [*((False, t) for t in detail["input"]["tracks"]), *((True, t) for t in outputs)]:
         if track["type"] == "Data":
-            track["data"] = {"codec": "Unknown"}
+            track["data"] = {"codec": "None"}
+            continue
+        media = track.get("video") or track.get("audio")
+        if media is None:
+            continue
+        if "video" in track:
+            media.update(maxWidth=media["width"], maxHeight=media["height"], maxFramerate=media["framerate"])
+        opus = media["codec"] == "OPUS"
+        media.update(configChangeCount=0, timebase={"den": 48_000 if opus else 90_000, "num": 1})
+        if is_output:
+            media["codecStatus"] = "Ready"
+            if opus:
+                media["codecModule"] = "libopus"
+        else:
+            media["codecModule"] = "none"
 
 
 CONNECTION_KINDS = ("file", "hlsv3", "llhls", "ovt", "push", "srt", "thumbnail", "webrtc")

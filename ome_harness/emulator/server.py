@@ -13,8 +13,10 @@ import uvicorn
 from ome_harness.addresses import dial_host
 from ome_harness.config import ConfigError, HarnessConfig
 from ome_harness.emulator.api import OmeApi
+from ome_harness.emulator.libsrt import SrtUnavailable
 from ome_harness.emulator.llhls import LlhlsPackager
 from ome_harness.emulator.rtmp import RtmpIngest
+from ome_harness.emulator.srt import SrtIngest
 from ome_harness.emulator.state import EmulatorState, Faults
 from ome_harness.serving import LoopbackServer, bind_sockets
 
@@ -27,8 +29,9 @@ class EmulatorSettings:
     version: str = "0.20.0"
     vhost: str = "default"
     apps: tuple[str, ...] = ("app",)
-    # Media side (None: not served). OME's defaults are 1935 and 3333; 0 picks free ports (tests).
+    # Media side (None: not served). OME's defaults are 1935, 9999/udp and 3333; 0 picks free ports (tests).
     rtmp_port: int | None = 0
+    srt_port: int | None = 0
     llhls_port: int | None = 0
     llhls_daterange: bool = False
     llhls_segment_s: float = 6.0
@@ -36,16 +39,17 @@ class EmulatorSettings:
     faults: tuple[str, ...] = ()  # see apply_faults
 
 
-def emulator_settings(cfg: HarnessConfig, *, default_ports: tuple[int, int, int] = (0, 0, 0)) -> EmulatorSettings:
+def emulator_settings(cfg: HarnessConfig, *, default_ports: tuple[int, int, int] = (0, 0, 0),
+                      default_srt_port: int = 0) -> EmulatorSettings:
     """Settings from the config's emulator section; a port left at 0 takes its default (0 = a free port)."""
     section = cfg.emulator
     api, rtmp, llhls = default_ports
     return EmulatorSettings(hosts=tuple(section.hosts), port=section.port or api,
                             token=section.token.get_secret_value(), version=section.version,
                             vhost=cfg.api.vhost, apps=(cfg.api.app,), rtmp_port=section.rtmp_port or rtmp,
+                            srt_port=section.srt_port or default_srt_port,
                             llhls_port=section.llhls_port or llhls, llhls_daterange=section.llhls_daterange,
                             faults=tuple(section.faults))
-
 
 
 def apply_faults(server: EmulatorServer, faults: tuple[str, ...]) -> None:
@@ -73,6 +77,9 @@ class EmulatorServer:
         self.llhls = LlhlsPackager(self.state, segment_s=self.settings.llhls_segment_s,
                                    part_s=self.settings.llhls_part_s, daterange=self.settings.llhls_daterange)
         self.ingest = RtmpIngest(self.state, sink=self.llhls)
+        self.srt = SrtIngest(self.state, sink=self.llhls)
+        # Why SRT is not served although asked for (libsrt missing); None when it is served or not asked.
+        self.srt_unavailable: str | None = None
         self._media = _MediaThread(self.ingest, self.llhls)
         apply_faults(self, self.settings.faults)
 
@@ -95,32 +102,53 @@ class EmulatorServer:
     def llhls_port(self) -> int | None:
         return self._media.llhls_port
 
+    @property
+    def srt_port(self) -> int | None:
+        return self.srt.port
+
     def target_addresses(self) -> dict[str, str | None]:
-        """Ingest and playback bases for an OmeTarget (no SRT: the emulator ingests RTMP only)."""
+        """Ingest and playback bases for an OmeTarget."""
         host = _media_host(self.settings.hosts)
         return {"rtmp_base": f"rtmp://{host}:{self.rtmp_port}" if self.rtmp_port else None,
-                "srt_base": None,
+                "srt_base": f"srt://{host}:{self.srt_port}" if self.srt_port else None,
                 "llhls_base": f"http://{host}:{self.llhls_port}" if self.llhls_port else None}
 
     def start(self) -> EmulatorServer:
-        self._media.start(self.settings)
+        self._start_media()
         try:
             self._api.start()
         except (OSError, RuntimeError):
-            self._media.stop()
+            self._stop_media()
             raise
         return self
 
     def serve_forever(self) -> None:
         """Foreground mode for the CLI: returns on SIGINT/SIGTERM (uvicorn handles both)."""
-        self._media.start(self.settings)
+        self._start_media()
         try:
             self._api.serve_forever()
         finally:
-            self._media.stop()
+            self._stop_media()
 
     def stop(self) -> None:
         self._api.stop()
+        self._stop_media()
+
+    def _start_media(self) -> None:
+        self._media.start(self.settings)
+        if self.settings.srt_port is None:
+            return
+        try:
+            self.srt.start(self.settings.hosts, self.settings.srt_port)
+        except SrtUnavailable as exc:
+            # The API and RTMP still serve; SRT scenarios say why they cannot run (testing.require).
+            self.srt_unavailable = str(exc)
+        except OSError:
+            self._media.stop()
+            raise
+
+    def _stop_media(self) -> None:
+        self.srt.stop()
         self._media.stop()
 
     def __enter__(self) -> EmulatorServer:

@@ -45,6 +45,7 @@ class VideoSpec:
     framerate: float = 30.0
     bitrate: int = 160_000
     key_frame_interval: float = 30.0
+    has_bframes: bool = False
 
 
 @dataclass
@@ -65,6 +66,8 @@ class EmulatedStream:
     video: VideoSpec | None = field(default_factory=VideoSpec)
     audio: AudioSpec | None = field(default_factory=AudioSpec)
     simulated: bool = True
+    # False while OME has not set up the stream's outputs yet (an SRT input's first seconds).
+    outputs_ready: bool = True
     created: datetime = field(default_factory=now)
     deleted_at: float | None = None
     on_delete: list[Callable[[], None]] = field(default_factory=list)

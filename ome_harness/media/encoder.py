@@ -21,11 +21,17 @@ from urllib.parse import urlsplit
 from ome_harness.ome.client import OmeClient
 from ome_harness.ome.errors import OmeError
 from ome_harness.ome.models import Stream
+from ome_harness.polling import Ready, WaitTimedOut, poll_until
 
 if TYPE_CHECKING:
     from ome_harness.scte35.inband import InbandCuePublisher
 
 INSTALL_HINT = "install it with `apt-get install -y ffmpeg` (Debian/Ubuntu) and make sure it is on PATH"
+# A real OME lists an SRT input before it knows its tracks and fills them ~1-2 s later
+# (../shared/samples/v0.20.0-media/srt_detail_*, v0.21.0-media/srt_detail_*): how long to wait for that.
+TRACKS_DEADLINE_S = 6.0
+# OME's first frame-rate figure is an estimate: 32.0 for a 30 fps source (srt_detail_after_1s).
+FRAMERATE_TOLERANCE = 0.1
 
 
 class EncoderError(Exception):
@@ -246,6 +252,48 @@ class Publication:
     listed: Stream
     listed_after_s: float
     problems: list[str] = field(default_factory=list)
+    # Seconds from the first listing until OME knew the tracks (0.0 when it knew them at once; None: never).
+    tracks_after_s: float | None = 0.0
+
+
+def unknown_track_facts(stream: Stream) -> list[str]:
+    """Track figures OME still shows as 0 (an SRT input's first second); empty once they are known."""
+    unknown: list[str] = []
+    for track in stream.tracks_of("Video"):
+        video = track.video
+        if video is not None:
+            unknown += [f"video {name}" for name, value in (("width", video.width), ("height", video.height),
+                                                            ("framerate", video.framerate)) if value == 0]
+    for track in stream.tracks_of("Audio"):
+        audio = track.audio
+        if audio is not None:
+            unknown += [f"audio {name}" for name, value in (("samplerate", audio.samplerate),
+                                                            ("channel", audio.channel)) if value == 0]
+    return unknown
+
+
+def wait_tracks_known(client: OmeClient, first: Stream, vhost: str, app: str, *,
+                      deadline_s: float = TRACKS_DEADLINE_S) -> tuple[Stream, float | None]:
+    """OME's view once the track figures are filled, and how long that took (None: not within the deadline)."""
+    if not unknown_track_facts(first):
+        return first, 0.0
+    latest = first
+
+    def probe() -> Ready[Stream] | str:
+        nonlocal latest
+        try:
+            latest = client.stream(vhost, app, first.name)
+        except OmeError as exc:
+            return f"last API answer: {exc}"
+        unknown = unknown_track_facts(latest)
+        return f"still 0: {', '.join(unknown)}" if unknown else Ready(latest)
+
+    started = time.monotonic()
+    try:
+        known = poll_until(probe, deadline_s=deadline_s, what="OME to fill in the tracks", interval_s=0.2)
+    except WaitTimedOut:
+        return latest, None
+    return known, round(time.monotonic() - started, 3)
 
 
 def track_problems(stream: Stream, settings: EncoderSettings) -> list[str]:
@@ -263,7 +311,8 @@ def track_problems(stream: Stream, settings: EncoderSettings) -> list[str]:
             problems.append(f"video codec {video.codec}, sent H264")
         if video.width != settings.width or video.height not in heights:
             problems.append(f"video {video.width}x{video.height}, sent {settings.width}x{settings.height}")
-        if video.framerate is not None and abs(video.framerate - settings.framerate) > 1:
+        tolerance = max(1.0, settings.framerate * FRAMERATE_TOLERANCE)
+        if video.framerate is not None and abs(video.framerate - settings.framerate) > tolerance:
             problems.append(f"video {video.framerate:g} fps, sent {settings.framerate}")
     if audio is None:
         problems.append("no audio track listed")
@@ -280,11 +329,18 @@ def track_problems(stream: Stream, settings: EncoderSettings) -> list[str]:
 @contextlib.contextmanager
 def publish(client: OmeClient, url: str, vhost: str, app: str, name: str, *,
             settings: EncoderSettings | None = None, deadline_s: float = 10.0,
-            encoder: FfmpegEncoder | InbandCuePublisher | None = None) -> Iterator[Publication]:
-    """Start the encoder (ffmpeg to `url` unless one is given), wait until OME lists the stream, yield; stopped after."""
+            encoder: FfmpegEncoder | InbandCuePublisher | None = None,
+            tracks_deadline_s: float = TRACKS_DEADLINE_S) -> Iterator[Publication]:
+    """Start the encoder (ffmpeg to `url` unless one is given), wait until OME lists the stream and knows
+    its tracks, yield; stopped after. Tracks still unknown after `tracks_deadline_s` are a problem, not an error."""
     encoder = FfmpegEncoder(url, settings) if encoder is None else encoder
     with encoder:
         started = time.monotonic()
         listed = encoder.wait_listed(client, vhost, app, name, deadline_s=deadline_s)
-        yield Publication(encoder, vhost, app, name, listed, round(time.monotonic() - started, 3),
-                          track_problems(listed, encoder.settings))
+        listed_after_s = round(time.monotonic() - started, 3)
+        known, tracks_after_s = wait_tracks_known(client, listed, vhost, app, deadline_s=tracks_deadline_s)
+        problems = track_problems(known, encoder.settings)
+        if tracks_after_s is None:
+            problems.insert(0, f"OME still showed {', '.join(unknown_track_facts(known))} as 0 "
+                               f"{tracks_deadline_s:g}s after listing the stream")
+        yield Publication(encoder, vhost, app, name, known, listed_after_s, problems, tracks_after_s)

@@ -21,6 +21,7 @@ from ome_harness.media.encoder import (
 from ome_harness.media.metrics import IngestMetrics, assess_ingest, bitrate_tolerance, sample_stream_stats
 from ome_harness.ome.client import OmeClient
 from ome_harness.ome.errors import OmeNotFound
+from ome_harness.ome.models import Stream
 from ome_harness.target.base import OmeTarget
 
 IngestProtocol = Literal["rtmp", "srt"]
@@ -33,9 +34,22 @@ class StreamStillListed(AssertionError):
 def ingest_url(target: OmeTarget, stream: str, protocol: IngestProtocol, app: str | None = None) -> str:
     if protocol == "srt":
         if target.kind == "emulator" and not target.srt_base:
-            raise ValueError("the emulator ingests RTMP only: SRT publishing needs a real OME (or a container)")
+            raise ValueError(f"this emulator serves no SRT ingest: {srt_unavailable(target)}")
         return target.srt_url(stream, app)
     return target.rtmp_url(stream, app)
+
+
+def srt_unavailable(target: OmeTarget) -> str | None:
+    """Why an in-process emulator target takes no SRT publish (libsrt missing, no SRT port); None if it does."""
+    if target.kind != "emulator" or target.srt_base:
+        return None
+    reason = getattr(target.emulator, "srt_unavailable", None)
+    return reason or "it was started without an SRT port"
+
+
+def input_track_layout(stream: Stream) -> list[str]:
+    """The input's track types in OME's order (an SRT input: Data, Video, Audio — samples 37_*, srt_detail_*)."""
+    return [track.type for track in stream.input.tracks]
 
 
 @contextlib.contextmanager
