@@ -124,6 +124,7 @@ def run(
     tags: Annotated[str | None, typer.Option("--tags", "-m", help="Tag expression, e.g. 'not media'.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
     fail_on: Annotated[str, typer.Option("--fail-on", help="Fail the run on 'error' (default) or also on 'warn'.")] = "error",
+    features: Annotated[Path | None, typer.Option("--features", help="Also run your own .feature files from this folder (steps: docs/steps.md).")] = None,
 ) -> None:
     """Diagnose the target, run the Gherkin scenarios, write the run report in every format (exit 0/1/2)."""
     from ome_harness.scenarios.runner import run_scenarios
@@ -135,10 +136,13 @@ def run(
         fail(f"--config {config}: no such file")
     if fail_on not in ("warn", "error"):
         fail(f"--fail-on {fail_on!r}: choose warn or error")
+    if features is not None and not (features.is_dir() and any(features.rglob("*.feature"))):
+        fail(f"--features {features}: not a folder with .feature files")
     # Validate now so a bad config is one line here rather than a pytest usage error later.
     cfg = configure(config, {"report": {"out": out}})
     code = run_scenarios(cfg.report.out, config=config, target=target, api_url=api_url, token=token, image=image,
-                         allow_mutating=allow_mutating, select=select, tags=tags, verbose=verbose, fail_on=fail_on)
+                         allow_mutating=allow_mutating, select=select, tags=tags, verbose=verbose, fail_on=fail_on,
+                         team_features=features.resolve() if features else None)
     typer.echo(str(cfg.report.out / "test-report.md"))
     raise typer.Exit(code)
 

@@ -35,7 +35,7 @@ def _element(result: CheckResult) -> dict[str, Any]:
     assert run is not None
     reason = result.summary if result.status is Status.SKIP else None
     steps = [_step(s, reason) for s in run.steps]
-    if result.status is Status.ERROR and not any(s["result"]["status"] == "failed" for s in steps):
+    if result.status is Status.ERROR and not any(s["result"]["status"] in ("failed", "undefined") for s in steps):
         # Failed outside a step (a fixture in setup or teardown): say so on the first step that did not pass.
         target = next((s for s in steps if s["result"]["status"] != "passed"), steps[-1] if steps else None)
         if target is not None:

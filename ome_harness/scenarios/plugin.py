@@ -53,11 +53,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--omh-report", default=None,
                     help="diagnose the target first and write the run report (test-report.md, results.json, "
                          "junit.xml, cucumber.json, test-report.html) here")
+    group.addoption("--omh-features", default=None,
+                    help="a folder of your own .feature files to run with the harness's shared steps")
     group.addoption("--omh-fail-on", default="error", choices=("warn", "error"),
                     help="which outcome makes the run fail (default: error)")
 
 
+_TEAM_FEATURES: list[Path] = []
+
+
+def team_features_dir() -> Path | None:
+    """The folder given with --omh-features in this session (read by steps/test_team_features.py)."""
+    return _TEAM_FEATURES[-1] if _TEAM_FEATURES else None
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _TEAM_FEATURES.clear()
+    if config.getoption("--omh-features", None):
+        _TEAM_FEATURES.append(Path(config.getoption("--omh-features")).resolve())
     for name, text in (MARKERS | COVERAGE_TAGS).items():
         config.addinivalue_line("markers", f"{name}: {text}")
     collector = ScenarioCollector(config)
