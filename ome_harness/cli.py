@@ -122,6 +122,19 @@ def run(
     allow_mutating: Annotated[bool, typer.Option("--allow-mutating", help="Run @mutating scenarios on a target the harness did not launch.")] = False,
     select: Annotated[str | None, typer.Option("-k", help="Only scenarios matching this pytest -k expression.")] = None,
     tags: Annotated[str | None, typer.Option("--tags", "-m", help="Tag expression, e.g. 'not media'.")] = None,
+    rtmp_url: Annotated[str | None, typer.Option(
+        "--rtmp-url", help="RTMP ingest of a --target url OME: rtmp://HOST:PORT (or endpoints.rtmp).",
+    )] = None,
+    srt_url: Annotated[str | None, typer.Option(
+        "--srt-url", help="SRT ingest, srt://HOST:PORT (or endpoints.srt).")] = None,
+    llhls_url: Annotated[str | None, typer.Option(
+        "--llhls-url", help="LL-HLS playback base, http(s)://HOST:PORT (or endpoints.llhls).")] = None,
+    webrtc_url: Annotated[str | None, typer.Option(
+        "--webrtc-url", help="WebRTC signalling base, ws(s)://HOST:PORT (or endpoints.webrtc).")] = None,
+    server_xml: Annotated[Path | None, typer.Option(
+        "--server-xml", help="OME's Server.xml: media ports not given otherwise, on the API's host.")] = None,
+    stream_prefix: Annotated[str | None, typer.Option(
+        "--stream-prefix", help="Prefix of the test streams' names (default omh-).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
     fail_on: Annotated[str, typer.Option("--fail-on", help="Fail the run on 'error' (default) or also on 'warn'.")] = "error",
     features: Annotated[Path | None, typer.Option("--features", help="Also run your own .feature files from this folder (steps: docs/steps.md).")] = None,
@@ -138,10 +151,16 @@ def run(
         fail(f"--fail-on {fail_on!r}: choose warn or error")
     if features is not None and not (features.is_dir() and any(features.rglob("*.feature"))):
         fail(f"--features {features}: not a folder with .feature files")
+    _check_file(server_xml, "--server-xml")
+    endpoints = {"rtmp": rtmp_url, "srt": srt_url, "llhls": llhls_url, "webrtc": webrtc_url}
     # Validate now so a bad config is one line here rather than a pytest usage error later.
-    cfg = configure(config, {"report": {"out": out}})
+    cfg = configure(config, {"report": {"out": out}, "endpoints": endpoints,
+                             "media": {"stream_prefix": stream_prefix}})
+    media = {**{f"{p}-url": v for p, v in endpoints.items()}, "server-xml": server_xml,
+             "stream-prefix": stream_prefix}
     code = run_scenarios(cfg.report.out, config=config, target=target, api_url=api_url, token=token, image=image,
-                         allow_mutating=allow_mutating, select=select, tags=tags, verbose=verbose, fail_on=fail_on,
+                         allow_mutating=allow_mutating, select=select, tags=tags, verbose=verbose,
+                         media={k: str(v) for k, v in media.items() if v is not None}, fail_on=fail_on,
                          team_features=features.resolve() if features else None)
     typer.echo(str(cfg.report.out / "test-report.md"))
     raise typer.Exit(code)

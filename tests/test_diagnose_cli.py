@@ -109,7 +109,8 @@ def test_environment_variable_of_wrong_type_is_named(run_cli) -> None:
 def test_server_xml_and_env_file_cross_checks(run_cli, tmp_path: Path, emulator: EmulatorServer) -> None:
     good = write_server_xml(tmp_path / "Server.xml", emulator.port, TOKEN)
     env = tmp_path / ".env"
-    env.write_text(f"OME_API_URL=http://localhost:{emulator.port}\nOME_API_TOKEN={TOKEN}\n")
+    # 127.0.0.1: this Server.xml binds IPv4 only, so localhost (::1 first for Node.js) would be an error.
+    env.write_text(f"OME_API_URL=http://127.0.0.1:{emulator.port}\nOME_API_TOKEN={TOKEN}\n")
     run = run_cli("diagnose", "--api-url", emulator.url, "--token", TOKEN, "--server-xml", str(good),
                   "--env-file", str(env), "--out", str(tmp_path / "ok"))
     assert run.code == 0, run.output

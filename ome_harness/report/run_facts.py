@@ -22,8 +22,12 @@ LOG_TAIL_LINES = 30
 def session_facts(target: OmeTarget, cfg: HarnessConfig) -> dict[str, Any]:
     """Diagnose the target (read-only) and note how far this run may change it."""
     report = diagnose(target, domain=cfg.report.domain)
-    return {"diagnosis": report.model_dump(mode="json"), "allow_mutating": bool(cfg.allow_mutating),
-            "launched": target.launched, "log_path": target.extra.get("log_path")}
+    facts = {"diagnosis": report.model_dump(mode="json"), "allow_mutating": bool(cfg.allow_mutating),
+             "launched": target.launched, "log_path": target.extra.get("log_path")}
+    if hasattr(target, "media_addresses"):
+        # Where media went (or would have): a real deployment's addresses are configured, never guessed.
+        facts["media_addresses"] = target.media_addresses().described()
+    return facts
 
 
 def launch_failure(exc: ContainerError, cfg: HarnessConfig) -> dict[str, Any]:

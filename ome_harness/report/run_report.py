@@ -62,7 +62,7 @@ def run_report(scenarios: list[CheckResult], facts: dict[str, Any]) -> Report:
     report.checklist = [_item(item.title, [s for s in scenarios if _tags(s) & item.tags]) for item in CHECKLIST]
     report.issues = _issues(diagnosis, scenarios, facts)
     report.next_steps = _next_steps(report, diagnosis, facts)
-    report.notes = _notes(report, diagnosis)
+    report.notes = _notes(report, diagnosis, facts)
     report.charts = chart_names(report)
     if facts.get("container_log") and (report.exit_code or facts.get("launch_error")):
         report.container_log = LogTail.model_validate(facts["container_log"])
@@ -219,7 +219,7 @@ def _rerun(target: TargetInfo, failed: list[CheckResult], extra: str = "") -> st
     return f"ome-harness run {where}{select} -v {extra}".strip()
 
 
-def _notes(report: Report, diagnosis: Report | None) -> list[str]:
+def _notes(report: Report, diagnosis: Report | None, facts: dict[str, Any]) -> list[str]:
     notes = list(diagnosis.notes) if diagnosis else []
     notes = [n for n in notes if not n.startswith("Read-only: the diagnosis")]
     notes.append("Read-only: the diagnosis made before the scenarios changed nothing on the target.")
@@ -238,4 +238,8 @@ def _notes(report: Report, diagnosis: Report | None) -> list[str]:
     scte35 = next((c for c in report.checks if c.id == "scte35" and c.status is Status.WARN), None)
     if scte35 is not None:
         notes.append(f"Version caveat: {scte35.summary}")
+    if facts.get("media_addresses"):
+        notes.append(f"Media addresses: {facts['media_addresses']}.")
+    if facts.get("selection"):
+        notes.append(facts["selection"])
     return notes

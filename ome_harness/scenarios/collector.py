@@ -64,8 +64,27 @@ class ScenarioCollector:
         self._session_sent = False
         self._is_worker = config is not None and hasattr(config, "workerinput")
         self._step_started: dict[str, float] = {}
+        self._deselected = 0
 
     # --- where the scenarios run ---------------------------------------------------------------
+
+    @pytest.hookimpl
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """What -m/-k picked, for the report's Notes: the expressions and every scenario chosen, with its tags."""
+        option = session.config.option
+        if getattr(option, "numprocesses", None) and not self._is_worker:
+            return  # the xdist controller collects nothing; its workers ship the selection with their facts
+        chosen = [f"{run.feature}: {run.scenario} ({' '.join('@' + t for t in run.tags) or 'no tags'})"
+                  for item in session.items if (run := scenario_of(item)) is not None]
+        given = (("-m", getattr(option, "markexpr", "")), ("-k", getattr(option, "keyword", "")))
+        expressions = [f"{flag} {value!r}" for flag, value in given if value]
+        if expressions:
+            self.session["selection"] = (f"Selected by {' '.join(expressions)}: {len(chosen)} scenario(s) "
+                                         f"({self._deselected} left out) — " + "; ".join(chosen))
+
+    @pytest.hookimpl
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self._deselected += len(items)
 
     @pytest.hookimpl
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -135,9 +154,8 @@ class ScenarioCollector:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self._is_worker:
             return
-        shipped_session = getattr(report, SESSION_ATTR, None)
-        if shipped_session and not self.session:
-            self.session = dict(shipped_session)
+        for key, value in (getattr(report, SESSION_ATTR, None) or {}).items():
+            self.session.setdefault(key, value)
         data = getattr(report, SCENARIO_ATTR, None)
         if data is None:
             return
