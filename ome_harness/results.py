@@ -169,7 +169,8 @@ class Report(BaseModel):
 
     @property
     def exit_code(self) -> int:
-        """Part of the interface: 0 nothing failed, 1 a check failed (2 is for bad input, raised earlier)."""
+        """Part of the interface: 0 nothing failed, 1 a check failed — or warned, with fail_on "warn"
+        (2 is for bad input, raised earlier)."""
         failing = {Status.ERROR, Status.WARN} if self.fail_on == "warn" else {Status.ERROR}
         return 1 if any(r.status in failing for r in self.results) else 0
 
