@@ -167,3 +167,19 @@ def test_the_healthy_target_passes_three_runs_in_a_row(run_cli, tmp_path: Path) 
         data = json.loads((out / "results.json").read_text())
         assert run.code == 0 and data["issues"] == [], (attempt, data["issues"])
         assert {e["status"] for e in data["endpoints"]} == {"VERIFIED"}
+
+
+def test_a_failed_run_against_a_launched_container_quotes_its_log(run_cli, tmp_path: Path) -> None:
+    _needs_docker(Fault("", None, args=("--target", "container")))
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "ours" / "broken.feature").write_text(
+        "Feature: Ours\n  Scenario: Fails on purpose\n    Given an OME target\n    When the moon is full\n")
+    out = tmp_path / "out"
+    run = run_cli("run", "--target", "container", "--image", STANDIN, "--features", str(tmp_path / "ours"),
+                  "-k", "test_team_features", "--out", str(out), env={"OMH_CONTAINER__PULL": "false"}, timeout=300)
+    assert run.code == 1, run.output[-3000:]
+    data = json.loads((out / "results.json").read_text())
+    log = data["container_log"]
+    assert log and Path(log["path"]).is_file() and log["path"].startswith(str(out))
+    assert log["lines"].strip() and "## Container Log" in (out / "test-report.md").read_text()
+    assert "OvenMediaEngine" in log["lines"]
