@@ -7,7 +7,7 @@ from pathlib import Path
 from jinja2 import select_autoescape
 
 from ome_harness.report.charts import chart_svgs
-from ome_harness.report.render import environment, renderer
+from ome_harness.report.render import environment, render_template, renderer
 from ome_harness.results import Report
 
 
@@ -15,4 +15,4 @@ from ome_harness.results import Report
 def render_html(report: Report, template_dir: Path | None = None) -> str:
     env = environment(template_dir)
     env.autoescape = select_autoescape(default=True)  # everything from the target is text, never markup
-    return env.get_template("test-report.html.j2").render(report=report, charts=chart_svgs(report))
+    return render_template(env, "test-report.html.j2", report=report, charts=chart_svgs(report))

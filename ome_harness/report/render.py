@@ -13,7 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateSyntaxError,
+)
 
 from ome_harness.redaction import Redactor
 from ome_harness.resources import resource_dir
@@ -44,6 +51,43 @@ def renderer(name: str, *, kinds: tuple[str, ...], filename: Callable[[Report], 
     return register
 
 
+class TemplateProblem(ValueError):
+    """A user's report template that cannot be compiled or rendered; the message names file and line."""
+
+
+def check_templates(template_dir: Path) -> None:
+    """Compile every *.j2 of a user's template folder now, before any work is done."""
+    env = environment(template_dir)
+    for path in sorted(template_dir.glob("*.j2")):
+        try:
+            env.get_template(path.name)
+        except TemplateSyntaxError as exc:
+            raise TemplateProblem(f"--template-dir: {path}, line {exc.lineno}: {exc.message}") from None
+        except (UnicodeDecodeError, TemplateError) as exc:
+            raise TemplateProblem(f"--template-dir: {path}: cannot be used as a template: {exc}") from None
+
+
+def render_template(env: Environment, name: str, **context: object) -> str:
+    """Render one template; a render error of a user's override is a TemplateProblem naming file and line."""
+    template = env.get_template(name)
+    try:
+        return template.render(**context)
+    except TemplateError as exc:
+        # Ours are tested; a user's override can name something a report does not have.
+        raise TemplateProblem(f"template {template.filename}{_template_line(exc)}: {exc}") from None
+
+
+def _template_line(exc: BaseException) -> str:
+    """The template line of a render error, from the traceback jinja2 rewrites to point into the template."""
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(".j2"):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return f", line {line}" if line else ""
+
+
 def environment(template_dir: Path | None) -> Environment:
     # A user's folder comes first; templates it does not override fall back to ours.
     loaders = [FileSystemLoader(str(template_dir))] if template_dir else []
@@ -57,8 +101,7 @@ MARKDOWN_TEMPLATES = {"connection": "connection-report", "scenarios": "test-repo
 
 @renderer("markdown", kinds=("connection", "run"), filename=lambda r: f"{MARKDOWN_TEMPLATES[r.kind]}.md")
 def render_markdown(report: Report, template_dir: Path | None = None) -> str:
-    template = environment(template_dir).get_template(f"{MARKDOWN_TEMPLATES[report.kind]}.md.j2")
-    text = template.render(report=report)
+    text = render_template(environment(template_dir), f"{MARKDOWN_TEMPLATES[report.kind]}.md.j2", report=report)
     # Collapse the blank runs the macros leave behind; keep Markdown's two-space line breaks.
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
