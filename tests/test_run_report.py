@@ -44,9 +44,10 @@ def test_the_markdown_report_has_the_example_reports_sections_in_order(healthy_r
     assert -1 not in positions and positions == sorted(positions), list(zip(SECTIONS, positions, strict=True))
     assert "OME API emulator — not a real OvenMediaEngine" in text and "**Harness version:** " in text
     assert "**Mode:** mutating" in text
-    for endpoint in ("Stream Start", "Stream Stop", "SCTE-35 Insertion", "Stream Listing", "Stream Details"):
+    for endpoint in ("Stream Start", "Stream Stop", "SCTE-35 Insertion", "Stream Listing", "Stream Details",
+                     "Channel Listing"):
         assert f"#### {endpoint} Endpoint" in text
-    assert text.count("- **Status:** VERIFIED") == 5
+    assert text.count("- **Status:** VERIFIED") == 6
     assert "- [x] Stream stop (channel deactivation + OME stream deletion)" in text
     assert "#### Stream lifecycle through the backend" in text  # scenarios grouped by feature
 
@@ -57,7 +58,7 @@ def test_results_json_follows_the_shipped_schema(healthy_run: Path) -> None:
     kinds = {r["kind"] for r in data["results"]}
     assert kinds == {"check", "scenario"} and data["exit_code"] == 0
     assert {e["key"]: e["status"] for e in data["endpoints"]} == dict.fromkeys(
-        ["start", "stop", "scte35", "listing", "details"], "VERIFIED")
+        ["start", "stop", "scte35", "listing", "details", "channels"], "VERIFIED")
 
 
 def test_a_results_file_with_a_misspelled_or_wrong_field_fails_the_schema(healthy_run: Path) -> None:

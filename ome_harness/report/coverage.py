@@ -31,6 +31,7 @@ ENDPOINTS = (
     Endpoint("scte35", "SCTE-35 Insertion Endpoint", "POST /api/streams/:channelId/scte35"),
     Endpoint("listing", "Stream Listing Endpoint", "GET /api/streams"),
     Endpoint("details", "Stream Details Endpoint", "GET /api/streams/:channelId"),
+    Endpoint("channels", "Channel Listing Endpoint", "GET /api/channels"),
 )
 
 
@@ -50,6 +51,7 @@ CHECKLIST = (
     Item("OME client (the backend's calls to OME)", frozenset({"ome_client"})),
     Item("Error handling (refusals, degraded mode)", frozenset({"error_handling"})),
     Item("Audit logging for all operations", frozenset({"audit"})),
+    Item("Bearer-token access control", frozenset({"access_control"})),
 )
 
 # Tags that say what a scenario proves; registered as markers with the scenario plugin.
@@ -57,6 +59,7 @@ COVERAGE_TAGS = {e.tag: f"proves the backend's {e.route}" for e in ENDPOINTS} | 
     "ome_client": "proves the backend's calls to OME",
     "error_handling": "proves the backend's refusals and degraded mode",
     "audit": "proves the backend's audit log",
+    "access_control": "proves the backend refuses callers without its token",
     "cue_output": "proves an inserted cue reaches what viewers get",
     "stream_metrics": "proves a live stream's stats are true",
 }
