@@ -181,7 +181,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not out or hasattr(session.config, "workerinput"):  # xdist workers ship results; the controller writes
         return
     collector: ScenarioCollector = session.config.stash[ScenarioCollector.KEY]
-    if collector.results or collector.session:
+    # Nothing ran and no target was opened (a usage error, say): there is nothing to report.
+    if collector.results or {"diagnosis", "launch_error"} & collector.session.keys():
         collector.session.setdefault("fail_on", session.config.getoption("--omh-fail-on"))
         add_container_log(collector.session)
         report = collector.build_report()
