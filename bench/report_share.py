@@ -42,7 +42,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as out:
             started = time.perf_counter()
             code = run_scenarios(Path(out), config=None, target="emulator", api_url=None, token=None,
-                                 image=None, allow_mutating=False, select=None, tags=options.tags, verbose=False)
+                                 image=None, allow_mutating=False, select=None, tags=options.tags,
+                                 verbose=False).exit_code
             total = time.perf_counter() - started
             files = sorted(p.name for p in Path(out).iterdir() if p.is_file())
         # write_report calls build_report itself when not given one; the plugin builds once, then writes.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -22,13 +23,21 @@ class Status(StrEnum):
         return {"OK": 0, "SKIP": 1, "WARN": 2, "ERROR": 3}[self.value]
 
 
+OBSERVED = "observed"
+BY_VERSION = "by version (not tried: read-only)"
+
+
 class Evidence(BaseModel):
-    """One observation behind a verdict: what was tried and what came back."""
+    """One observation behind a verdict: what was tried and what came back.
+
+    `obtained` says how: "observed" (tried and seen), or how it was inferred without trying,
+    e.g. BY_VERSION for what a read-only diagnosis knows of a version but did not ask OME."""
 
     what: str
     outcome: str
     http_status: int | None = None
     latency_ms: float | None = None
+    obtained: str = OBSERVED
 
 
 class ScenarioStep(BaseModel):
@@ -160,19 +169,35 @@ class Report(BaseModel):
     checklist: list[ChecklistItem] = Field(default_factory=list)
     container_log: LogTail | None = None
     charts: list[str] = Field(default_factory=list)
+    # "SIGINT" / "SIGTERM" when a signal stopped the run early: never a success, whatever finished.
+    interrupted_by: str | None = None
 
     @property
     def status(self) -> Status:
+        if self.interrupted_by:
+            return Status.ERROR
         # A skipped check says why on its own line; it does not colour the verdict.
         ran = [r.status for r in self.results if r.status is not Status.SKIP]
         return max(ran, key=lambda s: s.rank, default=Status.SKIP)
 
     @property
     def exit_code(self) -> int:
-        """Part of the interface: 0 nothing failed, 1 a check failed — or warned, with fail_on "warn"
-        (2 is for bad input, raised earlier)."""
+        """Part of the interface: 0 nothing failed, 1 a check failed — or warned, with fail_on "warn" —,
+        130/143 interrupted by SIGINT/SIGTERM.
+
+        2 (bad input) and 3 (a bug of the harness) end a command before any report exists.
+        """
+        if self.interrupted_by:
+            return 128 + signal.Signals[self.interrupted_by].value
         failing = {Status.ERROR, Status.WARN} if self.fail_on == "warn" else {Status.ERROR}
         return 1 if any(r.status in failing for r in self.results) else 0
+
+    def mark_interrupted(self, signal_name: str, detail: str) -> None:
+        """Say in the headline and the issues that a signal stopped the run, and what was cleaned up."""
+        self.interrupted_by = signal_name
+        self.headline = f"INTERRUPTED by {signal_name}" + (f" — {self.headline}" if self.headline else "")
+        self.issues.insert(0, Finding(key="interrupted", title=f"The run was interrupted by {signal_name}",
+                                      details=[detail]))
 
     def counts(self) -> dict[str, int]:
         return {s.value: sum(1 for r in self.results if r.status is s) for s in Status}

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from ome_harness.report.render import renderer
-from ome_harness.results import CheckResult, Report, Status
+from ome_harness.results import OBSERVED, CheckResult, Report, Status
 
 
 def _suites(report: Report) -> dict[str, list[CheckResult]]:
@@ -42,7 +42,9 @@ def _counts(results: list[CheckResult]) -> dict[str, str]:
 def _case(suite: ET.Element, classname: str, result: CheckResult) -> None:
     name = result.scenario.scenario if result.scenario else result.title
     case = ET.SubElement(suite, "testcase", classname=classname, name=name, time=f"{result.duration_ms / 1000:.3f}")
-    evidence = "\n".join(f"{e.what} -> {e.outcome}" for e in result.evidence)
+    # Evidence inferred rather than tried says so (results.OBSERVED is the default).
+    evidence = "\n".join(f"{e.what} -> {e.outcome}" + (f" [{e.obtained}]" if e.obtained != OBSERVED else "")
+                         for e in result.evidence)
     if result.status is Status.ERROR:
         failure = ET.SubElement(case, "failure", message=result.summary, type="ERROR")
         failure.text = "\n".join(filter(None, [evidence, result.remediation]))

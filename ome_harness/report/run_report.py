@@ -30,6 +30,9 @@ from ome_harness.results import (
 TITLE = "OvenMediaEngine Test Report"
 # A failure of any of these means OME itself is unusable for this run (see checks/api.py, checks/network.py).
 CONNECTION_CHECKS = ("tcp", "api", "auth")
+# What an interrupted run has done before it stopped (the unwinding is the signal handling's promise).
+INTERRUPTED_DETAIL = ("Scenarios after the signal did not run; whatever the harness had started for them "
+                      "(containers, ffmpeg, emulators, the reference backend, temporary files) was removed.")
 ROOT_CAUSES = {
     "ome_unreachable": "OME Became Unreachable During the Scenarios",
     "ome_timeout": "OME Stopped Answering in Time During the Scenarios",
@@ -64,6 +67,8 @@ def run_report(scenarios: list[CheckResult], facts: dict[str, Any]) -> Report:
     report.next_steps = _next_steps(report, diagnosis, facts)
     report.notes = _notes(report, diagnosis, facts)
     report.charts = chart_names(report)
+    if facts.get("interrupted_by"):
+        report.mark_interrupted(facts["interrupted_by"], INTERRUPTED_DETAIL)
     if facts.get("container_log") and (report.exit_code or facts.get("launch_error")):
         report.container_log = LogTail.model_validate(facts["container_log"])
     return report

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from pytest_bdd.scenario import scenario_wrapper_template_registry
 
+from ome_harness.container.stop_signals import Terminated, current_interruption
 from ome_harness.redaction import Redactor
 from ome_harness.results import CheckResult, Evidence, Report, ScenarioRun, ScenarioStep, Status
 
@@ -64,6 +65,9 @@ class ScenarioCollector:
         self._session_sent = False
         self._is_worker = config is not None and hasattr(config, "workerinput")
         self._step_started: dict[str, float] = {}
+        # "SIGINT"/"SIGTERM" once a signal stopped the session; where test-report.md went, once written.
+        self.interrupted_by: str | None = None
+        self.written: Path | None = None
         self._deselected = 0
 
     # --- where the scenarios run ---------------------------------------------------------------
@@ -171,19 +175,56 @@ class ScenarioCollector:
                 result.status = Status.ERROR
                 result.summary = f"failed while cleaning up: {_failure_line(report)}"
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        # Teardown is cleanup (containers, ffmpeg, the backend's temporary database): a signal waits for
+        # it, then stops the session before the next scenario.
+        interruption = current_interruption()
+        if interruption is None:
+            return (yield)
+        with interruption.hold():
+            result = yield
+        if interruption.name is not None:
+            self.interrupted_by = interruption.name
+            item.session.shouldstop = f"interrupted by {interruption.name}"
+        return result
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, Any, Any]:
+        # Every remaining fixture is torn down in here: signals are recorded, not raised, until it is done.
+        interruption = current_interruption()
+        if interruption is None:
+            return (yield)
+        with interruption.hold():
+            return (yield)
+
+    @pytest.hookimpl
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        # pytest.exit() comes through here too; only a signal is an interruption.
+        if isinstance(excinfo.value, KeyboardInterrupt):
+            interruption = current_interruption()
+            self.interrupted_by = (interruption.name if interruption and interruption.name
+                                   else "SIGTERM" if isinstance(excinfo.value, Terminated) else "SIGINT")
+
+    def note_interruption(self) -> None:
+        """A signal recorded while pytest cleaned up also makes the run interrupted."""
+        interruption = current_interruption()
+        if interruption is not None and interruption.name is not None:
+            self.interrupted_by = interruption.name
+
     def all_secrets(self) -> list[str]:
         token = getattr(self.target, "token", None)
         return [*self.secrets, *([token] if token else [])]
 
-    def build_report(self) -> Report:
-        from ome_harness.report.run_report import run_report
-
-        return run_report(self.results, self.session)
+        self.note_interruption()
+        return run_report(self.results, {**self.session, "interrupted_by": self.interrupted_by})
 
     def write_report(self, out: Path, report: Report | None = None) -> dict[str, Path]:
         from ome_harness.report.render import write_report
 
-        return write_report(report or self.build_report(), out, secrets=self.all_secrets())
+        files = write_report(report or self.build_report(), out, secrets=self.all_secrets())
+        self.written = files["markdown"]
+        return files
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:
@@ -207,6 +248,8 @@ def _result(report: pytest.TestReport, run: ScenarioRun) -> CheckResult:
             summary = _failure_line(report)
             if report.when == "setup":
                 summary = f"could not be set up: {summary}"
+    # What a scenario recorded about itself (which image the container feature launched) is shown with it.
+    summary = "; ".join([summary, *(f"{key}: {value}" for key, value in report.user_properties)])
     return CheckResult(id=report.nodeid, title=f"{run.feature}: {run.scenario}", status=status, summary=summary,
                        duration_ms=round(report.duration * 1000, 1), kind="scenario", scenario=run,
                        evidence=[Evidence(what="tags", outcome=" ".join(f"@{t}" for t in run.tags) or "-")])

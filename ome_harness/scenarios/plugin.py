@@ -6,8 +6,8 @@ fixtures serve a developer's `pytest` and a user's installed `ome-harness run`.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,10 @@ from ome_harness.report.run_facts import add_container_log, launch_failure, sess
 from ome_harness.scenarios.collector import ScenarioCollector, scenario_of
 from ome_harness.target import OmeTarget, open_target
 from ome_harness.target.media_addresses import EXAMPLES, NAMES, require_ingest_address
+
+# pytest ini switch with which this repository's own test run lets the container feature launch the
+# stand-in image when the target is not a container (ome_harness/scenarios/container_launch.py).
+STANDIN_OPT_IN = "omh_container_feature_standin"
 
 # Registered here, not in an ini file, so an installed `ome-harness run` knows them too.
 MARKERS = {
@@ -62,6 +66,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                         help=f"{NAMES[protocol]} base URL of an OME the harness did not launch ({example})")
     group.addoption("--omh-server-xml", default=None, help="OME's Server.xml: media ports on the API's host")
     group.addoption("--omh-stream-prefix", default=None, help="test streams' name prefix (default omh-)")
+    parser.addini(STANDIN_OPT_IN, type="bool", default=False,
+                  help="launch the harness's stand-in image in the container feature when the target is "
+                       "not a container (this repository's own test run)")
 
 
 _TEAM_FEATURES: list[Path] = []
@@ -126,15 +133,16 @@ def harness_config(pytestconfig: pytest.Config) -> HarnessConfig:
 def ome_target(harness_config: HarnessConfig, pytestconfig: pytest.Config) -> Iterator[OmeTarget]:
     """The OME under test; whatever the harness starts for it is stopped at the end of the session."""
     collector: ScenarioCollector = pytestconfig.stash[ScenarioCollector.KEY]
-    with ExitStack() as stack:
+    with contextlib.ExitStack() as owned:
         try:
-            target = stack.enter_context(open_target(harness_config))
+            target = owned.enter_context(open_target(harness_config))
         except ContainerError as exc:
             collector.session.update(launch_failure(exc, harness_config))
             pytest.exit(f"could not launch OME: {exc}", returncode=2)
         collector.target = target
         if pytestconfig.getoption("--omh-report"):
             collector.session.update(session_facts(target, harness_config))
+        # pytest resumes the generator at teardown; the ExitStack then stops what open_target started.
         yield target
 
 
@@ -176,17 +184,21 @@ def _mutating_gate(request: pytest.FixtureRequest) -> None:
                     "(pass --allow-mutating to run it against this OME)")
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # trylast: after pytest's own sessionfinish has torn down every fixture (containers removed).
     out = session.config.getoption("--omh-report")
     if not out or hasattr(session.config, "workerinput"):  # xdist workers ship results; the controller writes
         return
     collector: ScenarioCollector = session.config.stash[ScenarioCollector.KEY]
-    # Nothing ran and no target was opened (a usage error, say): there is nothing to report.
-    if collector.results or {"diagnosis", "launch_error"} & collector.session.keys():
+    collector.note_interruption()
+    # Nothing ran and no target was opened (a usage error, say): nothing to report — unless a signal
+    # stopped the run, which always gets a report, even before its first scenario finished.
+    if collector.results or collector.interrupted_by or {"diagnosis", "launch_error"} & collector.session.keys():
         collector.session.setdefault("fail_on", session.config.getoption("--omh-fail-on"))
         add_container_log(collector.session)
         report = collector.build_report()
         collector.write_report(Path(out), report)
-        if report.exit_code and session.exitstatus == pytest.ExitCode.OK:
+        if report.exit_code == 1 and session.exitstatus == pytest.ExitCode.OK:
             # --fail-on warn, or a failed diagnosis check: the report's verdict is the run's.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
