@@ -216,6 +216,9 @@ class ScenarioCollector:
         token = getattr(self.target, "token", None)
         return [*self.secrets, *([token] if token else [])]
 
+    def build_report(self) -> Report:
+        from ome_harness.report.run_report import run_report
+
         self.note_interruption()
         return run_report(self.results, {**self.session, "interrupted_by": self.interrupted_by})
 
