@@ -153,7 +153,7 @@ def diagnose_vhosts(ctx: CheckContext) -> CheckResult:
                            client, remediation="Set api.app to one of the vhost's applications.",
                            facts={"apps": apps})
         return _result("vhosts", title, Status.OK, f"vhost '{vhost}' with app '{app}' ({len(vhosts or [])} vhost(s), "
-                       f"{len(apps or [])} app(s))", client)
+                       f"{len(apps or [])} app(s))", client, facts={"vhosts": vhosts, "apps": apps})
 
 
 @check("streams", "Streams Endpoint", needs=("api", "auth"), order=50)
