@@ -77,7 +77,7 @@ def diagnose(
     targets: Annotated[Path | None, typer.Option("--targets", help="YAML list of nodes: diagnose the fleet "
                                                  "and write fleet-report.md/.json/.junit.xml.")] = None,
     concurrency: Annotated[int | None, typer.Option(
-        help="Nodes diagnosed at once with --targets (default 16).", min=1, max=256)] = None,
+        help="Nodes diagnosed at once with --targets (default 16, at most 256).")] = None,
 ) -> None:
     """Diagnose an OME deployment and write connection-report.md/.json/.junit.xml (exit 0 ok, 1 failed, 2 bad input)."""
     if targets is not None:
@@ -130,6 +130,8 @@ def _diagnose_fleet(targets: Path, concurrency: int | None, config: Path | None,
     from ome_harness.report.fleet import write_fleet_report
 
     _check_file(targets, "--targets")
+    if concurrency is not None and not 1 <= concurrency <= 256:
+        fail(f"--concurrency {concurrency}: choose 1 to 256")
     if template_dir is not None and not template_dir.is_dir():
         fail(f"--template-dir {template_dir}: no such folder")
     cfg = configure(config, {"report": {"out": out, "template_dir": template_dir}})

@@ -18,6 +18,7 @@ import certifi
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
+from ome_harness.ome.deadline import deadline, deadline_transport
 from ome_harness.ome.errors import (
     OmeApiError,
     OmeBadRequest,
@@ -78,8 +79,9 @@ class OmeClient:
         if token is not None:
             headers["Authorization"] = auth_header(token)
         timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
-        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, verify=_tls_context(),
-                                  follow_redirects=False, trust_env=False)
+        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout,
+                                  transport=deadline_transport(_tls_context()), follow_redirects=False,
+                                  trust_env=False)
         self._lock = threading.Lock()
         self.exchanges: list[Exchange] = []
 
@@ -161,7 +163,8 @@ class OmeClient:
         url = self._url(path)
         started = time.perf_counter()
         try:
-            response = self._fetch(method, path, json_body, deadline=started + self.connect_timeout + self.read_timeout)
+            response = self._fetch(method, path, json_body,
+                                   deadline_at=started + self.connect_timeout + self.read_timeout)
         except _TooSlow:
             self._record(method, path, None, started, error="deadline")
             raise OmeTimeout(url=url, phase="read", seconds=self.read_timeout) from None
@@ -183,13 +186,13 @@ class OmeClient:
                      emulator=response.headers.get(EMULATOR_HEADER))
         return _unwrap(response, url, bare=bare)
 
-    def _fetch(self, method: str, path: str, json_body: Any, *, deadline: float) -> httpx.Response:
+    def _fetch(self, method: str, path: str, json_body: Any, *, deadline_at: float) -> httpx.Response:
         """The whole answer within connect + read timeout: httpx bounds each read, not a peer that trickles."""
-        with self._http.stream(method, path, json=json_body) as streamed:
+        with deadline(deadline_at), self._http.stream(method, path, json=json_body) as streamed:
             body = bytearray()
             for chunk in streamed.iter_bytes():
                 body += chunk
-                if time.perf_counter() > deadline:
+                if time.perf_counter() > deadline_at:
                     raise _TooSlow
                 if len(body) > MAX_ANSWER_BYTES:
                     raise OmeBadResponse(url=self._url(path), status=streamed.status_code, kind="too-large",
