@@ -157,7 +157,8 @@ def _check_names(path: Path, targets: list[FleetTarget]) -> None:
 
 
 def _first_error(exc: ValidationError, entries: Any) -> str:
-    error = exc.errors()[0]
+    # A misspelt key explains the "field required" that comes with it: name it first.
+    error = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
     loc = list(error["loc"])
     where = ".".join(str(p) for p in loc) or "file"
     if len(loc) >= 2 and loc[0] == "targets" and isinstance(loc[1], int) and isinstance(entries, list):
