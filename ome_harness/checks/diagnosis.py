@@ -21,8 +21,10 @@ def diagnose(target: OmeTarget, *, server_xml: Path | None = None, env_file: Pat
              env_token_key: str = "OME_API_TOKEN", domain: str | None = None,
              probe_host: bool = True) -> Report:
     """Read-only: looks at the target, changes nothing."""
-    ctx = CheckContext(target=target, server_xml=server_xml, env_file=env_file, env_token_key=env_token_key)
     checks = all_checks()
+    # Every check's requests go over the target's one keep-alive pool (kept for the target's next use).
+    ctx = CheckContext(target=target, server_xml=server_xml, env_file=env_file, env_token_key=env_token_key,
+                       connection=target.connection())
     applicable = [c for c in checks if c.applies(ctx)]
     results = run_checks(applicable, ctx)
     by_id = {r.id: r for r in results}

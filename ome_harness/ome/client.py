@@ -72,22 +72,22 @@ class OmeClient:
     """Typed access to OME's REST API v1 with connect/read timeouts and OME's auth."""
 
     def __init__(self, base_url: str, token: str | None, *, connect_timeout: float = 3.0,
-                 read_timeout: float = 5.0) -> None:
+                 read_timeout: float = 5.0, connection: httpx.Client | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
-        headers = {"Accept": "application/json", "User-Agent": "ome-harness"}
-        if token is not None:
-            headers["Authorization"] = auth_header(token)
-        timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
-        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout,
-                                  transport=deadline_transport(_tls_context()), follow_redirects=False,
-                                  trust_env=False)
+        # Auth goes with each request, so clients with different tokens can share one connection.
+        self._auth = {"Authorization": auth_header(token)} if token is not None else {}
+        self._owns_http = connection is None
+        self._http = connection or open_connection(self.base_url, connect_timeout=connect_timeout,
+                                                   read_timeout=read_timeout)
         self._lock = threading.Lock()
         self.exchanges: list[Exchange] = []
 
     # -- life cycle -------------------------------------------------------------------------
     def close(self) -> None:
-        self._http.close()
+        """Close the connection, unless it is shared (its opener closes it)."""
+        if self._owns_http:
+            self._http.close()
 
     def __enter__(self) -> OmeClient:
         return self
@@ -188,7 +188,8 @@ class OmeClient:
 
     def _fetch(self, method: str, path: str, json_body: Any, *, deadline_at: float) -> httpx.Response:
         """The whole answer within connect + read timeout: httpx bounds each read, not a peer that trickles."""
-        with deadline(deadline_at), self._http.stream(method, path, json=json_body) as streamed:
+        with deadline(deadline_at), self._http.stream(method, path, json=json_body,
+                                                      headers=self._auth) as streamed:
             body = bytearray()
             for chunk in streamed.iter_bytes():
                 body += chunk
@@ -204,6 +205,14 @@ class OmeClient:
         exchange = Exchange(method, path, status, round((time.perf_counter() - started) * 1000, 2), **extra)
         with self._lock:
             self.exchanges.append(exchange)
+
+
+def open_connection(base_url: str, *, connect_timeout: float = 3.0, read_timeout: float = 5.0) -> httpx.Client:
+    """A keep-alive connection pool to one OME, shareable by clients (and threads) with any token."""
+    return httpx.Client(base_url=base_url.rstrip("/"), headers={"Accept": "application/json",
+                                                                "User-Agent": "ome-harness"},
+                        timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+                        transport=deadline_transport(_tls_context()), follow_redirects=False, trust_env=False)
 
 
 @functools.cache
