@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from ome_harness.checks.context import CheckContext, concurrently, exchange_evidence
+from ome_harness.checks.context import CheckContext, exchange_evidence
 from ome_harness.checks.registry import check
 from ome_harness.ome.client import OmeClient
 from ome_harness.ome.errors import (
@@ -110,7 +110,7 @@ def diagnose_auth(ctx: CheckContext) -> CheckResult:
         return CheckResult(id="auth", title=title, status=Status.ERROR, summary="no API token configured",
                            remediation="Set api.token (or OMH_API__TOKEN) to Server.xml's Managers/API/AccessToken.")
     with ctx.client() as client, ctx.client(token="wrong-" + secrets.token_hex(8)) as wrong:
-        (_, configured_error), (_, wrong_error) = concurrently(lambda: _call(client, OmeClient.vhosts),
+        (_, configured_error), (_, wrong_error) = ctx.concurrently(lambda: _call(client, OmeClient.vhosts),
                                                                lambda: _call(wrong, OmeClient.vhosts))
         client.exchanges.extend(wrong.exchanges)
         if isinstance(configured_error, OmeUnauthorized):
@@ -140,7 +140,7 @@ def diagnose_vhosts(ctx: CheckContext) -> CheckResult:
     vhost, app = ctx.target.vhost, ctx.target.app
     with ctx.client() as client:
         # Both at once: the apps answer is only read once the vhost is known to exist.
-        (vhosts, error), (apps, apps_error) = concurrently(lambda: _call(client, OmeClient.vhosts),
+        (vhosts, error), (apps, apps_error) = ctx.concurrently(lambda: _call(client, OmeClient.vhosts),
                                                            lambda: _call(client, lambda c: c.apps(vhost)))
         if error is not None:
             return _result("vhosts", title, Status.ERROR, describe_failure(error), client)
@@ -191,7 +191,7 @@ def diagnose_metrics(ctx: CheckContext) -> CheckResult:
         return skipped
     vhost, app = ctx.target.vhost, ctx.target.app
     with ctx.client() as client:
-        levels = concurrently(lambda: _call(client, lambda c: c.stats()),
+        levels = ctx.concurrently(lambda: _call(client, lambda c: c.stats()),
                               lambda: _call(client, lambda c: c.stats(vhost)),
                               lambda: _call(client, lambda c: c.stats(vhost, app)))
         for _, error in levels:

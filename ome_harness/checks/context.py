@@ -26,6 +26,13 @@ class CheckContext:
     done: Mapping[str, CheckResult] = field(default_factory=dict)
     # One keep-alive pool per diagnosis, shared by every check's client (each keeps its own evidence).
     connection: httpx.Client | None = None
+    # Overlap independent requests (threads) — worth it where a round trip waits on the network; on
+    # loopback a round trip is CPU in this process and threads only add GIL hand-offs (bench/README.md).
+    parallel: bool = True
+
+    def concurrently(self, *calls: Callable[[], T]) -> list[T]:
+        """Independent requests at once when `parallel`, else one after another; results in order."""
+        return concurrently(*calls) if self.parallel else [call() for call in calls]
 
     def client(self, token: str | None | Literal[False] = False) -> OmeClient:
         return self.target.client(token, connection=self.connection)

@@ -103,8 +103,9 @@ class _Immediate:
 def probe_addresses(host: str, port: int, timeout: float) -> tuple[list[Probe], str | None]:
     """Connect to every address of `host` (and both loopbacks for a loopback host)."""
     # The resolver has no timeout of its own: bound it so a stuck DNS cannot hold the diagnosis.
-    # A literal address needs no resolver (getaddrinfo answers at once): no thread for it.
-    lookup = _Immediate() if _is_ip(host) else ThreadPoolExecutor(max_workers=1, thread_name_prefix="omh-resolve")
+    # A literal address or a loopback name needs no DNS (getaddrinfo answers at once): no thread for it.
+    local = _is_ip(host) or host.lower() in LOOPBACK_NAMES
+    lookup = _Immediate() if local else ThreadPoolExecutor(max_workers=1, thread_name_prefix="omh-resolve")
     try:
         infos = lookup.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM).result(timeout=timeout)
         resolved = list(dict.fromkeys(str(i[4][0]) for i in infos))
@@ -122,8 +123,12 @@ def probe_addresses(host: str, port: int, timeout: float) -> tuple[list[Probe], 
         addresses += [a for a in LOOPBACKS if a not in addresses]
     if not addresses:
         return [], resolve_error
-    with ThreadPoolExecutor(max_workers=len(addresses)) as pool:
-        probes = list(pool.map(lambda a: connect(a, port, timeout), addresses))
+    if all(is_loopback(a) for a in addresses):
+        # A loopback connect is answered by this kernel at once (open or refused): no threads needed.
+        probes = [connect(a, port, timeout) for a in addresses]
+    else:
+        with ThreadPoolExecutor(max_workers=len(addresses)) as pool:
+            probes = list(pool.map(lambda a: connect(a, port, timeout), addresses))
     return [Probe(p.address, p.address in resolved, p.outcome, p.latency_ms) for p in probes], resolve_error
 
 

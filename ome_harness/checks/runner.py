@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from typing import Any
 
 from ome_harness.checks.context import CheckContext
 from ome_harness.checks.registry import Check
@@ -29,7 +31,7 @@ class _Schedule:
     per step of the critical path (api → auth → streams → metrics): most of diagnose's own cost.
     """
 
-    def __init__(self, checks: list[Check], ctx: CheckContext, pool: ThreadPoolExecutor) -> None:
+    def __init__(self, checks: list[Check], ctx: CheckContext, pool: ThreadPoolExecutor | _InTurn) -> None:
         self.ctx, self.pool = ctx, pool
         self.pending = {c.id: c for c in checks}
         self.known = set(self.pending)
@@ -76,9 +78,34 @@ class _Schedule:
             self._launch(rest)  # the first unblocked check continues on this thread
 
 
+class _InTurn:
+    """The executor interface without threads: a submitted check runs once the current one is done."""
+
+    def __init__(self) -> None:
+        self._queue: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
+        self._draining = False
+
+    def submit(self, fn: Callable[..., None], *args: Any) -> None:
+        self._queue.append((fn, args))
+        if self._draining:
+            return
+        self._draining = True
+        while self._queue:
+            queued, queued_args = self._queue.pop(0)
+            queued(*queued_args)
+        self._draining = False
+
+    def __enter__(self) -> _InTurn:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
 def run_checks(checks: list[Check], ctx: CheckContext, *, workers: int = 8) -> list[CheckResult]:
-    """Results in registry order; independent checks overlap in time."""
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="omh-check") as pool:
+    """Results in registry order; independent checks overlap in time (workers=1: in turn, on this thread)."""
+    with (_InTurn() if workers == 1 else ThreadPoolExecutor(max_workers=workers,
+                                                             thread_name_prefix="omh-check")) as pool:
         schedule = _Schedule(checks, ctx, pool)
         schedule.start()
         schedule.finished.wait()

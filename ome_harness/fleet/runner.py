@@ -95,10 +95,13 @@ def diagnose_node(
         read_timeout=read_timeout,
     )
     started = time.perf_counter()
-    report = diagnose(target, domain=declared.name, probe_host=False)
-    node = NodeDiagnosis(declared, target, report, 0.0)
-    if declared.role == "edge" and unreachable_cause(report) is None:
-        node.origin_urls, node.origin_error = _declared_origins(target)
+    try:
+        report = diagnose(target, domain=declared.name, probe_host=False)
+        node = NodeDiagnosis(declared, target, report, 0.0)
+        if declared.role == "edge" and unreachable_cause(report) is None:
+            node.origin_urls, node.origin_error = _declared_origins(target)
+    finally:
+        target.close()  # a thousand nodes must not keep a thousand idle connections
     node.wall_ms = (time.perf_counter() - started) * 1000
     return node
 
@@ -106,7 +109,7 @@ def diagnose_node(
 def _declared_origins(target: OmeTarget) -> tuple[list[str] | None, str | None]:
     # OME's VHost.origins.origin[].pass.urls.url[] (ome-openapi-v0.21.0.yml): where an edge pulls from.
     try:
-        with target.client() as client:
+        with target.client(connection=target.connection()) as client:
             vhost = client.vhost(target.vhost)
     except OmeError as exc:
         return None, f"vhost {target.vhost!r} not readable: {exc}"

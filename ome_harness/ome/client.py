@@ -153,7 +153,7 @@ class OmeClient:
     # -- transport --------------------------------------------------------------------------
     def _get(self, path: str, shape: type[T] | Any) -> T:
         payload = self._call("GET", path)
-        adapter = shape if isinstance(shape, TypeAdapter) else TypeAdapter(shape)
+        adapter = shape if isinstance(shape, TypeAdapter) else _adapter(shape)
         return _parse(adapter, payload, self._url(path), 200)
 
     def _url(self, path: str) -> str:
@@ -213,6 +213,12 @@ def open_connection(base_url: str, *, connect_timeout: float = 3.0, read_timeout
                                                                 "User-Agent": "ome-harness"},
                         timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
                         transport=deadline_transport(_tls_context()), follow_redirects=False, trust_env=False)
+
+
+@functools.cache
+def _adapter(shape: Any) -> TypeAdapter[Any]:
+    # Building a TypeAdapter costs about as much as a loopback request: build each shape's once.
+    return TypeAdapter(shape)
 
 
 @functools.cache
