@@ -35,7 +35,9 @@ def describe_failure(exc: OmeError) -> str:
     if isinstance(exc, OmeBadResponse):
         return {"html": "API answered with HTML — is this OME?",
                 "not-json": "API answered with something that is not JSON",
-                "not-http": "Something that does not speak HTTP answers on this port"}.get(exc.kind,
+                "not-http": "Something that does not speak HTTP answers on this port",
+                "reset": "The connection was reset before any answer",
+                "redirect": "API redirects elsewhere: " + exc.detail.split(";")[0].removeprefix("redirects to ")}.get(exc.kind,
                                                                                           "Unexpected answer shape")
     if isinstance(exc, OmeNotFound):
         return f"Not found ({exc.message}) — the API URL must be the server root, e.g. http://host:8081"

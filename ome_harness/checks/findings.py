@@ -114,7 +114,8 @@ def api_misbehaves(results: Mapping[str, CheckResult], hints: RuntimeHints, url:
                 [NextStep(title="Use the server root as the API URL",
                           commands=[f"ome-harness diagnose --api-url {url.split('/v1')[0].rstrip('/')}"])])
     title = {"html": "API Answered with HTML — Is This OME?",
-             "not-http": "Something Other Than HTTP Answers on the API Port"}.get(kind or "", "API Answer Is Not OME's JSON")
+             "not-http": "Something Other Than HTTP Answers on the API Port",
+             "reset": "The API Port Resets Connections", "redirect": "The API URL Redirects Elsewhere"}.get(kind or "", "API Answer Is Not OME's JSON")
     return (Finding(key=f"api_bad_response_{kind or 'other'}", title=title,
                     details=[api.facts.get("error", api.summary),
                              "Another service (a web server, a proxy, a different app) may own this port, "

@@ -179,6 +179,9 @@ class OmeClient:
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             # A connection was made, but what answered does not speak HTTP (or hung up mid-answer).
             self._record(method, path, None, started, error=type(exc).__name__)
+            if _hung_up(exc):
+                raise OmeBadResponse(url=url, status=0, kind="reset",
+                                     detail="the peer closed or reset the connection without answering") from None
             raise OmeBadResponse(url=url, status=0, kind="not-http",
                                  detail=f"the peer does not answer HTTP ({type(exc).__name__}: {exc})") from None
         self._record(method, path, response.status_code, started,
@@ -241,6 +244,12 @@ def _stream_path(vhost: str, app: str, stream: str) -> str:
 
 def _unwrap(response: httpx.Response, url: str, *, bare: bool) -> Any:
     status = response.status_code
+    if 300 <= status < 400:
+        # OME's API never redirects (samples/); a redirect means a proxy or another service answers.
+        where = _without_userinfo(response.headers.get("location", ""))
+        raise OmeBadResponse(url=url, status=status, kind="redirect",
+                             detail=f"redirects to {where or '(no Location)'}; the harness does not follow "
+                                    "redirects: point it at OME's API itself")
     try:
         body = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
@@ -255,6 +264,20 @@ def _unwrap(response: httpx.Response, url: str, *, bare: bool) -> Any:
     message = str(body.get("message", ""))
     error_type = {400: OmeBadRequest, 401: OmeUnauthorized, 404: OmeNotFound}.get(status, OmeApiError)
     raise error_type(url=url, status=status, message=message)
+
+
+def _without_userinfo(location: str) -> str:
+    parts = urlsplit(location)
+    if "@" not in parts.netloc:
+        return location[:200]
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()[:200]
+
+
+def _hung_up(exc: Exception) -> bool:
+    """The peer reset or closed the connection before any answer (not an answer in another protocol)."""
+    if any(isinstance(e, ConnectionResetError) for e in _causes(exc)):
+        return True
+    return "without sending a response" in str(exc)
 
 
 def _not_json(response: httpx.Response, url: str) -> OmeBadResponse:
