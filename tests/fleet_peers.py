@@ -76,3 +76,18 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def unanswered_syn() -> Iterator[int]:
+    """A port whose SYNs go unanswered, like a filtered address: its accept queue is full.
+
+    With backlog 0 Linux queues one connection; this fills it, so later connects wait for their
+    timeout exactly as with a host that drops packets (no such host is reachable from a sandbox).
+    """
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            yield port

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any
 
 from ome_harness.checks.context import CheckContext
 from ome_harness.checks.registry import Check
@@ -31,8 +29,8 @@ class _Schedule:
     per step of the critical path (api → auth → streams → metrics): most of diagnose's own cost.
     """
 
-    def __init__(self, checks: list[Check], ctx: CheckContext, pool: ThreadPoolExecutor | _InTurn) -> None:
-        self.ctx, self.pool = ctx, pool
+    def __init__(self, checks: list[Check], ctx: CheckContext, pool: ThreadPoolExecutor, *, in_turn: bool) -> None:
+        self.ctx, self.pool, self.in_turn = ctx, pool, in_turn
         self.pending = {c.id: c for c in checks}
         self.known = set(self.pending)
         # The check most others wait for (api) goes first and stays on the thread at hand.
@@ -66,47 +64,32 @@ class _Schedule:
             self.pool.submit(self._run, check, ctx)
 
     def _run(self, check: Check, ctx: CheckContext) -> None:
-        while True:
+        queue = [(check, ctx)]
+        while queue:
+            check, ctx = queue.pop(0)
             result = _run_one(check, ctx)
             with self.lock:
                 self.done[check.id] = result
                 self.running -= 1
                 ready = self._take_ready()
-            if not ready:
-                return
-            (check, ctx), rest = ready[0], ready[1:]
-            self._launch(rest)  # the first unblocked check continues on this thread
-
-
-class _InTurn:
-    """The executor interface without threads: a submitted check runs once the current one is done."""
-
-    def __init__(self) -> None:
-        self._queue: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
-        self._draining = False
-
-    def submit(self, fn: Callable[..., None], *args: Any) -> None:
-        self._queue.append((fn, args))
-        if self._draining:
-            return
-        self._draining = True
-        while self._queue:
-            queued, queued_args = self._queue.pop(0)
-            queued(*queued_args)
-        self._draining = False
-
-    def __enter__(self) -> _InTurn:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
+            if self.in_turn:
+                queue += ready  # every check this one unblocked, in turn on this thread
+            elif ready:
+                queue.append(ready[0])  # the first unblocked check continues on this thread
+                self._launch(ready[1:])
 
 
 def run_checks(checks: list[Check], ctx: CheckContext, *, workers: int = 8) -> list[CheckResult]:
-    """Results in registry order; independent checks overlap in time (workers=1: in turn, on this thread)."""
-    with (_InTurn() if workers == 1 else ThreadPoolExecutor(max_workers=workers,
-                                                             thread_name_prefix="omh-check")) as pool:
-        schedule = _Schedule(checks, ctx, pool)
+    """Results in registry order; independent checks overlap in time.
+
+    workers=1: the checks that need nothing (tcp, api) still start at once — each may wait out a
+    timeout and those must not add up — but whatever they unblock runs in turn on their thread.
+    """
+    in_turn = workers == 1
+    roots = sum(1 for c in checks if not c.needs)
+    with ThreadPoolExecutor(max_workers=max(roots, 1) if in_turn else workers,
+                            thread_name_prefix="omh-check") as pool:
+        schedule = _Schedule(checks, ctx, pool, in_turn=in_turn)
         schedule.start()
         schedule.finished.wait()
     order = {c.id: i for i, c in enumerate(checks)}
