@@ -163,6 +163,19 @@ def run(
     allow_mutating: Annotated[bool, typer.Option("--allow-mutating", help="Run @mutating scenarios on a target the harness did not launch.")] = False,
     select: Annotated[str | None, typer.Option("-k", help="Only scenarios matching this pytest -k expression.")] = None,
     tags: Annotated[str | None, typer.Option("--tags", "-m", help="Tag expression, e.g. 'not media'.")] = None,
+    rtmp_url: Annotated[str | None, typer.Option(
+        "--rtmp-url", help="RTMP ingest of a --target url OME: rtmp://HOST:PORT (or endpoints.rtmp).",
+    )] = None,
+    srt_url: Annotated[str | None, typer.Option(
+        "--srt-url", help="SRT ingest, srt://HOST:PORT (or endpoints.srt).")] = None,
+    llhls_url: Annotated[str | None, typer.Option(
+        "--llhls-url", help="LL-HLS playback base, http(s)://HOST:PORT (or endpoints.llhls).")] = None,
+    webrtc_url: Annotated[str | None, typer.Option(
+        "--webrtc-url", help="WebRTC signalling base, ws(s)://HOST:PORT (or endpoints.webrtc).")] = None,
+    server_xml: Annotated[Path | None, typer.Option(
+        "--server-xml", help="OME's Server.xml: media ports not given otherwise, on the API's host.")] = None,
+    stream_prefix: Annotated[str | None, typer.Option(
+        "--stream-prefix", help="Prefix of the test streams' names (default omh-).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the Gherkin scenarios against a target; writes test-report.md and junit.xml (exit 0/1/2)."""
@@ -173,10 +186,16 @@ def run(
     _check_url(api_url)
     if config is not None and not config.is_file():
         fail(f"--config {config}: no such file")
+    _check_file(server_xml, "--server-xml")
+    endpoints = {"rtmp": rtmp_url, "srt": srt_url, "llhls": llhls_url, "webrtc": webrtc_url}
     # Validate now so a bad config is one line here rather than a pytest usage error later.
-    cfg = configure(config, {"report": {"out": out}})
+    cfg = configure(config, {"report": {"out": out}, "endpoints": endpoints,
+                             "media": {"stream_prefix": stream_prefix}})
+    media = {**{f"{p}-url": v for p, v in endpoints.items()}, "server-xml": server_xml,
+             "stream-prefix": stream_prefix}
     code = run_scenarios(cfg.report.out, config=config, target=target, api_url=api_url, token=token, image=image,
-                         allow_mutating=allow_mutating, select=select, tags=tags, verbose=verbose)
+                         allow_mutating=allow_mutating, select=select, tags=tags, verbose=verbose,
+                         media={k: str(v) for k, v in media.items() if v is not None})
     typer.echo(str(cfg.report.out / "test-report.md"))
     raise typer.Exit(code)
 

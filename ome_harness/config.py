@@ -62,6 +62,26 @@ class MediaConfig(Section):
     stats_window_s: float = Field(5.0, ge=1, le=120)
     # Clock difference allowed between this host and OME's when judging cue timing (0 on one host).
     clock_skew_s: float = Field(0.25, ge=0, le=10)
+    # Test streams are named PREFIX + 8 hex digits, so a shared OME's operators can tell them apart.
+    stream_prefix: str = Field("omh-", min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class EndpointsConfig(Section):
+    """Where an OME the harness did not launch takes and serves media (`scheme://host:port`, no path).
+
+    Unset ones are read from `checks.server_xml` (its ports, on the API's host); still unknown, the
+    harness refuses to publish rather than guess OME's default ports on the API host.
+    """
+
+    rtmp: str | None = Field(None, pattern=r"^rtmps?://[^/?#\s]+$")  # rtmp://ingest.example.com:1935
+    srt: str | None = Field(None, pattern=r"^srt://[^/?#\s]+$")  # srt://ingest.example.com:9999
+    llhls: str | None = Field(None, pattern=r"^https?://[^?#\s]+[^/?#\s]$")  # https://cdn.example.com
+    webrtc: str | None = Field(None, pattern=r"^wss?://[^?#\s]+[^/?#\s]$")  # signalling: ws://host:3333
+
+    @field_validator("llhls", "webrtc", mode="before")
+    @classmethod
+    def _no_trailing_slash(cls, value: Any) -> Any:
+        return value.rstrip("/") if isinstance(value, str) and value.count("/") > 2 else value
 
 
 class ContainerConfig(Section):
@@ -127,6 +147,7 @@ class HarnessConfig(BaseSettings):
     backend: BackendConfig = Field(default_factory=BackendConfig)
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     media: MediaConfig = Field(default_factory=MediaConfig)
+    endpoints: EndpointsConfig = Field(default_factory=EndpointsConfig)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],

@@ -1,14 +1,19 @@
 """Steps shared by the media features (loaded as a plugin by steps/test_ingest.py and friends)."""
 
 import shutil
-import uuid
 from contextlib import ExitStack
 
 import pytest
 from pytest_bdd import given, parsers, then, when
 
 from ome_harness.media.encoder import EncoderSettings
-from ome_harness.media.publishing import expect_live, publish_in, srt_unavailable, wait_stream_gone
+from ome_harness.media.publishing import (
+    expect_live,
+    publish_in,
+    srt_unavailable,
+    test_stream_name,
+    wait_stream_gone,
+)
 from ome_harness.testing import require
 
 
@@ -24,8 +29,9 @@ def publish(publications, target, ome_client, harness_config):
     """Start the test signal for a fresh stream name; returns the Publication or the encoder's error."""
     media = harness_config.media
     settings = EncoderSettings(video_bitrate=media.video_bitrate, audio_bitrate=media.audio_bitrate)
-    return lambda **options: publish_in(publications, target, ome_client, f"omh-{uuid.uuid4().hex[:8]}",
-                                        settings=settings, deadline_s=media.listed_deadline_s, **options)
+    return lambda **options: publish_in(publications, target, ome_client,
+                                        test_stream_name(media.stream_prefix), settings=settings,
+                                        deadline_s=media.listed_deadline_s, **options)
 
 
 @given("a test encoder")

@@ -27,8 +27,8 @@ def ome_no_longer_lists(backend, channel):
 
 
 @when("an encoder publishes with the stream key it was given")
-def an_encoder_publishes(backend, answer):
-    needs(lambda: backend.publish(answer.field("stream_key")))
+def an_encoder_publishes(backend, channel, answer):
+    needs(lambda: backend.publish_as_channel(channel, answer.field("stream_key")))
 
 
 @then("OME lists the channel's stream")

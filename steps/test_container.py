@@ -62,6 +62,6 @@ def log_kept(attempt):
     launch.expect_log_kept(attempt)
 
 
-@then(parsers.parse('the launch fails with exit code {code:d} and quotes "{quote}"'))
-def launch_fails(attempt, code, quote):
-    launch.expect_start_failure(attempt, exit_code=code, quote=quote)
+@then(parsers.parse('the launch fails because OME exited before it was ready, quoting "{quote}"'))
+def launch_fails(attempt, quote):
+    launch.expect_exit_before_ready(attempt, quote=quote)

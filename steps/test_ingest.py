@@ -18,7 +18,8 @@ def published_into_app(publish, app):
 
 @when("the stream is deleted through the API")
 def delete_the_stream(ome_client, publication):
-    ome_client.delete_stream(publication.vhost, publication.app, publication.name)
+    live = expect_live(publication)
+    ome_client.delete_stream(live.vhost, live.app, live.name)
 
 
 @then("the stream is listed within the deadline")
@@ -41,18 +42,20 @@ def data_track_first(publication):
 
 @then("the listed tracks match the test signal")
 def tracks_match(publication):
-    assert publication.problems == [], "; ".join(publication.problems)
+    problems = expect_live(publication).problems
+    assert problems == [], "; ".join(problems)
 
 
 @then("the stream names its publisher's connection")
 def names_its_publisher(publication):
-    source = publication.listed.input
+    source = expect_live(publication).listed.input
     assert source.source_url and "://" in source.source_url, f"no publisher address: {source.source_url!r}"
 
 
 @then(parsers.parse("the encoder is disconnected within {seconds:d} seconds"))
 def encoder_disconnected(publication, seconds):
-    assert publication.encoder.wait_exit(seconds) is not None, f"the encoder still publishes {seconds}s later"
+    exited = expect_live(publication).encoder.wait_exit(seconds)
+    assert exited is not None, f"the encoder still publishes {seconds}s later"
 
 
 @then("the publish is refused and the encoder's last words are shown")

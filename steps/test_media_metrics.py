@@ -3,7 +3,7 @@
 from pytest_bdd import scenarios, then, when
 
 from ome_harness.media.metrics import stats_after_stop
-from ome_harness.media.publishing import measure_ingest
+from ome_harness.media.publishing import expect_live, measure_ingest
 
 pytest_plugins = ["media_steps"]
 
@@ -12,7 +12,7 @@ scenarios("media_metrics.feature")
 
 @when("its stats are sampled while it publishes", target_fixture="metrics")
 def sample_the_stats(ome_client, publication, harness_config):
-    return measure_ingest(ome_client, publication, window_s=harness_config.media.stats_window_s)
+    return measure_ingest(ome_client, expect_live(publication), window_s=harness_config.media.stats_window_s)
 
 
 @then("the received bytes grow and the clocks move")
@@ -27,4 +27,5 @@ def bitrate_matches(metrics):
 
 @then("the stream's stats are gone or frozen")
 def stats_gone(ome_client, publication):
-    assert stats_after_stop(ome_client, publication.vhost, publication.app, publication.name) in ("gone", "frozen")
+    live = expect_live(publication)
+    assert stats_after_stop(ome_client, live.vhost, live.app, live.name) in ("gone", "frozen")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -144,3 +145,32 @@ def test_the_openapi_fuzzing_reports_a_backend_that_answers_500() -> None:
     run = _pytest("tests/test_backend_fuzz.py", "-k", "sqlite", env={FAULTS_ENV: "server-error"})
     assert run.returncode == 1, run.stdout[-3000:]
     assert "GET /api/channels" in run.stdout and "Server error" in run.stdout, run.stdout[-3000:]
+
+
+def test_scenarios_sharing_a_configured_channel_judge_only_the_rows_they_caused(tmp_path: Path) -> None:
+    """The cue scenario's insert, a moment before the inactive-channel scenario, is not that one's row."""
+    ome_port, db_url = free_port(), f"sqlite:///{tmp_path / 'theirs.db'}"
+    with _their_backend(db_url, ome_port) as theirs:
+        with BackendClient(theirs.url, "their-backend-token") as api:
+            assert api.create_channel("their-channel").status == 201
+            assert api.create_marker("their-break", duration_ms=30_000).status == 201
+        run = _pytest("steps/test_backend_scte35.py", "-rs",
+                      env={**_user_env(theirs.url, db_url, ome_port), "OMH_BACKEND__CHANNEL": "their-channel",
+                           "OMH_BACKEND__MARKER": "their-break"})
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "3 passed" in run.stdout, run.stdout[-1500:]
+    inserts = _rows(db_url, "SELECT count(*) FROM audit_log WHERE action='scte35.insert' AND outcome='ok'")
+    assert inserts[0][0] == 1  # the live-channel scenario's, which the inactive-channel scenario set aside
+
+
+def test_a_channel_with_its_own_ome_stream_is_published_under_that_name(tmp_path: Path) -> None:
+    require(shutil.which("ffmpeg") is not None, "needs ffmpeg to publish (apt-get install -y ffmpeg)")
+    ome_port, db_url = free_port(), f"sqlite:///{tmp_path / 'theirs.db'}"
+    with _their_backend(db_url, ome_port) as theirs:
+        with BackendClient(theirs.url, "their-backend-token") as api:
+            assert api.create_channel("their-channel", ome_stream="their-stream").status == 201
+        run = _pytest("steps/test_backend_lifecycle.py", "-k", "handedout", "-rs",
+                      env={**_user_env(theirs.url, db_url, ome_port),
+                           "OMH_BACKEND__CHANNEL": "their-channel"})
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "1 passed" in run.stdout, run.stdout[-1500:]

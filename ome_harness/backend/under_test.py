@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from ome_harness.backend.client import BackendAnswer, BackendClient, hide_stream_keys
 from ome_harness.config import ConfigError, HarnessConfig
-from ome_harness.dbcheck import DbChecker
+from ome_harness.dbcheck import DbChecker, DbUnavailable
 from ome_harness.ome.client import OmeClient
 from ome_harness.ome.errors import OmeError, OmeNotFound
 from ome_harness.ome.versions import capabilities
@@ -99,6 +99,7 @@ class BackendUnderTest:
     launched: bool
     configured_channel: str | None = None
     configured_marker: str | None = None
+    name_prefix: str = "omh-"  # media.stream_prefix: channels the harness creates are named with it
     stream_keys: set[str] = field(default_factory=set, repr=False)
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     _api: BackendClient | None = None
@@ -142,10 +143,14 @@ class BackendUnderTest:
             self.expect(self.api.stop(self.configured_channel), 200)
             detail = self.api.stream(self.configured_channel)
             record = detail.field("channel") or {}
-            stream = (record.get("ome") or {}).get("stream") or self.configured_channel
+            # The channel's OME stream: `ome.stream` in the reference contract, or a flat `ome_stream`;
+            # unnamed, OME's stream is named after the stream key (docs/backend.md).
+            stream = ((record.get("ome") or {}).get("stream") or record.get("ome_stream")
+                      or record.get("stream_key") or self.configured_channel)
             channel = Channel(self.configured_channel, stream, record.get("stream_key"))
+            self._set_aside_earlier_rows(channel.id)
         else:
-            channel_id = f"omh-{uuid.uuid4().hex[:10]}"
+            channel_id = f"{self.name_prefix}{uuid.uuid4().hex[:10]}"
             answer = self.api.create_channel(channel_id, f"ome-harness scenario {channel_id}")
             if answer.status != 201:
                 raise AssertionError(f"could not create a channel through POST /api/channels: {answer.status} "
@@ -156,6 +161,11 @@ class BackendUnderTest:
         if self.target.emulator is not None:
             channel.cues_before = len(self.target.emulator.state.events)
         return channel
+
+    def _set_aside_earlier_rows(self, channel_id: str) -> None:
+        """One configured channel serves every scenario: its rows so far belong to earlier scenarios."""
+        with contextlib.suppress(NotApplicable, DbUnavailable):
+            self.db.set_aside_audit(channel_id)
 
     def new_marker(self, duration_s: int) -> Marker:
         """A marker for a break of `duration_s`: created through the API, or the one configured."""
@@ -201,6 +211,15 @@ class BackendUnderTest:
             emulator.state.add_stream(channel.stream, vhost=self.target.vhost, app=self.target.app)
             return
         self.publish(channel.stream)
+
+    def publish_as_channel(self, channel: Channel, handed_out_key: str | None) -> float:
+        """Publish as the channel's encoder would: to its OME stream (`ome_stream`) when the channel names
+        one, else to the stream key the backend handed out (OME names the stream after what is published)."""
+        named_after_key = channel.stream_key is not None and channel.stream == channel.stream_key
+        if handed_out_key and (named_after_key or not channel.stream):
+            channel.stream = handed_out_key
+        self.stream_keys.update(k for k in (handed_out_key,) if k)
+        return self.publish(channel.stream)
 
     def publish(self, stream: str, deadline_s: float = 10.0) -> float:
         """Publish with ffmpeg over RTMP until OME lists the stream; seconds it took. Stopped on close()."""
@@ -344,11 +363,14 @@ def open_backend(cfg: HarnessConfig, target: OmeTarget) -> Iterator[BackendUnder
         if section.url:
             token = section.token.get_secret_value() if section.token else None
             db_url = section.db_url.get_secret_value() if section.db_url else None
-            under_test = BackendUnderTest(section.url, token, target, db_url, dict(section.table_map), launched=False,
-                                          configured_channel=section.channel, configured_marker=section.marker)
+            under_test = BackendUnderTest(section.url, token, target, db_url, dict(section.table_map),
+                                          launched=False, configured_channel=section.channel,
+                                          configured_marker=section.marker,
+                                          name_prefix=cfg.media.stream_prefix)
         else:
             url, token, db_url = _reference_backend(cfg, target, stack)
-            under_test = BackendUnderTest(url, token, target, db_url, {}, launched=True)
+            under_test = BackendUnderTest(url, token, target, db_url, {}, launched=True,
+                                          name_prefix=cfg.media.stream_prefix)
         stack.callback(under_test.close)
         yield under_test
 

@@ -7,7 +7,7 @@ import contextlib
 from dotenv import dotenv_values
 
 from ome_harness.checks.context import CheckContext
-from ome_harness.checks.network import api_host_port, is_loopback
+from ome_harness.checks.network import api_host_port, connect, is_loopback, node_first_address, shown
 from ome_harness.checks.registry import check
 from ome_harness.config import ConfigError
 from ome_harness.ome.server_xml import read_server_xml
@@ -79,7 +79,7 @@ def diagnose_env_file(ctx: CheckContext) -> CheckResult:
             expected = read_server_xml(ctx.server_xml).access_token or expected
     evidence: list[Evidence] = []
     problems: list[str] = []
-    warnings: list[str] = []
+    url_problem = None
     if key is None:
         problems.append(f"no OME token in {path.name} (looked for {', '.join(keys)})")
     else:
@@ -89,20 +89,44 @@ def diagnose_env_file(ctx: CheckContext) -> CheckResult:
                             f"({fingerprint(expected)})")
     url_key = next((k for k in URL_KEYS if values.get(k)), None)
     if url_key:
-        url = values[url_key]
-        evidence.append(Evidence(what=url_key, outcome=url))
-        host, _ = api_host_port(url)
-        tcp = ctx.done.get("tcp")
-        if host == "localhost" and tcp is not None and tcp.facts.get("ipv4_only"):
-            warnings.append(f"{url_key} uses 'localhost', which Node.js resolves to ::1 first, but OME listens on "
-                            "IPv4 only: use 127.0.0.1")
-    if problems:
-        return CheckResult(id="env_file", title=title, status=Status.ERROR, summary="; ".join(problems + warnings),
-                           evidence=evidence, facts={"token_matches": False},
-                           remediation=f"Set {key or ctx.env_token_key} in {path} to OME's AccessToken and restart "
-                                       "the backend.")
-    if warnings:
-        return CheckResult(id="env_file", title=title, status=Status.WARN, summary="; ".join(warnings),
-                           evidence=evidence, facts={"token_matches": True, "localhost_url": True})
+        evidence.append(Evidence(what=url_key, outcome=values[url_key]))
+        url_problem, url_evidence = judge_backend_url(ctx, url_key, values[url_key])
+        evidence += url_evidence
+    if problems or url_problem:
+        fixes = [f"Set {key or ctx.env_token_key} in {path} to OME's AccessToken"] if problems else []
+        fixes += [f"point {url_key} at an address where OME listens"] if url_problem else []
+        return CheckResult(id="env_file", title=title, status=Status.ERROR,
+                           summary="; ".join(problems + ([url_problem] if url_problem else [])),
+                           evidence=evidence,
+                           facts={"token_matches": not problems, "url_reachable": not url_problem},
+                           remediation=" and ".join(fixes) + ", then restart the backend.")
     return CheckResult(id="env_file", title=title, status=Status.OK, evidence=evidence,
                        summary=f"{key} matches the token OME expects", facts={"token_matches": True})
+
+
+def judge_backend_url(ctx: CheckContext, key: str, url: str) -> tuple[str | None, list[Evidence]]:
+    """The backend's OME URL on its own, as a Node.js 17+ backend dials it: the first address of its host
+    (IPv6 first: `localhost` is ::1), nothing else — the `ECONNREFUSED ::1:8081` of an IPv4-only OME.
+
+    Whatever address the diagnosis itself was pointed at does not matter here.
+    """
+    host, port = api_host_port(url)
+    first, resolve_error = node_first_address(host, ctx.target.connect_timeout)
+    if first is None:
+        return f"{key}: cannot resolve {host!r} ({resolve_error})", []
+    probe = connect(first, port, ctx.target.connect_timeout)
+    evidence = [Evidence(what=f"{key} as Node.js 17+ dials it",
+                         outcome=f"{shown(first, port)}: {probe.outcome}", latency_ms=probe.latency_ms)]
+    ipv4_only = False
+    if ctx.server_xml is not None:
+        with contextlib.suppress(ConfigError):  # its own check reports a broken Server.xml
+            ipv4_only = not read_server_xml(ctx.server_xml).listens_ipv6
+    if not probe.open:
+        hint = " (use 127.0.0.1, or add <IP>::</IP> to OME's Server.xml)" if probe.family == "IPv6" else ""
+        return (f"{key}={url}: a Node.js 17+ backend connects to {shown(first, port)} and gets "
+                f"{probe.outcome}{hint}"), evidence
+    if ipv4_only and probe.family == "IPv6" and is_loopback(host):
+        return (f"{key}={url}: a Node.js 17+ backend connects to {shown(first, port)}, "
+                "but the Server.xml binds OME on IPv4 only, so whatever answers there is not that OME "
+                "(use 127.0.0.1)"), evidence
+    return None, evidence

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ome_harness.checks.context import CheckContext
-from ome_harness.checks.findings import derive
+from ome_harness.checks.findings import HEALTHY_TITLE, derive, for_removed_container
 from ome_harness.checks.host_probe import RuntimeHints, probe_runtime
 from ome_harness.checks.network import api_host_port, is_loopback
 from ome_harness.checks.registry import all_checks
@@ -41,10 +41,14 @@ def diagnose(target: OmeTarget, *, server_xml: Path | None = None, env_file: Pat
     notes += [c.not_run_note for c in checks if not c.applies(ctx) and c.not_run_note]
     notes.append("Read-only: the diagnosis changed nothing on the target.")
     if not issues and not any(r.status is Status.ERROR for r in results):
-        steps.append(NextStep(title="Exercise stream workflows",
+        steps.append(NextStep(title=HEALTHY_TITLE,
                               details=["The API is healthy. Run the scenarios (read-only unless you allow mutating):"],
                               commands=["ome-harness run --target emulator" if target.kind == "emulator" else
                                         f"ome-harness run --target {target.kind} --api-url {target.api_url}"]))
+    if target.kind == "container":
+        steps = for_removed_container(steps, api_url=target.api_url, image=target.image,
+                                      name=target.extra.get("container_name"),
+                                      log_path=target.extra.get("log_path"))
     return Report(
         kind="connection", title="OvenMediaEngine Connection Test Report", domain=domain or _domain(target),
         target=TargetInfo(kind=target.kind, api_url=target.api_url, key=describe_secret(target.token),

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from ome_harness.checks.host_probe import RuntimeHints
-from ome_harness.checks.network import is_loopback, shown
+from ome_harness.addresses import url_host
+from ome_harness.checks.host_probe import OmeContainer, RuntimeHints
+from ome_harness.checks.network import api_host_port, is_loopback, shown
 from ome_harness.results import CheckResult, Finding, NextStep, Status
+
+HEALTHY_TITLE = "Exercise stream workflows"
+OME_API_PORT = "8081/tcp"  # the API port of OME's example configs, inside a container
+# OME's default media ports (ome-api.md): a process listening only on these has no API among them.
+MEDIA_PORTS = frozenset({1935, 3333, 3334, 3478, 9000, 9999, 10000})
 
 Rule = Callable[[Mapping[str, CheckResult], RuntimeHints, str], tuple[Finding, list[NextStep]] | None]
 RULES: list[Rule] = []
@@ -22,26 +28,58 @@ def _failed(results: Mapping[str, CheckResult], id: str) -> CheckResult | None:
     return result if result is not None and result.status is Status.ERROR else None
 
 
+def _enable_api_step(container: OmeContainer, port: int) -> NextStep:
+    return NextStep(
+        title=f"Enable the API in the running container '{container.name}'",
+        details=[f"The container runs OME (recognised by {container.recognised_by or 'its image'}) but "
+                 "nothing answers on the API port: the official image's default config "
+                 "(origin_conf/Server.xml) has the API bind commented out, and 8081 is not in the image's "
+                 "EXPOSE list.",
+                 "Mount a Server.xml with <Bind><Managers><API><Port>8081</Port></API></Managers></Bind> and "
+                 "<Managers><API><AccessToken>…</AccessToken></API></Managers>, and publish the port.",
+                 "Or let the harness run a correctly configured one: `ome-harness up`."],
+        commands=[f"docker inspect --format '{{{{json .NetworkSettings.Ports}}}}' {container.name}",
+                  f"docker exec {container.name} grep -n -A3 '<API>' "
+                  "/opt/ovenmediaengine/bin/origin_conf/Server.xml",
+                  f"docker run -d --name ome -p {port}:8081 -p 1935:1935 -p 3333:3333 -p 9999:9999/udp "
+                  "-v $PWD/Server.xml:/opt/ovenmediaengine/bin/origin_conf/Server.xml "
+                  "ovenmedialabs/ovenmediaengine:v0.21.0"])
+
+
+def _process_steps(hints: RuntimeHints, port: int) -> list[NextStep]:
+    steps = []
+    # An OME in another network namespace is most likely a container Docker already showed.
+    shown_elsewhere = bool(hints.containers)
+    for process in (p for p in hints.processes if p.own_network or not shown_elsewhere):
+        where = "" if process.own_network else " inside its container (another network namespace)"
+        candidates = [p for p in process.ports if p not in MEDIA_PORTS][:3] if process.own_network else []
+        steps.append(NextStep(
+            title=f"Find the API port of the running OvenMediaEngine (pid {process.pid})",
+            details=[f"`{process.command}` listens{where} on TCP "
+                     f"{', '.join(map(str, process.ports)) or 'no port'} — not on {port}.",
+                     "Its API is disabled (Bind/Managers/API commented out, the official default) or bound "
+                     "to another port: read Server.xml in the config folder named after -c."],
+            commands=["ss -ltnp | grep -i ovenmediaengine",
+                      f"ls -l /proc/{process.pid}/cwd   # -c is relative to it",
+                      *(f"ome-harness diagnose --api-url http://127.0.0.1:{p}" for p in candidates)]))
+    return steps
+
+
 def _start_steps(hints: RuntimeHints, port: int) -> list[NextStep]:
     steps: list[NextStep] = []
     for container in hints.stopped_containers:
         steps.append(NextStep(title=f"Start the stopped OME container '{container.name}'",
                               details=[f"Docker knows a container of {container.image or 'OME'} in state "
-                                       f"'{container.status}'."],
+                                       f"'{container.status}' (recognised as OME by "
+                                       f"{container.recognised_by or 'its image'})."],
                               commands=[f"docker start {container.name}", f"docker logs --tail 50 {container.name}"]))
     for container in hints.running_containers:
-        steps.append(NextStep(
-            title=f"Enable the API in the running container '{container.name}'",
-            details=["The container runs but nothing answers on the API port: the official image's default "
-                     "config (origin_conf/Server.xml) has the API bind commented out, and 8081 is not in the "
-                     "image's EXPOSE list.",
-                     "Mount a Server.xml with <Bind><Managers><API><Port>8081</Port></API></Managers></Bind> and "
-                     "<Managers><API><AccessToken>…</AccessToken></API></Managers>, and publish the port.",
-                     "Or let the harness run a correctly configured one: `ome-harness up`."],
-            commands=[f"docker inspect --format '{{{{json .NetworkSettings.Ports}}}}' {container.name}",
-                      f"docker run -d --name ome -p {port}:{port} -p 1935:1935 -p 3333:3333 -p 9999:9999/udp "
-                      "-v $PWD/Server.xml:/opt/ovenmediaengine/bin/origin_conf/Server.xml "
-                      "ovenmedialabs/ovenmediaengine:v0.21.0"]))
+        urls = _published_api_urls(container)
+        steps.append(_enable_api_step(container, port) if not urls else NextStep(
+            title=f"Diagnose the API port the running OME container '{container.name}' publishes",
+            details=[f"It publishes its API port {OME_API_PORT} on {', '.join(urls)}, not on {port}."],
+            commands=[f"ome-harness diagnose --api-url {url}" for url in urls]))
+    steps.extend(_process_steps(hints, port))
     if hints.systemd_unit:
         steps.append(NextStep(title="Start the OvenMediaEngine service",
                               details=[f"systemd unit {hints.systemd_unit} is {hints.systemd_active or 'installed'}."],
@@ -51,12 +89,37 @@ def _start_steps(hints: RuntimeHints, port: int) -> list[NextStep]:
     if not steps:
         steps.append(NextStep(
             title="Start OvenMediaEngine with its API enabled",
-            details=["No systemd unit and no OME container were found on this machine"
-                     + ("" if hints.docker_reachable else " (no Docker engine answered)") + ".",
+            details=["No systemd unit, no OME container and no OvenMediaEngine process were found on this "
+                     "machine" + ("" if hints.docker_reachable else " (no Docker engine answered)") + ".",
                      "If OME runs elsewhere, point --api-url at that host."],
             commands=["systemctl status ovenmediaengine", "sudo systemctl start ovenmediaengine",
                       "ome-harness up    # a disposable OME in Docker with the API enabled"]))
     return steps
+
+
+def _published_api_urls(container: OmeContainer) -> list[str]:
+    """Where this host reaches the container's port 8081/tcp (OME's API port in its example configs)."""
+    urls = []
+    for binding in container.ports.get(OME_API_PORT, []):
+        host, _, host_port = binding.rpartition(":")
+        host = host.strip("[]")
+        dial = "127.0.0.1" if host in ("", "0.0.0.0") else "[::1]" if host == "::" else url_host(host)
+        urls.append(f"http://{dial}:{host_port}")
+    return urls
+
+
+def _published_by_container(hints: RuntimeHints, port: int) -> tuple[Finding, list[NextStep]] | None:
+    container = hints.container_publishing(port)
+    if container is None:
+        return None
+    inside = container.container_port_for(port)
+    return (Finding(key="api_disabled_in_container", title="OME Container Runs With Its API Disabled",
+                    details=[f"Port {port} is published by the running container '{container.name}' (its "
+                             f"{inside}), which runs OME (recognised by {container.recognised_by}).",
+                             "Nothing listens on that port inside the container: Docker's proxy accepts the "
+                             "connection and then resets it. The image's default config has the API "
+                             "bind commented out."]),
+            [_enable_api_step(container, port)])
 
 
 @rule
@@ -66,10 +129,30 @@ def ome_not_running(results: Mapping[str, CheckResult], hints: RuntimeHints, url
         return None
     port = tcp.facts.get("port", 8081)
     details = [tcp.summary[0].upper() + tcp.summary[1:]]
+    published = _published_by_container(hints, port)
+    if published is not None:
+        return published
+    host_processes = [p for p in hints.processes if p.own_network]
+    if host_processes:
+        details += [f"OvenMediaEngine runs (pid {p.pid}) and listens on TCP "
+                    f"{', '.join(map(str, p.ports)) or 'no port'}, not on {port}." for p in host_processes]
+        return Finding(key="ome_listens_elsewhere", title=f"OvenMediaEngine Runs, but Not on Port {port}",
+                       details=details), _start_steps(hints, port)
+    elsewhere = [(c, url) for c in hints.running_containers for url in _published_api_urls(c)]
+    if elsewhere:
+        details += [f"The running OME container '{c.name}' publishes its API port {OME_API_PORT} at {url}, "
+                    f"not on {port}." for c, url in elsewhere]
+        return Finding(key="ome_api_on_other_port", title=f"OME Runs in a Container, but Not on Port {port}",
+                       details=details), _start_steps(hints, port)
     if hints.running_containers:
         details.append(f"An OME container is running ({hints.running_containers[0].name}) but its API port is "
                        "closed: the image's default config has the API disabled.")
         return Finding(key="api_disabled_in_container", title="OME Container Runs With Its API Disabled",
+                       details=details), _start_steps(hints, port)
+    if hints.processes:
+        details.append("OvenMediaEngine processes run in another network namespace (a container Docker did "
+                       "not show here): their ports are inside it.")
+        return Finding(key="ome_listens_elsewhere", title=f"OvenMediaEngine Runs, but Not on Port {port}",
                        details=details), _start_steps(hints, port)
     details.append("OvenMediaEngine is not running, or its API is not enabled on this port.")
     return Finding(key="ome_not_running", title="OvenMediaEngine Not Running", details=details), \
@@ -113,6 +196,11 @@ def api_misbehaves(results: Mapping[str, CheckResult], hints: RuntimeHints, url:
                         details=[api.summary, "OME routes /v1/... from the server root: drop any path from the URL."]),
                 [NextStep(title="Use the server root as the API URL",
                           commands=[f"ome-harness diagnose --api-url {url.split('/v1')[0].rstrip('/')}"])])
+    port = api_host_port(url)[1]
+    if kind == "not-http":
+        published = _published_by_container(hints, port)
+        if published is not None:
+            return published
     title = {"html": "API Answered with HTML — Is This OME?",
              "not-http": "Something Other Than HTTP Answers on the API Port",
              "reset": "The API Port Resets Connections", "redirect": "The API URL Redirects Elsewhere"}.get(kind or "", "API Answer Is Not OME's JSON")
@@ -121,7 +209,8 @@ def api_misbehaves(results: Mapping[str, CheckResult], hints: RuntimeHints, url:
                              "Another service (a web server, a proxy, a different app) may own this port, "
                              "or the URL points at the wrong path (the harness adds /v1 itself)."]),
             [NextStep(title="Find out what answers on the API port",
-                      commands=[f"curl -sS -i {url}/v1/version | head -20", "ss -ltnp | grep -E ':8081\\b'"])])
+                      commands=[f"curl -sS -i {url}/v1/version | head -20",
+                                f"ss -ltnp | grep -E ':{port}\\b'"])])
 
 
 @rule
@@ -193,3 +282,27 @@ def derive(results: list[CheckResult], hints: RuntimeHints, url: str) -> tuple[l
             findings.append(outcome[0])
             steps.extend(outcome[1])
     return findings, steps
+
+
+def for_removed_container(steps: list[NextStep], *, api_url: str, image: str | None, name: str | None,
+                          log_path: str | None) -> list[NextStep]:
+    """Next steps for `diagnose --launch`: its container is gone once the report is written, so no
+    command may point at its URL; they launch a new one instead."""
+    port = f":{api_host_port(api_url)[1]}"
+    image_option = f" --image {image}" if image else ""
+    kept = []
+    for step in steps:
+        commands = [c for c in step.commands if api_url not in c and port not in c]
+        if step.title == HEALTHY_TITLE:
+            commands = [f"ome-harness run --target container{image_option}"]
+        kept.append(step.model_copy(update={"commands": commands}))
+    kept.append(NextStep(
+        title="Look at a launched OME again",
+        details=[f"The container {name or ''} was removed when the diagnosis ended, so its address "
+                 f"({api_url}) no longer answers."
+                 + (f" Its log is kept at {log_path}." if log_path else ""),
+                 "`ome-harness up` launches the same image and keeps it running until Ctrl-C; "
+                 "diagnose the API URL and token it prints."],
+        commands=[f"ome-harness up{image_option}",
+                  *([f"less {log_path}"] if log_path else [])]))
+    return kept

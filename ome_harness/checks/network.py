@@ -100,6 +100,37 @@ class _Immediate:
         pass
 
 
+def resolve(host: str, port: int, timeout: float) -> tuple[list[str], str | None]:
+    """The host's addresses in the resolver's order (bounded in time), or the resolver's complaint."""
+    if _is_ip(host):
+        return [host], None
+    # The resolver has no timeout of its own: bound it so a stuck DNS cannot hold the diagnosis.
+    lookup = ThreadPoolExecutor(max_workers=1, thread_name_prefix="omh-resolve")
+    try:
+        infos = lookup.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM).result(timeout=timeout)
+        return list(dict.fromkeys(str(i[4][0]) for i in infos)), None
+    except socket.gaierror as exc:
+        return [], exc.strerror
+    except UnicodeError:
+        return [], "not a valid host name"
+    except FutureTimeout:
+        return [], f"no answer from the resolver within {timeout:g}s"
+    finally:
+        lookup.shutdown(wait=False)
+
+
+def node_first_address(host: str, timeout: float) -> tuple[str | None, str | None]:
+    """The one address a Node.js 17+ client dials for `host`: IPv6 first (its `verbatim` lookup puts ::1
+    before 127.0.0.1 for localhost), and no fallback to the other family before Node 20's autoSelectFamily."""
+    if is_loopback(host) and not _is_ip(host):
+        # Debian's, Ubuntu's and Docker's /etc/hosts map localhost to ::1 too, and Node 17+ takes it first;
+        # this machine's resolver may say otherwise (a minimal /etc/hosts), the backend's usually does not.
+        return "::1", None
+    addresses, error = resolve(host, 0, timeout)
+    ipv6 = [a for a in addresses if ":" in a]
+    return (ipv6 or addresses or [None])[0], error
+
+
 def probe_addresses(host: str, port: int, timeout: float) -> tuple[list[Probe], str | None]:
     """Connect to every address of `host` (and both loopbacks for a loopback host)."""
     # The resolver has no timeout of its own: bound it so a stuck DNS cannot hold the diagnosis.

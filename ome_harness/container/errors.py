@@ -19,12 +19,16 @@ class ContainerStartFailed(ContainerError):
     """The container was created but did not become ready; carries what it left behind."""
 
     def __init__(self, message: str, *, exit_code: int | None = None, log_tail: str = "",
-                 log_path: str | None = None) -> None:
+                 log_path: str | None = None, complaints: list[str] | None = None) -> None:
         self.exit_code, self.log_tail, self.log_path = exit_code, log_tail, log_path
+        # OME's own error lines from the whole log (secrets masked): its reason, in its words.
+        self.complaints = complaints or []
         super().__init__(message)
 
     def __str__(self) -> str:
         text = super().__str__()
+        if self.complaints:
+            text += " OME logged: " + " / ".join(f"`{line}`" for line in self.complaints) + "."
         if self.log_path:
             text += f" Full log: {self.log_path}."
         if self.log_tail:
@@ -33,7 +37,8 @@ class ContainerStartFailed(ContainerError):
 
 
 class ContainerExited(ContainerStartFailed):
-    """The container stopped before the API answered."""
+    """The container stopped before the API answered: a failure whatever its exit code (OME exits 0
+    after refusing an empty AccessToken, ../shared/samples/v0.20.0-media/empty_token_container_exit.txt)."""
 
 
 class ContainerNotReady(ContainerStartFailed):

@@ -21,6 +21,7 @@ from ome_harness.container import labels as lbl
 from ome_harness.container.docker_engine import connect_engine
 from ome_harness.container.errors import ContainerError, ContainerStartFailed
 from ome_harness.container.image import ensure_image, image_digest
+from ome_harness.container.log_text import complaints, plain
 from ome_harness.container.server_xml_render import OmePorts, render_server_xml
 from ome_harness.container.stop_signals import stop_signals_deferred, stop_signals_unwind
 from ome_harness.container.waiting import ApiAnswersAuthenticated, Deadline, wait_until_ready
@@ -100,7 +101,7 @@ class OmeContainer:
             return self._start()
         except BaseException as exc:
             if isinstance(exc, ContainerStartFailed):
-                exc.log_tail = self.log_tail()
+                exc.log_tail, exc.complaints = self.log_tail(), self.log_complaints()
             self.remove()
             if isinstance(exc, ContainerStartFailed) and self.log_path and self.log_path.exists():
                 exc.log_path = str(self.log_path)
@@ -195,12 +196,23 @@ class OmeContainer:
             raw = self.container.logs(stdout=True, stderr=True, tail=self.settings.log_tail)
         except DockerException:
             return ""
-        return self.redact(raw.decode("utf-8", errors="replace")).rstrip("\n")
+        return self.redact(plain(raw)).rstrip("\n")
+
+    def log_complaints(self) -> list[str]:
+        """OME's error lines from the whole log, secrets masked: why it stopped, wherever it said so."""
+        if self.container is None:
+            return []
+        try:
+            raw = self.container.logs(stdout=True, stderr=True)
+        except DockerException:
+            return []
+        return [self.redact(line) for line in complaints(plain(raw))]
 
 
 def save_log(container: Container, path: Path | None, redact: Redactor, *,
              console: Console | None = None) -> Path | None:
-    """Write the container's whole log (stdout and stderr, secrets masked) to `path`; None when it cannot."""
+    """Write the container's whole log (stdout and stderr, colours stripped, secrets masked) to `path`;
+    None when it cannot."""
     if path is None:
         return None
     try:
@@ -209,7 +221,7 @@ def save_log(container: Container, path: Path | None, redact: Redactor, *,
         return None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(redact(raw.decode("utf-8", errors="replace")), encoding="utf-8")
+        path.write_text(redact(plain(raw)), encoding="utf-8")
     except OSError as exc:
         # An unwritable report directory must not keep the container (and its token) alive.
         (console or Console(stderr=True)).print(

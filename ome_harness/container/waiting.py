@@ -61,7 +61,8 @@ def wait_until_ready(container: Container, strategy: WaitStrategy, deadline: Dea
         if exit_code is not None:
             raise ContainerExited(
                 f"Container {container.name} exited with code {exit_code} after {deadline.elapsed():.1f}s, "
-                f"before {strategy.describe()} (wait strategy {strategy.name}).", exit_code=exit_code)
+                f"before {strategy.describe()} (wait strategy {strategy.name}){_clean_exit_note(exit_code)}.",
+                exit_code=exit_code)
         seen = strategy.probe(deadline.remaining()) or ""
         if not seen:
             return
@@ -72,6 +73,12 @@ def wait_until_ready(container: Container, strategy: WaitStrategy, deadline: Dea
                 f"last seen: {seen}.")
         time.sleep(min(delay, deadline.remaining()))
         delay = min(delay * 1.5, max_delay)
+
+
+def _clean_exit_note(exit_code: int) -> str:
+    # A real OME that refuses its config shuts down cleanly and exits 0 (empty_token_container_exit.txt):
+    # an exit before ready is a failed start whatever the code.
+    return "; code 0 is how OME ends after refusing its configuration" if exit_code == 0 else ""
 
 
 def _exit_code_if_stopped(container: Container) -> int | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any, Literal
 
@@ -31,7 +32,13 @@ class StreamStillListed(AssertionError):
     """The stream stayed in OME's list past the deadline (after stop or DELETE)."""
 
 
+def test_stream_name(prefix: str = "omh-") -> str:
+    """A fresh name: `media.stream_prefix` + 8 hex digits (a shared OME's operators know it is ours)."""
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
 def ingest_url(target: OmeTarget, stream: str, protocol: IngestProtocol, app: str | None = None) -> str:
+    """Where to publish: the target's configured or known address (MediaAddressUnknown when it has none)."""
     if protocol == "srt":
         if target.kind == "emulator" and not target.srt_base:
             raise ValueError(f"this emulator serves no SRT ingest: {srt_unavailable(target)}")
@@ -59,6 +66,7 @@ def open_publication(target: OmeTarget, client: OmeClient, stream: str, *, proto
     """Publish until the block ends; yields once OME lists the stream (raises EncoderError otherwise)."""
     settings = settings or EncoderSettings()
     url = ingest_url(target, stream, protocol, app)
+    target.expect_offered(client, protocol, app)  # the app's config may say it cannot take this protocol
     app = app or target.app
     if inband_scte35:
         from ome_harness.scte35.inband import InbandCuePublisher

@@ -29,6 +29,7 @@ class ServerXml:
     rtmp_port: int | None = None
     srt_port: int | None = None
     llhls_port: int | None = None
+    webrtc_port: int | None = None  # WebRTC signalling (shares 3333 with LL-HLS in the example configs)
     vhosts: tuple[str, ...] = ()
     apps: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -76,6 +77,7 @@ def read_server_xml(path: Path | str, env: Mapping[str, str] | None = None) -> S
         rtmp_port=_port(root.find("Bind/Providers/RTMP/Port"), env),
         srt_port=_port(root.find("Bind/Providers/SRT/Port"), env),
         llhls_port=_port(root.find("Bind/Publishers/LLHLS/Port"), env),
+        webrtc_port=_port(root.find("Bind/Publishers/WebRTC/Signalling/Port"), env),
         vhosts=tuple(v.findtext("Name", "").strip() for v in vhosts),
         apps={v.findtext("Name", "").strip(): tuple(a.findtext("Name", "").strip()
                                                     for a in v.findall("Applications/Application"))

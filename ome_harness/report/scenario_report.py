@@ -12,7 +12,7 @@ from ome_harness.report.render import write_report
 from ome_harness.results import CheckResult, Finding, Report, TargetInfo
 
 
-def scenario_report(results: list[CheckResult], target: Any) -> Report:
+def scenario_report(results: list[CheckResult], target: Any, notes: list[str] | None = None) -> Report:
     if target is not None:
         info = TargetInfo(kind=target.kind, api_url=target.api_url, key=describe_secret(target.token),
                           vhost=target.vhost, app=target.app, image=target.image, image_digest=target.image_digest,
@@ -27,14 +27,19 @@ def scenario_report(results: list[CheckResult], target: Any) -> Report:
     report.headline = f"{counts['OK']} passed, {counts['ERROR']} failed, {counts['SKIP']} skipped"
     if info.emulator:
         report.notes.append(EMULATOR_NOTE)
+    if target is not None and hasattr(target, "media_addresses"):
+        # Where media went (or would have): a real deployment's addresses are configured, never guessed.
+        report.notes.append(f"Media addresses: {target.media_addresses().described()}.")
+    report.notes.extend(notes or [])
     return report
 
 
 def write_scenario_report(results: list[CheckResult], target: Any, out: Path,
-                          secrets: list[str] | None = None) -> dict[str, Path]:
+                          secrets: list[str] | None = None, notes: list[str] | None = None,
+                          ) -> dict[str, Path]:
     tokens = list(secrets or [])
     if target is not None and target.token:
         tokens.append(target.token)
-    report = scenario_report(results, target)
+    report = scenario_report(results, target, notes)
     # pytest writes junit.xml for a scenario run itself.
     return write_report(report, out, secrets=tokens, junit=False)

@@ -21,6 +21,24 @@ class ScenarioCollector:
         self.secrets: list[str] = []
         self._scenarios: dict[str, tuple[str, str, list[str]]] = {}
         self._failed_step: dict[str, str] = {}
+        self.selection: str | None = None
+        self._deselected = 0
+        """What -m/-k picked, for the report: the expressions and every scenario chosen, with its tags."""
+
+    @pytest.hookimpl
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        option = session.config.option
+        chosen = [f"{_scenario_title(item)} ({' '.join('@' + t for t in _tags(item)) or 'no tags'})"
+                  for item in session.items if _scenario_title(item)]
+        given = (("-m", getattr(option, "markexpr", "")), ("-k", getattr(option, "keyword", "")))
+        expressions = [f"{flag} {value!r}" for flag, value in given if value]
+        if expressions:
+            self.selection = (f"Selected by {' '.join(expressions)}: {len(chosen)} scenario(s) "
+                              f"({self._deselected} left out) — " + "; ".join(chosen))
+
+    @pytest.hookimpl
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self._deselected += len(items)
 
     @pytest.hookimpl
     def pytest_bdd_before_scenario(self, request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
@@ -64,7 +82,8 @@ class ScenarioCollector:
     def write_report(self, out: Path, config: pytest.Config) -> None:
         from ome_harness.report.scenario_report import write_scenario_report
 
-        write_scenario_report(self.results, self.target, out, secrets=self.all_secrets())
+        write_scenario_report(self.results, self.target, out, secrets=self.all_secrets(),
+                              notes=[self.selection] if self.selection else [])
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:
@@ -73,6 +92,22 @@ class ScenarioCollector:
         if xmlpath and Path(xmlpath).is_file() and self.all_secrets():
             path = Path(xmlpath)
             path.write_text(Redactor(self.all_secrets())(path.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+def _scenario_title(item: pytest.Item) -> str | None:
+    """'Feature: Scenario' of a pytest-bdd scenario, else None."""
+    from pytest_bdd.scenario import scenario_wrapper_template_registry
+
+    template = scenario_wrapper_template_registry.get(getattr(item, "obj", None))  # type: ignore[arg-type]
+    return f"{template.feature.name}: {template.name}" if template is not None else None
+
+
+# pytest's own marks, not Gherkin tags.
+_NOT_TAGS = {"parametrize", "usefixtures", "filterwarnings", "skip", "skipif", "xfail"}
+
+
+def _tags(item: pytest.Item) -> list[str]:
+    return sorted({mark.name for mark in item.iter_markers()} - _NOT_TAGS)
 
 
 def _skip_reason(report: pytest.TestReport) -> str:

@@ -17,6 +17,7 @@ from ome_harness.container.errors import ContainerError
 from ome_harness.ome.client import OmeClient
 from ome_harness.scenarios.collector import ScenarioCollector
 from ome_harness.target import OmeTarget, open_target
+from ome_harness.target.media_addresses import EXAMPLES, NAMES, require_ingest_address
 
 SCENARIO_DEFAULT_TARGET = "emulator"
 
@@ -47,6 +48,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--omh-allow-mutating", action="store_true", default=None,
                     help="allow @mutating scenarios against a target the harness did not launch")
     group.addoption("--omh-report", default=None, help="write test-report.md and test-report.json here")
+    for protocol, example in EXAMPLES.items():
+        group.addoption(f"--omh-{protocol}-url", default=None,
+                        help=f"{NAMES[protocol]} base URL of an OME the harness did not launch ({example})")
+    group.addoption("--omh-server-xml", default=None, help="OME's Server.xml: media ports on the API's host")
+    group.addoption("--omh-stream-prefix", default=None, help="test streams' name prefix (default omh-)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -62,8 +68,25 @@ def _overrides(config: pytest.Config) -> dict[str, Any]:
     return {"target": opt("--omh-target"), "allow_mutating": opt("--omh-allow-mutating"),
             "api": {"url": opt("--omh-api-url"), "token": opt("--omh-token")},
             "container": {"image": opt("--omh-image")},
+            "endpoints": {p: opt(f"--omh-{p}-url") for p in EXAMPLES},
+            "checks": {"server_xml": opt("--omh-server-xml")},
+            "media": {"stream_prefix": opt("--omh-stream-prefix")},
             # Container logs and other artefacts land next to test-report.md.
             "report": {"out": opt("--omh-report")}}
+
+
+@pytest.hookimpl(trylast=True)  # after -m/-k deselected what they do not pick
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse the run, in one line, when selected scenarios would publish to an OME of unknown address."""
+    publishing = sum(1 for item in items if item.get_closest_marker("media"))
+    if not publishing:
+        return
+    try:
+        cfg = load_config(config.getoption("--omh-config"), _overrides(config))
+        if (cfg.target or SCENARIO_DEFAULT_TARGET) == "url" and cfg.allow_mutating:
+            require_ingest_address(cfg, publishing)
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 @pytest.fixture(scope="session")

@@ -10,10 +10,18 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ome_harness.addresses import url_host
 from ome_harness.config import HarnessConfig
 from ome_harness.ome.client import OmeClient, open_connection
 from ome_harness.ome.errors import OmeError
+from ome_harness.target.media_addresses import (
+    APP_SECTIONS,
+    NAMES,
+    MediaAddresses,
+    MediaNotOffered,
+    configured_addresses,
+    launched_addresses,
+    unknown_address,
+)
 
 
 @dataclass
@@ -31,6 +39,9 @@ class OmeTarget:
     rtmp_base: str | None = None
     srt_base: str | None = None
     llhls_base: str | None = None
+    webrtc_base: str | None = None
+    # Where each base above came from (config, Server.xml, the launched OME) for reports.
+    media_sources: dict[str, str] = field(default_factory=dict)
     emulator: Any = None
     image: str | None = None
     image_digest: str | None = None
@@ -75,24 +86,58 @@ class OmeTarget:
     def host(self) -> str:
         return urlsplit(self.api_url).hostname or "localhost"
 
+    def media_addresses(self) -> MediaAddresses:
+        bases = {p: getattr(self, f"{p}_base") for p in ("rtmp", "srt", "llhls", "webrtc")}
+        return MediaAddresses(bases, dict(self.media_sources))
+
+    def _base(self, protocol: str) -> str:
+        """The protocol's base URL; an unknown one refuses in one line (never OME's default ports)."""
+        base = getattr(self, f"{protocol}_base")
+        if not base:
+            raise unknown_address(protocol, self.kind)
+        return base
+
     def rtmp_url(self, stream: str, app: str | None = None) -> str:
-        base = self.rtmp_base or f"rtmp://{url_host(self.host)}:1935"
-        return f"{base}/{app or self.app}/{stream}"
+        return f"{self._base('rtmp')}/{app or self.app}/{stream}"
 
     def srt_url(self, stream: str, app: str | None = None) -> str:
         # OME's SRT streamid convention: vhost/app/stream.
-        base = self.srt_base or f"srt://{url_host(self.host)}:9999"
-        return f"{base}?streamid={self.vhost}/{app or self.app}/{stream}"
+        return f"{self._base('srt')}?streamid={self.vhost}/{app or self.app}/{stream}"
 
     def llhls_url(self, stream: str, app: str | None = None) -> str:
-        base = self.llhls_base or f"http://{url_host(self.host)}:3333"
-        return f"{base}/{app or self.app}/{stream}/llhls.m3u8"
+        return f"{self._base('llhls')}/{app or self.app}/{stream}/llhls.m3u8"
+
+    def webrtc_url(self, stream: str, app: str | None = None) -> str:
+        return f"{self._base('webrtc')}/{app or self.app}/{stream}"
+
+    def expect_offered(self, client: OmeClient, protocol: str, app: str | None = None) -> None:
+        """Refuse when OME's config of the application has no provider/publisher for the protocol.
+
+        What the API can tell about media: the app's `providers`/`publishers` (samples/04_app.http); ports
+        are not in it. An unknown app or an unreadable config says nothing, so nothing is refused then.
+        """
+        section, key = APP_SECTIONS[protocol]
+        try:
+            config = client.app(self.vhost, app or self.app)
+        except OmeError:
+            return
+        enabled = getattr(config, section)
+        if enabled and key not in enabled:
+            raise MediaNotOffered(f"OME's config of {self.vhost}/{app or self.app} has no {NAMES[protocol]} "
+                                  f"({section}: {', '.join(sorted(enabled))}), so the harness does not "
+                                  "publish there")
 
 
 def attach_target(cfg: HarnessConfig) -> OmeTarget:
     token = cfg.api.token.get_secret_value() if cfg.api.token else None
+    media = configured_addresses(cfg, cfg.api.url, strict=False)
     return OmeTarget(kind="url", api_url=cfg.api.url, token=token, vhost=cfg.api.vhost, app=cfg.api.app,
-                     connect_timeout=cfg.api.connect_timeout, read_timeout=cfg.api.read_timeout)
+                     connect_timeout=cfg.api.connect_timeout, read_timeout=cfg.api.read_timeout,
+                     **_bases(media))
+
+
+def _bases(media: MediaAddresses) -> dict[str, Any]:
+    return {**{f"{p}_base": v for p, v in media.bases.items()}, "media_sources": media.sources}
 
 
 @contextlib.contextmanager
@@ -101,10 +146,12 @@ def emulator_target(cfg: HarnessConfig) -> Iterator[OmeTarget]:
 
     settings = emulator_settings(cfg)
     with EmulatorServer(settings) as server:
+        addresses = server.target_addresses()
+        media = launched_addresses("emulator", addresses["rtmp_base"], addresses["srt_base"],
+                                   addresses["llhls_base"])
         yield OmeTarget(kind="emulator", api_url=server.url, token=settings.token, vhost=cfg.api.vhost,
                         app=cfg.api.app, connect_timeout=cfg.api.connect_timeout,
-                        read_timeout=cfg.api.read_timeout, launched=True, emulator=server,
-                        **server.target_addresses())
+                        read_timeout=cfg.api.read_timeout, launched=True, emulator=server, **_bases(media))
 
 
 @contextlib.contextmanager
