@@ -35,6 +35,7 @@ class _Reset(socketserver.BaseRequestHandler):
         with contextlib.suppress(OSError):
             self.request.recv(4096)
         self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.request.close()  # now, before socketserver's shutdown(SHUT_WR) could send a FIN instead
 
 
 class _Redirect(socketserver.BaseRequestHandler):

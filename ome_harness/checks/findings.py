@@ -197,7 +197,7 @@ def api_misbehaves(results: Mapping[str, CheckResult], hints: RuntimeHints, url:
                 [NextStep(title="Use the server root as the API URL",
                           commands=[f"ome-harness diagnose --api-url {url.split('/v1')[0].rstrip('/')}"])])
     port = api_host_port(url)[1]
-    if kind == "not-http":
+    if kind in ("not-http", "reset"):  # Docker's proxy accepts, then closes or resets
         published = _published_by_container(hints, port)
         if published is not None:
             return published

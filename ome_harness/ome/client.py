@@ -274,10 +274,9 @@ def _without_userinfo(location: str) -> str:
 
 
 def _hung_up(exc: Exception) -> bool:
-    """The peer reset or closed the connection before any answer (not an answer in another protocol)."""
-    if any(isinstance(e, ConnectionResetError) for e in _causes(exc)):
-        return True
-    return "without sending a response" in str(exc)
+    """The peer reset the connection (RST). A plain close is left as not-HTTP: h11 cannot tell a
+    peer that hung up at once from one that sent a banner of another protocol and then closed."""
+    return any(isinstance(e, ConnectionResetError) for e in _causes(exc))
 
 
 def _not_json(response: httpx.Response, url: str) -> OmeBadResponse:
