@@ -13,7 +13,6 @@ import socket
 from pathlib import Path
 
 import httpx
-import pytest
 
 from ome_harness.emulator import EmulatorServer, EmulatorSettings
 from ome_harness.polling import Ready, poll_until
