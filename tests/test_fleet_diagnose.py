@@ -18,6 +18,7 @@ from ome_harness.emulator.edge import EdgeOrigin
 from ome_harness.emulator.multiport import EmulatedNode, EmulatorFleet
 from ome_harness.fleet import diagnose_targets_file
 from ome_harness.fleet.model import FleetReport
+from ome_harness.polling import Ready, poll_until
 from ome_harness.report.fleet import render_fleet_json, render_fleet_junit, render_fleet_markdown
 from ome_harness.report.fleet_schema import SCHEMA_PATH, schema_text
 from ome_harness.results import Status
@@ -101,6 +102,18 @@ def test_dead_nodes_cost_only_their_own_timeout(tmp_path: Path) -> None:
     assert all(s.row.cause == "No answer within 1s" for s in report.targets)
     # One after another six silent nodes take 6 s; concurrently, about one timeout.
     assert wall < 3.0, f"six silent nodes took {wall:.1f}s"
+
+
+def test_concurrency_bounds_how_many_nodes_are_in_flight(tmp_path: Path) -> None:
+    path = tmp_path / "targets.yaml"
+    with contextlib.ExitStack() as stack:
+        ports = [stack.enter_context(silent()) for _ in range(4)]
+        path.write_text("targets:\n" + "".join(entry(f"silent-{p}", f"http://127.0.0.1:{p}") for p in ports))
+        started = time.perf_counter()
+        diagnose_targets_file(path, concurrency=2, **TIMEOUTS)
+        wall = time.perf_counter() - started
+    # Four 1 s waits, two at a time: two rounds.
+    assert 2.0 <= wall < 3.5, f"{wall:.1f}s"
 
 
 def test_the_whole_fleet_is_bounded_by_its_slowest_node(fleet_report) -> None:
@@ -234,3 +247,23 @@ def test_targets_excludes_the_single_target_options(run_cli, tmp_path: Path, ext
     run = run_cli("diagnose", "--targets", str(targets), *extra)
     assert run.code == 2 and run.stderr.count("\n") == 1 and "exclude each other" in run.stderr
 
+
+
+def test_a_single_emulator_server_can_be_an_edge_that_relays_its_origin() -> None:
+    from ome_harness.emulator import EmulatorServer, EmulatorSettings
+    from ome_harness.ome.client import OmeClient
+
+    quiet = {"rtmp_port": None, "srt_port": None, "llhls_port": None}
+    with EmulatorServer(EmulatorSettings(token=TOKEN, **quiet)) as origin:
+        edge_settings = EmulatorSettings(token=OTHER, edge_of=EdgeOrigin(origin.url, TOKEN), **quiet)
+        with EmulatorServer(edge_settings) as edge, OmeClient(edge.url, OTHER) as client:
+            assert client.streams("default", "app") == []
+            origin.state.add_stream("relayed")
+            listed = poll_until(lambda: Ready(True) if "relayed" in client.streams("default", "app") else "not yet",
+                                deadline_s=5, what="the edge to list the origin's stream")
+            assert listed
+            vhost = client.vhost("default")
+            [mapped] = vhost.origins["origin"]
+            assert mapped["pass"]["scheme"] == "emulator-api-relay"
+            assert mapped["pass"]["urls"]["url"] == [f"{origin.url.split('//')[1]}/app"]
+            assert client.stream("default", "app", "relayed").input.source_type == "EmulatorRelay"
