@@ -5,9 +5,17 @@ Feature: Streams endpoint
   Background:
     Given an OME target
 
-  Scenario: The configured application lists its streams
+  Scenario: The streams endpoint answers with distinct stream names
     When I list the streams of the configured application
-    Then the answer is a list of stream names
+    Then the answer is a list of distinct stream names
+
+  # Publishes a stream so the list cannot pass empty: needs an encoder and may change the target.
+  @media @mutating
+  Scenario: The configured application lists its streams
+    Given a test encoder
+    And a live stream published over RTMP
+    When I list the streams of the configured application
+    Then the list names the published stream
 
   Scenario: An unknown stream is not found
     When I ask for the stream "nosuchstream-omh"

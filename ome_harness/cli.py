@@ -5,11 +5,21 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from ome_harness.config import ConfigError, HarnessConfig, load_config
+from ome_harness import __version__
+from ome_harness.cli_support import (
+    check_file,
+    check_out_folder,
+    check_template_dir,
+    check_url_flag,
+    configure,
+    fail,
+    refuse_together,
+)
+from ome_harness.config import ConfigError, HarnessConfig, scenario_target
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Diagnose and test OvenMediaEngine deployments.")
@@ -17,46 +27,16 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config (default: ./harness.yaml if present).")]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"ome-harness {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _root() -> None:
+def _root(version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                                 help="Print the version and exit.")] = False) -> None:
     """Diagnose and test OvenMediaEngine deployments."""
-
-
-def fail(message: str, code: int = 2) -> None:
-    """End the command with one line on stderr."""
-    typer.echo(f"ome-harness: error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def configure(config_path: Path | None, overrides: dict[str, Any]) -> HarnessConfig:
-    try:
-        return load_config(config_path, overrides)
-    except ConfigError as exc:
-        fail(str(exc))
-        raise  # unreachable: fail() raises
-
-
-def _check_url(url: str | None) -> None:
-    from urllib.parse import urlsplit
-
-    if url is None:
-        return
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
-        fail(f"API URL {url!r} is not an http(s) URL with a host (e.g. http://localhost:8081)")
-    try:
-        parts.port  # noqa: B018 - raises on a bad port
-        parts.hostname.encode("idna")
-    except (ValueError, UnicodeError):
-        fail(f"API URL {url!r} has an invalid host or port")
-    if parts.path not in ("", "/") or parts.query:
-        fail(f"API URL {url!r} must be the server root (the harness adds /v1/...): use "
-             f"{parts.scheme}://{parts.netloc}")
-
-
-def _check_file(path: Path | None, option: str) -> None:
-    if path is not None and not path.is_file():
-        fail(f"{option} {path}: no such file")
 
 
 @app.command()
@@ -83,9 +63,8 @@ def diagnose(
     if targets is not None:
         others = {"--api-url": api_url, "--token": token, "--emulator": use_emulator, "--launch": launch,
                   "--vhost": vhost, "--app": app_name, "--server-xml": server_xml, "--env-file": env_file}
-        clash = next((name for name, value in others.items() if value), None)
-        if clash:
-            fail(f"--targets and {clash} exclude each other (each node's settings are in the targets file)")
+        for option, value in others.items():
+            refuse_together({"--targets": True, option: bool(value)}, "each node's settings are in the targets file")
         _diagnose_fleet(targets, concurrency, config, out, template_dir)
     if concurrency is not None:
         fail("--concurrency goes with --targets")
@@ -93,24 +72,13 @@ def diagnose(
     from ome_harness.container.errors import ContainerError
     from ome_harness.redaction import Redactor
     from ome_harness.report import write_report
+    from ome_harness.report.render import TemplateProblem
     from ome_harness.report.terminal import print_summary
     from ome_harness.target import open_target
 
-    if use_emulator and launch:
-        fail("--emulator and --launch exclude each other")
-    _check_url(api_url)
-    _check_file(server_xml, "--server-xml")
-    _check_file(env_file, "--env-file")
-    if template_dir is not None and not template_dir.is_dir():
-        fail(f"--template-dir {template_dir}: no such folder")
-    target_kind = "emulator" if use_emulator else "container" if launch else None
-    cfg = configure(config, {"target": target_kind, "api": {"url": api_url, "token": token, "vhost": vhost,
-                                                            "app": app_name},
-                             "report": {"out": out, "domain": domain, "template_dir": template_dir},
-                             "container": {"image": image},
-                             "checks": {"server_xml": server_xml, "env_file": env_file}})
-    cfg.target = cfg.target or "url"
-    _check_url(cfg.api.url)
+    cfg = _diagnose_config(api_url=api_url, token=token, config=config, out=out, domain=domain, vhost=vhost,
+                           app_name=app_name, server_xml=server_xml, env_file=env_file,
+                           template_dir=template_dir, use_emulator=use_emulator, launch=launch, image=image)
     try:
         with open_target(cfg) as target:
             report = run_diagnosis(target, server_xml=cfg.checks.server_xml, env_file=cfg.checks.env_file,
@@ -118,44 +86,76 @@ def diagnose(
             secrets = [*cfg.secrets(), *([target.token] if target.token else [])]
     except ContainerError as exc:
         fail(str(exc))
-    files = write_report(report, cfg.report.out, secrets=secrets, template_dir=cfg.report.template_dir)
+    try:
+        files = write_report(report, cfg.report.out, secrets=secrets, template_dir=cfg.report.template_dir)
+    except TemplateProblem as exc:
+        fail(str(exc))
     print_summary(report, files, Redactor(secrets))
-    typer.echo(str(files["markdown"]))
+    typer.echo(str(files["markdown"].resolve()))
     raise typer.Exit(report.exit_code)
 
 
 def _diagnose_fleet(targets: Path, concurrency: int | None, config: Path | None, out: Path | None,
                     template_dir: Path | None) -> None:
     from ome_harness.fleet import DEFAULT_CONCURRENCY, diagnose_targets_file
+    from ome_harness.redaction import Redactor
     from ome_harness.report.fleet import write_fleet_report
 
-    _check_file(targets, "--targets")
+    check_file(targets, "--targets")
     if concurrency is not None and not 1 <= concurrency <= 256:
         fail(f"--concurrency {concurrency}: choose 1 to 256")
-    if template_dir is not None and not template_dir.is_dir():
-        fail(f"--template-dir {template_dir}: no such folder")
     cfg = configure(config, {"report": {"out": out, "template_dir": template_dir}})
+    check_template_dir(cfg.report.template_dir)
+    cfg.report.out = check_out_folder(cfg.report.out)
     try:
         report, secrets = diagnose_targets_file(targets, concurrency=concurrency or DEFAULT_CONCURRENCY,
                                                 connect_timeout=cfg.api.connect_timeout,
                                                 read_timeout=cfg.api.read_timeout)
     except ConfigError as exc:
         fail(str(exc))
+    redact = Redactor([*cfg.secrets(), *secrets])
     files = write_fleet_report(report, cfg.report.out, secrets=[*cfg.secrets(), *secrets],
                                template_dir=cfg.report.template_dir)
-    from ome_harness.redaction import Redactor
-
     failed = ", ".join(report.failed) or "none"
-    redact = Redactor([*cfg.secrets(), *secrets])
     typer.echo(redact(f"{report.status.value}: {len(report.targets)} node(s), failed: {failed}"), err=True)
-    typer.echo(str(files["markdown"]))
+    typer.echo(str(files["markdown"].resolve()))
     raise typer.Exit(report.exit_code)
+
+
+def _diagnose_config(*, api_url: str | None, token: str | None, config: Path | None, out: Path | None,
+                     domain: str | None, vhost: str | None, app_name: str | None, server_xml: Path | None,
+                     env_file: Path | None, template_dir: Path | None, use_emulator: bool, launch: bool,
+                     image: str | None) -> HarnessConfig:
+    """Every check of `diagnose`'s input, before any connection is made."""
+    refuse_together({"--emulator": use_emulator, "--launch": launch}, "choose one target")
+    own = "--emulator" if use_emulator else "--launch" if launch else None
+    if own is not None:
+        refuse_together({own: True, "--api-url": api_url is not None},
+                        f"{own} diagnoses the harness's own OME, --api-url names another one")
+        refuse_together({own: True, "--token": token is not None},
+                        f"{own} starts an OME with its own token; --token is for --api-url")
+    check_url_flag(api_url)
+    check_file(server_xml, "--server-xml")
+    check_file(env_file, "--env-file")
+    target_kind = "emulator" if use_emulator else "container" if launch else None
+    cfg = configure(config, {"target": target_kind, "api": {"url": api_url, "token": token, "vhost": vhost,
+                                                            "app": app_name},
+                             "report": {"out": out, "domain": domain, "template_dir": template_dir},
+                             "container": {"image": image},
+                             "checks": {"server_xml": server_xml, "env_file": env_file}})
+    cfg.target = cfg.target or "url"
+    check_file(cfg.checks.server_xml, "checks.server_xml")
+    check_file(cfg.checks.env_file, "checks.env_file")
+    check_template_dir(cfg.report.template_dir)
+    cfg.report.out = check_out_folder(cfg.report.out)
+    return cfg
 
 
 @app.command()
 def run(
-    target: Annotated[str | None, typer.Option(help="emulator (default), url or container.")] = None,
-    api_url: Annotated[str | None, typer.Option("--api-url", help="OME API URL (with --target url).")] = None,
+    target: Annotated[str | None, typer.Option(help="emulator, url or container (default: url when an API URL "
+                                                    "is given anywhere, else emulator).")] = None,
+    api_url: Annotated[str | None, typer.Option("--api-url", help="OME API URL (means --target url).")] = None,
     token: Annotated[str | None, typer.Option(help="OME API access token.")] = None,
     image: Annotated[str | None, typer.Option(help="OME image (with --target container).")] = None,
     config: ConfigOption = None,
@@ -181,23 +181,38 @@ def run(
     """Run the Gherkin scenarios against a target; writes test-report.md and junit.xml (exit 0/1/2)."""
     from ome_harness.scenarios.runner import run_scenarios
 
-    if target not in (None, "emulator", "url", "container"):
-        fail(f"--target {target!r}: choose emulator, url or container")
-    _check_url(api_url)
-    if config is not None and not config.is_file():
-        fail(f"--config {config}: no such file")
-    _check_file(server_xml, "--server-xml")
     endpoints = {"rtmp": rtmp_url, "srt": srt_url, "llhls": llhls_url, "webrtc": webrtc_url}
-    # Validate now so a bad config is one line here rather than a pytest usage error later.
-    cfg = configure(config, {"report": {"out": out}, "endpoints": endpoints,
-                             "media": {"stream_prefix": stream_prefix}})
+    cfg = _run_config(target=target, api_url=api_url, token=token, image=image, config=config, out=out,
+                      server_xml=server_xml, endpoints=endpoints, stream_prefix=stream_prefix)
     media = {**{f"{p}-url": v for p, v in endpoints.items()}, "server-xml": server_xml,
              "stream-prefix": stream_prefix}
-    code = run_scenarios(cfg.report.out, config=config, target=target, api_url=api_url, token=token, image=image,
-                         allow_mutating=allow_mutating, select=select, tags=tags, verbose=verbose,
+    code = run_scenarios(cfg.report.out, config=config, target=cfg.target, api_url=api_url, token=token,
+                         image=image, allow_mutating=allow_mutating, select=select, tags=tags, verbose=verbose,
                          media={k: str(v) for k, v in media.items() if v is not None})
     typer.echo(str(cfg.report.out / "test-report.md"))
     raise typer.Exit(code)
+
+
+def _run_config(*, target: str | None, api_url: str | None, token: str | None, image: str | None,
+                config: Path | None, out: Path | None, server_xml: Path | None, endpoints: dict[str, str | None],
+                stream_prefix: str | None) -> HarnessConfig:
+    """Every check of `run`'s input, before pytest starts: a bad value is one line here, not a traceback."""
+    if target not in (None, "emulator", "url", "container"):
+        fail(f"--target {target!r}: choose emulator, url or container")
+    if target in ("emulator", "container"):
+        refuse_together({f"--target {target}": True, "--api-url": api_url is not None},
+                        f"--target {target} tests the harness's own OME, --api-url names another one "
+                        "(use --target url)")
+        refuse_together({f"--target {target}": True, "--token": token is not None},
+                        f"--target {target} starts an OME with its own token; --token is for --target url")
+    check_url_flag(api_url)
+    check_file(server_xml, "--server-xml")
+    cfg = configure(config, {"target": target, "api": {"url": api_url, "token": token},
+                             "container": {"image": image}, "report": {"out": out}, "endpoints": endpoints,
+                             "media": {"stream_prefix": stream_prefix}})
+    cfg.target = scenario_target(cfg)
+    cfg.report.out = check_out_folder(cfg.report.out)
+    return cfg
 
 
 @app.command()
@@ -243,6 +258,8 @@ def emulator(
                    + f"; RTMP ingest on port {settings.rtmp_port}, SRT ingest on port {settings.srt_port}/udp, "
                    + f"LL-HLS on port {settings.llhls_port}", err=True)
         server.serve_forever()
+    except ValueError as exc:
+        fail(str(exc))
     except OSError as exc:
         fail(f"cannot listen on one of the ports (API {settings.port}, RTMP {settings.rtmp_port}, "
              f"SRT {settings.srt_port}/udp, LL-HLS {settings.llhls_port}): {exc.strerror or exc}")

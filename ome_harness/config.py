@@ -9,10 +9,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+
+from ome_harness.redaction import mask_userinfo
 
 DEFAULT_CONFIG_FILE = Path("harness.yaml")
 
@@ -25,8 +28,34 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+def api_url_problem(url: str) -> str | None:
+    """Why `url` cannot be OME's API root (None when it can): http(s), a host, a port to dial, no path."""
+    parts = urlsplit(url)
+    shown = mask_userinfo(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+        return f"API URL {shown!r} is not an http(s) URL with a host (e.g. http://localhost:8081)"
+    try:
+        port = parts.port
+        parts.hostname.encode("idna")
+    except (ValueError, UnicodeError):
+        return f"API URL {shown!r} has an invalid host or port"
+    if port == 0:
+        return f"API URL {shown!r}: port 0 cannot be dialled (it means 'any free port' only when listening)"
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        root = mask_userinfo(f"{parts.scheme}://{parts.netloc}")
+        return f"API URL {shown!r} must be the server root (the harness adds /v1/...): use {root}"
+    return None
+
+
+def _api_url(url: str) -> str:
+    if problem := api_url_problem(url):
+        raise ValueError(problem)
+    return url
+
+
 class ApiConfig(Section):
-    url: str = "http://localhost:8081"
+    # Checked wherever it comes from (file, OMH_API__URL, flag), so every command refuses it alike.
+    url: Annotated[str, AfterValidator(_api_url)] = "http://localhost:8081"
     token: SecretStr | None = None
     vhost: str = "default"
     app: str = "app"
@@ -40,11 +69,28 @@ class ReportConfig(Section):
     template_dir: Path | None = None
 
 
+def _ome_version(text: str) -> str:
+    from ome_harness.ome.versions import OmeVersion  # here: the ome package pulls in httpx
+
+    try:
+        OmeVersion.parse(text)
+    except ValueError:
+        raise ValueError("not an OME release number (e.g. 0.21.0)") from None
+    return text
+
+
+def _non_empty_token(token: SecretStr) -> SecretStr:
+    if not token.get_secret_value():
+        raise ValueError("empty: OME refuses to start without an access token, and so does the emulator")
+    return token
+
+
 class EmulatorConfig(Section):
     hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
     port: int = Field(0, ge=0, le=65535)
-    token: SecretStr = SecretStr("ome-harness-emulator-token")
-    version: str = "0.20.0"
+    # Real OME refuses to start with an empty AccessToken ("Empty <AccessToken> is not allowed", ome-api.md).
+    token: Annotated[SecretStr, AfterValidator(_non_empty_token)] = SecretStr("ome-harness-emulator-token")
+    version: Annotated[str, AfterValidator(_ome_version)] = "0.20.0"
     rtmp_port: int = Field(0, ge=0, le=65535)
     # SRT ingest (UDP; OME's default 9999); 0: a free port in-process, 9999 for `ome-harness emulator`.
     srt_port: int = Field(0, ge=0, le=65535)
@@ -199,9 +245,18 @@ class _YamlSource(PydanticBaseSettingsSource):
 
 def read_yaml(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: not a text (UTF-8) YAML file: byte 0x{raw[exc.start]:02x} at line {line}"
+                          ) from None
+    if "\x00" in text:
+        line = text[:text.index("\x00")].count("\n") + 1
+        raise ConfigError(f"{path}: not a text YAML file: a NUL byte at line {line}")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -222,8 +277,10 @@ def _describe(exc: ValidationError, source: str) -> str:
     if first["type"] == "extra_forbidden":
         return f"{source}: unknown key '{key}'"
     given = first.get("input")
-    shown = "" if isinstance(given, dict | list) or "token" in key or "db_url" in key else f" (got {given!r})"
-    return f"{source}: key '{key}': {first['msg']}{shown}"
+    secret = "token" in key or "db_url" in key or isinstance(given, dict | list)
+    shown = "" if secret or key == "api.url" else f" (got {mask_userinfo(repr(given))})"
+    message = first["msg"].removeprefix("Value error, ")
+    return f"{source}: key '{key}': {message}{shown}"
 
 
 def _prune(values: dict[str, Any]) -> dict[str, Any]:
@@ -256,3 +313,14 @@ def load_config(path: Path | str | None = None, overrides: dict[str, Any] | None
         raise ConfigError(_describe(exc, source)) from None
     finally:
         _YamlSource.data = {}
+
+
+def scenario_target(cfg: HarnessConfig) -> str:
+    """Where scenarios run: the named target; else an API URL that was given means that URL.
+
+    Only with no URL anywhere (flag, OMH_API__URL, file) do they fall back to the built-in
+    emulator: a CI job that sets a URL but forgets `--target url` must not go green on a stand-in.
+    """
+    if cfg.target is not None:
+        return cfg.target
+    return "url" if "url" in cfg.api.model_fields_set else "emulator"

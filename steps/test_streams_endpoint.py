@@ -2,7 +2,9 @@
 
 from pytest_bdd import parsers, scenarios, then, when
 
-from ome_harness.scenarios.outcome import attempt, expect_success
+from ome_harness.scenarios.outcome import attempt, expect_listed, expect_stream_names
+
+pytest_plugins = ["media_steps"]
 
 scenarios("streams_endpoint.feature")
 
@@ -22,7 +24,11 @@ def ask_vhost(ome_client, name):
     return attempt(lambda: ome_client.vhost(name))
 
 
-@then("the answer is a list of stream names")
+@then("the answer is a list of distinct stream names")
 def list_of_names(outcome):
-    names = expect_success(outcome)
-    assert all(names) and len(set(names)) == len(names), f"empty or repeated stream names: {names}"
+    expect_stream_names(outcome)
+
+
+@then("the list names the published stream")
+def list_names_the_stream(outcome, publication):
+    expect_listed(outcome, publication.name)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import socket
+import threading
 import time
 
 import pytest
@@ -256,3 +258,117 @@ def _drip(conn, stop) -> None:  # noqa: ANN001
             except OSError:
                 return
             time.sleep(0.3)
+
+
+def test_https_to_a_plain_http_port_says_so(emulator: EmulatorServer) -> None:
+    report = diagnose(target(emulator.url.replace("http://", "https://")), probe_host=False)
+    api = next(r for r in report.results if r.id == "api")
+    assert api.status is Status.ERROR
+    assert api.summary == "This port speaks plain HTTP (TLS handshake failed): use http://"
+    assert "EPERM" not in api.summary + str(api.facts)
+    assert finding_keys(report) == ["api_plain_http"]
+    assert api.remediation and emulator.url in api.remediation
+
+
+def _serve(handle) -> tuple[socket.socket, threading.Event]:  # noqa: ANN001
+    """A loopback listener that runs `handle(conn, stop)` for every connection, until `stop` is set."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=handle, args=(conn, stop), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return server, stop
+
+
+def _banner_and_hold(conn: socket.socket, stop: threading.Event) -> None:
+    # Like an SMTP/SSH/Redis-style service: greets at once, then waits for its own protocol forever.
+    with conn:
+        with contextlib.suppress(OSError):
+            conn.sendall(b"220 mail.example ESMTP ready\r\n")
+        stop.wait(20)
+
+
+def test_banner_service_that_keeps_the_socket_open_is_not_a_slow_api() -> None:
+    server, stop = _serve(_banner_and_hold)
+    with server:
+        report = diagnose(target(f"http://127.0.0.1:{server.getsockname()[1]}"), probe_host=False)
+        stop.set()
+    api = next(r for r in report.results if r.id == "api")
+    assert api.status is Status.ERROR and "does not speak HTTP" in api.summary, api.summary
+    assert "220 mail.example ESMTP ready" in str(api.facts.get("error"))
+    assert "api_timeout" not in finding_keys(report) and "api_bad_response_not-http" in finding_keys(report)
+    assert "read_timeout" not in (api.remediation or "")
+
+
+def _ome_500(conn: socket.socket, stop: threading.Event) -> None:
+    # OME's error envelope (statusCode/message, '[HTTP] ... (code)' decoration as in the 4xx samples).
+    body = (b'{"message":"[HTTP] Internal Server Error: could not read the server info (500)",'
+            b'"statusCode":500}')
+    with conn, contextlib.suppress(OSError):
+        conn.recv(4096)
+        conn.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+
+
+def test_ome_envelope_with_http_500_is_ome_failing_in_its_own_words() -> None:
+    server, stop = _serve(_ome_500)
+    with server:
+        report = diagnose(target(f"http://127.0.0.1:{server.getsockname()[1]}"), probe_host=False)
+        stop.set()
+    api = next(r for r in report.results if r.id == "api")
+    assert api.status is Status.ERROR
+    assert api.summary == ("OME answers but fails: HTTP 500, "
+                           "'Internal Server Error: could not read the server info'")
+    assert finding_keys(report) == ["ome_server_error"]
+    issue = report.issues[0]
+    assert "could not read the server info" in " ".join(issue.details)
+    assert "Another service" not in " ".join(issue.details)
+
+
+def test_explicit_port_0_is_not_the_schemes_default() -> None:
+    from ome_harness.checks.network import api_host_port
+
+    assert api_host_port("http://127.0.0.1:0") == ("127.0.0.1", 0)
+    assert api_host_port("https://ome.example") == ("ome.example", 443)
+
+
+def _endless_json(conn: socket.socket, stop: threading.Event) -> None:
+    # A 200 that never ends, streamed as fast as loopback takes it (about 1 GB/s).
+    chunk = b" " * 65536
+    with conn, contextlib.suppress(OSError):
+        conn.recv(4096)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
+                     b'{"a":"')
+        while not stop.is_set():
+            conn.sendall(chunk)
+
+
+def test_an_answer_beyond_16_mib_is_cut_off_as_not_omes_api() -> None:
+    from ome_harness.ome import OmeClient
+    from ome_harness.ome.client import MAX_ANSWER_BYTES
+    from ome_harness.ome.errors import OmeBadResponse
+
+    server, stop = _serve(_endless_json)
+    started = time.monotonic()
+    with server, OmeClient(f"http://127.0.0.1:{server.getsockname()[1]}", TOKEN, read_timeout=60) as client:
+        try:
+            with pytest.raises(OmeBadResponse) as caught:
+                client.version()
+        finally:
+            stop.set()
+    # The cap, not the 60 s deadline, ended it: a removed cap would read on for a minute, then time out.
+    assert caught.value.kind == "too-large" and str(MAX_ANSWER_BYTES) in caught.value.detail
+    assert MAX_ANSWER_BYTES == 16 * 1024 * 1024
+    assert time.monotonic() - started < 30

@@ -245,7 +245,7 @@ def test_targets_excludes_the_single_target_options(run_cli, tmp_path: Path, ext
     targets = tmp_path / "targets.yaml"
     targets.write_text("targets:\n" + entry("a", "http://127.0.0.1:1", token_env="X"))
     run = run_cli("diagnose", "--targets", str(targets), *extra)
-    assert run.code == 2 and run.stderr.count("\n") == 1 and "exclude each other" in run.stderr
+    assert run.code == 2 and run.stderr.count("\n") == 1 and "cannot be used together" in run.stderr
 
 
 

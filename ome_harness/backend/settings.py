@@ -16,7 +16,10 @@ SWALLOW_OME_REFUSAL = "swallow-ome-refusal"
 SKIP_AUDIT = "skip-audit"
 """Fault: no operation writes its audit log entry (the audit checks must catch it)."""
 
-KNOWN_FAULTS = frozenset({FORGET_DB_WRITE, SERVER_ERROR, SWALLOW_OME_REFUSAL, SKIP_AUDIT})
+ACCEPT_ANY_TOKEN = "accept-any-token"
+"""Fault: requests with a missing or wrong bearer token are let in (backend_auth.feature must catch it)."""
+
+KNOWN_FAULTS = frozenset({FORGET_DB_WRITE, SERVER_ERROR, SWALLOW_OME_REFUSAL, SKIP_AUDIT, ACCEPT_ANY_TOKEN})
 
 
 @dataclass

@@ -111,6 +111,11 @@ class BackendUnderTest:
             self._api = self._stack.enter_context(BackendClient(self.url, self.token))
         return self._api
 
+    def caller(self, credential: str) -> BackendClient:
+        """The backend's API as an outsider calls it: no bearer token ("none") or a wrong one ("wrong")."""
+        token = None if credential == "none" else "wrong-" + secrets.token_hex(8)
+        return self._stack.enter_context(BackendClient(self.url, token))
+
     @property
     def db(self) -> DbChecker:
         if self.db_url is None:

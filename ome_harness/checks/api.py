@@ -11,6 +11,7 @@ from ome_harness.checks.context import CheckContext, exchange_evidence
 from ome_harness.checks.registry import check
 from ome_harness.ome.client import OmeClient
 from ome_harness.ome.errors import (
+    OmeApiError,
     OmeBadResponse,
     OmeError,
     OmeNotFound,
@@ -37,12 +38,17 @@ def describe_failure(exc: OmeError) -> str:
                 "not-json": "API answered with something that is not JSON",
                 "not-http": "Something that does not speak HTTP answers on this port",
                 "reset": "The connection was reset before any answer",
-                "redirect": "API redirects elsewhere: " + exc.detail.split(";")[0].removeprefix("redirects to ")}.get(exc.kind,
-                                                                                          "Unexpected answer shape")
+                "redirect": "API redirects elsewhere: " + exc.detail.split(";")[0].removeprefix("redirects to "),
+                "plain-http": "This port speaks plain HTTP (TLS handshake failed): use http://",
+                "tls": f"TLS handshake failed ({exc.detail.removeprefix('TLS handshake failed: ')})",
+                }.get(exc.kind, "Unexpected answer shape")
     if isinstance(exc, OmeNotFound):
         return f"Not found ({exc.message}) — the API URL must be the server root, e.g. http://host:8081"
     if isinstance(exc, OmeUnauthorized):
         return f"Token rejected ({exc.message})"
+    if isinstance(exc, OmeApiError) and exc.status >= 500:
+        # OME's own envelope: OME answers, and fails. Its message is the lead.
+        return f"OME answers but fails: HTTP {exc.status}, '{exc.message}'"
     return str(exc)
 
 
@@ -87,6 +93,8 @@ def diagnose_api(ctx: CheckContext) -> CheckResult:
         facts["failure"] = type(error).__name__
         if isinstance(error, OmeBadResponse):
             facts["kind"] = error.kind
+        if isinstance(error, OmeApiError):
+            facts.update(status=error.status, message=error.message)
         if isinstance(error, OmeUnauthorized):
             # The API is there and talks OME's language; the token problem is the auth check's to report.
             return _result("api", title, Status.OK, f"API answers at {ctx.target.api_url} (version not readable: "
@@ -99,6 +107,11 @@ def diagnose_api(ctx: CheckContext) -> CheckResult:
         }
         hint = next((text for kind, text in remediation.items() if isinstance(error, kind)),
                     "Check the API URL (it must be the server root; the harness adds /v1).")
+        if isinstance(error, OmeBadResponse) and error.kind == "plain-http":
+            plain = ctx.target.api_url.replace("https://", "http://", 1)
+            hint = f"Use {plain}, or enable OME's TLS API port."
+        elif isinstance(error, OmeApiError) and error.status >= 500:
+            hint = "OME itself failed this request: read OME's log around this time for the same message."
         return _result("api", title, Status.ERROR, describe_failure(error), client, facts=facts,
                        remediation=hint)
 

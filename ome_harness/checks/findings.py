@@ -191,6 +191,25 @@ def api_misbehaves(results: Mapping[str, CheckResult], hints: RuntimeHints, url:
                 [NextStep(title="Look at OME's health and logs",
                           commands=["journalctl -u ovenmediaengine -n 100 --no-pager   # or: docker logs --tail 100 <ome>",
                                     f"curl -m 10 -sS -o /dev/null -w '%{{http_code}} %{{time_total}}s\\n' {url}/v1/version"])])
+    if api.facts.get("failure") == "OmeApiError" and int(api.facts.get("status") or 0) >= 500:
+        # OME's own JSON envelope with a 5xx: OME answers and fails; nobody else owns the port.
+        return (Finding(key="ome_server_error", title="OME Answers With an Internal Error",
+                        details=[f"OME answered HTTP {api.facts['status']}: "
+                                 f"{api.facts.get('message') or '(no message)'}",
+                                 "The answer is OME's own JSON envelope, so OME owns the port and failed "
+                                 "the request."]),
+                [NextStep(title="Read OME's log for this error",
+                          commands=["journalctl -u ovenmediaengine -n 100 --no-pager"
+                                    "   # or: docker logs --tail 100 <ome>",
+                                    f"curl -sS -i {url}/v1/version | head -20"])])
+    if kind == "plain-http":
+        return (Finding(key="api_plain_http", title="API Port Speaks Plain HTTP, Not TLS",
+                        details=[api.facts.get("error", api.summary),
+                                 "The URL says https:// but the port answered the TLS handshake with "
+                                 "plain text."]),
+                [NextStep(title="Use http:// for this port (or OME's TLS API port for https://)",
+                          commands=["ome-harness diagnose --api-url "
+                                    + url.replace("https://", "http://", 1)])])
     if api.facts.get("failure") == "OmeNotFound":
         return (Finding(key="api_url_not_root", title="API URL Is Not the Server Root",
                         details=[api.summary, "OME routes /v1/... from the server root: drop any path from the URL."]),
@@ -203,7 +222,8 @@ def api_misbehaves(results: Mapping[str, CheckResult], hints: RuntimeHints, url:
             return published
     title = {"html": "API Answered with HTML — Is This OME?",
              "not-http": "Something Other Than HTTP Answers on the API Port",
-             "reset": "The API Port Resets Connections", "redirect": "The API URL Redirects Elsewhere"}.get(kind or "", "API Answer Is Not OME's JSON")
+             "reset": "The API Port Resets Connections", "redirect": "The API URL Redirects Elsewhere",
+             "tls": "TLS Handshake With the API Failed"}.get(kind or "", "API Answer Is Not OME's JSON")
     return (Finding(key=f"api_bad_response_{kind or 'other'}", title=title,
                     details=[api.facts.get("error", api.summary),
                              "Another service (a web server, a proxy, a different app) may own this port, "

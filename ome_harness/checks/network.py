@@ -50,7 +50,9 @@ def shown(address: str, port: int) -> str:
 
 def api_host_port(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
-    return parts.hostname or "localhost", parts.port or (443 if parts.scheme == "https" else 80)
+    # `is None`, not `or`: an explicit port 0 is not the scheme's default.
+    port = parts.port if parts.port is not None else (443 if parts.scheme == "https" else 80)
+    return parts.hostname or "localhost", port
 
 
 def is_loopback(host: str) -> bool:

@@ -88,10 +88,14 @@ def _video(spec: VideoSpec, *, bypass: bool, srt: bool = False) -> dict[str, Any
 
 
 def _audio(spec: AudioSpec, *, bypass: bool, codec: str | None = None, bitrate: int | None = None,
-           channel: int | None = None, samplerate: int | None = None) -> dict[str, Any]:
+           channel: int | None = None, samplerate: int | None = None,
+           declared: bool = True) -> dict[str, Any]:
+    # bitrateConf is what the publisher declared: RTMP's onMetaData does, MPEG-TS over SRT does not
+    # (0 in 37_stream_srt's input audio track).
     rate = bitrate or spec.bitrate
     return {
-        "bitrate": rate, "bitrateAvg": rate, "bitrateConf": rate, "bitrateLatest": rate, "bypass": bypass,
+        "bitrate": rate, "bitrateAvg": rate, "bitrateConf": rate if declared else 0, "bitrateLatest": rate,
+        "bypass": bypass,
         "channel": channel or spec.channel, "codec": codec or spec.codec,
         "samplerate": samplerate or spec.samplerate,
     }
@@ -111,8 +115,8 @@ def _input_tracks(stream: EmulatedStream) -> list[dict[str, Any]]:
         tracks.append({"id": 256 if srt else 0, "name": "Video", "type": "Video",
                        "video": _video(stream.video, bypass=False, srt=srt)})
     if stream.audio:
-        tracks.append({"audio": _audio(stream.audio, bypass=False), "id": 257 if srt else 1, "name": "Audio",
-                       "type": "Audio"})
+        tracks.append({"audio": _audio(stream.audio, bypass=False, declared=not srt), "id": 257 if srt else 1,
+                       "name": "Audio", "type": "Audio"})
     if not srt:
         tracks.append({"id": len(tracks), "name": "Data", "type": "Data"})
     return tracks

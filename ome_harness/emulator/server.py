@@ -58,6 +58,10 @@ class EmulatorServer:
 
     def __init__(self, settings: EmulatorSettings | None = None, state: EmulatorState | None = None) -> None:
         self.settings = settings or EmulatorSettings()
+        if not self.settings.token:
+            # Real OME logs "Empty <AccessToken> is not allowed" and shuts down (../shared/ome-api.md).
+            raise ValueError("the emulator needs an access token: real OME refuses to start with an "
+                             "empty one")
         self.state = state or EmulatorState(version=self.settings.version, vhost=self.settings.vhost,
                                             apps=self.settings.apps)
         self.app = (EdgeApi(self.state, self.settings.token, self.settings.edge_of) if self.settings.edge_of

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ome_harness.config import ConfigError
+from ome_harness.config import ConfigError, api_url_problem
 
 # Bounds the run (threads, sockets, report size): far above a real fleet, far below a runaway file.
 MAX_TARGETS = 2000
@@ -41,17 +41,11 @@ class FleetTarget(BaseModel):
     @field_validator("api_url")
     @classmethod
     def _server_root(cls, url: str) -> str:
-        parts = urlsplit(url)
-        try:
-            parts.port  # noqa: B018 - raises on a bad port
-        except ValueError:
-            raise ValueError("has an invalid port") from None
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL with a host, e.g. http://origin-1:8081")
-        if parts.path not in ("", "/") or parts.query:
-            raise ValueError(
-                f"must be the server root (the harness adds /v1/...): {parts.scheme}://{parts.netloc}"
-            )
+        if urlsplit(url).password is not None or "@" in urlsplit(url).netloc:
+            # A token in clear in the URL is still a token in clear: never echo the URL.
+            raise ValueError("credentials in the URL; name the token with token_env or token_file")
+        if problem := api_url_problem(url):  # the one rule for an API root (config.py)
+            raise ValueError(problem)
         return url.rstrip("/")
 
     @model_validator(mode="after")

@@ -46,6 +46,10 @@ T = TypeVar("T")
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 
 
+# How long a timed-out request's second look waits for a peer's first bytes (banners come at once).
+NON_HTTP_PEEK_S = 2.0
+
+
 class _TooSlow(Exception):
     """The answer did not complete within the request's total deadline (or never ends)."""
 
@@ -172,8 +176,19 @@ class OmeClient:
             phase = "connect" if isinstance(exc, httpx.ConnectTimeout) else "read"
             seconds = self.connect_timeout if phase == "connect" else self.read_timeout
             self._record(method, path, None, started, error=f"{phase} timeout")
+            if phase == "read" and (banner := self._non_http_greeting()) is not None:
+                # h11 waits for a whole header block, so a service that sends one line and keeps the
+                # socket open looks "slow"; its first bytes show it is not HTTP at all.
+                raise OmeBadResponse(url=url, status=0, kind="not-http",
+                                     detail=f"the peer does not answer HTTP: it sent {banner!r}") from None
             raise OmeTimeout(url=url, phase=phase, seconds=seconds) from None
-        except (httpx.ConnectError, UnicodeError) as exc:
+        except httpx.ConnectError as exc:
+            self._record(method, path, None, started, error=type(exc).__name__)
+            tls = next((e for e in _causes(exc) if isinstance(e, ssl.SSLError)), None)
+            if tls is not None:
+                raise _tls_failure(url, tls) from None
+            raise _unreachable(url, exc) from None
+        except UnicodeError as exc:
             self._record(method, path, None, started, error=type(exc).__name__)
             raise _unreachable(url, exc) from None
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
@@ -203,6 +218,24 @@ class OmeClient:
                                          detail=f"answer larger than {MAX_ANSWER_BYTES} bytes: not OME's API")
             return httpx.Response(streamed.status_code, headers=streamed.headers, content=bytes(body),
                                   request=streamed.request)
+
+    def _non_http_greeting(self) -> str | None:
+        """The first bytes of a fresh plain connection when they are not an HTTP answer (None otherwise)."""
+        parts = urlsplit(self.base_url)
+        if parts.scheme != "http" or parts.hostname is None:
+            return None
+        port = parts.port if parts.port is not None else 80
+        request = f"GET /v1/version HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n".encode()
+        try:
+            with socket.create_connection((parts.hostname, port), timeout=self.connect_timeout) as sock:
+                sock.settimeout(min(self.read_timeout, NON_HTTP_PEEK_S))
+                sock.sendall(request)
+                first = sock.recv(64)
+        except OSError:  # timeout included: silence is a slow peer, not a foreign protocol
+            return None
+        if not first or first.startswith(b"HTTP/"):
+            return None
+        return first.decode("latin-1").strip()[:40]
 
     def _record(self, method: str, path: str, status: int | None, started: float, **extra: Any) -> None:
         exchange = Exchange(method, path, status, round((time.perf_counter() - started) * 1000, 2), **extra)
@@ -309,10 +342,28 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
+def _tls_failure(url: str, error: ssl.SSLError) -> OmeBadResponse:
+    """An https:// URL whose TLS handshake failed: a plain-HTTP port, or a certificate not trusted."""
+    reason = (error.reason or "").upper()
+    if reason in PLAIN_HTTP_TLS_REASONS:
+        return OmeBadResponse(url=url, status=0, kind="plain-http",
+                              detail=f"this port speaks plain HTTP (TLS handshake failed: {error.reason})")
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return OmeBadResponse(url=url, status=0, kind="tls",
+                              detail=f"TLS handshake failed: {error.verify_message or error.reason}")
+    return OmeBadResponse(url=url, status=0, kind="tls",
+                          detail=f"TLS handshake failed: {error.reason or error}")
+
+
+# What OpenSSL reports when the peer answers a ClientHello with plain text (an HTTP error page).
+PLAIN_HTTP_TLS_REASONS = {"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST",
+                          "PACKET_LENGTH_TOO_LONG"}
+
+
 def _unreachable(url: str, exc: Exception) -> OmeUnreachable:
     parts = urlsplit(url)
     host = parts.hostname or "?"
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    port = parts.port if parts.port is not None else (443 if parts.scheme == "https" else 80)
     os_error = next((e for e in _causes(exc) if isinstance(e, OSError)), None)
     if isinstance(exc, UnicodeError) or isinstance(os_error, socket.gaierror):
         reason = "not a valid host name" if isinstance(exc, UnicodeError) else os_error.strerror

@@ -7,13 +7,36 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateSyntaxError,
+)
 
 from ome_harness.redaction import Redactor
 from ome_harness.resources import resource_dir
 from ome_harness.results import Report, Status
 
 BASENAMES = {"connection": "connection-report", "scenarios": "test-report"}
+
+
+class TemplateProblem(ValueError):
+    """A user's report template that cannot be compiled or rendered; the message names file and line."""
+
+
+def check_templates(template_dir: Path) -> None:
+    """Compile every *.j2 of a user's template folder now, before any work is done."""
+    env = _environment(template_dir)
+    for path in sorted(template_dir.glob("*.j2")):
+        try:
+            env.get_template(path.name)
+        except TemplateSyntaxError as exc:
+            raise TemplateProblem(f"--template-dir: {path}, line {exc.lineno}: {exc.message}") from None
+        except (UnicodeDecodeError, TemplateError) as exc:
+            raise TemplateProblem(f"--template-dir: {path}: cannot be used as a template: {exc}") from None
 
 
 def _environment(template_dir: Path | None) -> Environment:
@@ -25,10 +48,27 @@ def _environment(template_dir: Path | None) -> Environment:
 
 
 def render_markdown(report: Report, template_dir: Path | None = None) -> str:
-    template = _environment(template_dir).get_template(f"{BASENAMES[report.kind]}.md.j2")
-    text = template.render(report=report)
+    name = f"{BASENAMES[report.kind]}.md.j2"
+    template = _environment(template_dir).get_template(name)
+    try:
+        text = template.render(report=report)
+    except TemplateError as exc:
+        # Ours are tested; a user's override can name something a report does not have.
+        line = _template_line(exc)
+        raise TemplateProblem(f"template {template.filename}{line}: {exc}") from None
     # Collapse the blank runs the macros leave behind; keep Markdown's two-space line breaks.
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def _template_line(exc: BaseException) -> str:
+    """The template line of a render error, from the traceback jinja2 rewrites to point into the template."""
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(".j2"):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return f", line {line}" if line else ""
 
 
 def render_json(report: Report) -> str:

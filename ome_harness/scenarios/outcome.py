@@ -41,3 +41,18 @@ def expect_check(report: Report, check_id: str, *allowed: Status) -> None:
     result = next((r for r in report.results if r.id == check_id), None)
     assert result is not None, f"no check '{check_id}' in the diagnosis"
     assert result.status in allowed, f"check '{check_id}' is {result.status.value}: {result.summary}"
+
+
+def expect_stream_names(outcome: Outcome) -> list[str]:
+    """A stream list: distinct, non-empty names (an empty list is a valid answer when nothing is live)."""
+    names = expect_success(outcome)
+    assert isinstance(names, list), f"expected a list of stream names, got {names!r}"
+    assert all(isinstance(n, str) and n for n in names), f"empty or non-text stream names: {names}"
+    assert len(set(names)) == len(names), f"repeated stream names: {names}"
+    return names
+
+
+def expect_listed(outcome: Outcome, name: str) -> None:
+    """The list names the stream this scenario made live (so an empty list fails)."""
+    names = expect_stream_names(outcome)
+    assert name in names, f"stream '{name}' is live but the application lists {names or 'no streams'}"

@@ -12,14 +12,13 @@ from typing import Any
 
 import pytest
 
-from ome_harness.config import ConfigError, HarnessConfig, load_config
+from ome_harness.config import ConfigError, HarnessConfig, load_config, scenario_target
 from ome_harness.container.errors import ContainerError
 from ome_harness.ome.client import OmeClient
+from ome_harness.redaction import install_log_redaction
 from ome_harness.scenarios.collector import ScenarioCollector
 from ome_harness.target import OmeTarget, open_target
 from ome_harness.target.media_addresses import EXAMPLES, NAMES, require_ingest_address
-
-SCENARIO_DEFAULT_TARGET = "emulator"
 
 # Registered here, not in an ini file, so an installed `ome-harness run` knows them too.
 MARKERS = {
@@ -83,7 +82,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     try:
         cfg = load_config(config.getoption("--omh-config"), _overrides(config))
-        if (cfg.target or SCENARIO_DEFAULT_TARGET) == "url" and cfg.allow_mutating:
+        if scenario_target(cfg) == "url" and cfg.allow_mutating:
             require_ingest_address(cfg, publishing)
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -96,9 +95,9 @@ def harness_config(pytestconfig: pytest.Config) -> HarnessConfig:
         cfg = load_config(pytestconfig.getoption("--omh-config"), _overrides(pytestconfig))
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
-    if cfg.target is None:
-        cfg.target = SCENARIO_DEFAULT_TARGET
+    cfg.target = scenario_target(cfg)  # a given API URL means that URL, never a silent emulator
     pytestconfig.stash[ScenarioCollector.KEY].secrets.extend(cfg.secrets())
+    install_log_redaction(cfg.secrets())  # pytest shows captured log records in reports
     return cfg
 
 

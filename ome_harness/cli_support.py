@@ -1,0 +1,82 @@
+"""The checks every command makes before doing any work: one line on stderr and exit 2 when they fail.
+
+Nothing here imports the CLI, so commands registered from other modules use the same checks.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+
+from ome_harness.config import ConfigError, HarnessConfig, api_url_problem, load_config
+from ome_harness.redaction import install_log_redaction
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """End the command with one line on stderr."""
+    typer.echo(f"ome-harness: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def configure(config_path: Path | str | None, overrides: dict[str, Any]) -> HarnessConfig:
+    """The merged configuration (file, OMH_* environment, flags), validated as a whole, or exit 2."""
+    if config_path is not None and not Path(config_path).is_file():
+        fail(f"--config {config_path}: no such file")
+    try:
+        cfg = load_config(config_path, overrides)
+    except ConfigError as exc:
+        fail(str(exc))
+    install_log_redaction(cfg.secrets())  # from here on no log record carries a configured secret
+    return cfg
+
+
+def check_url_flag(url: str | None, option: str = "--api-url") -> None:
+    """A flag's URL named as the flag (the merged config names its key instead)."""
+    if url is not None and (problem := api_url_problem(url)):
+        fail(f"{option}: {problem}")
+
+
+def check_file(path: Path | None, option: str) -> None:
+    if path is not None and not path.is_file():
+        fail(f"{option} {path}: no such file")
+
+
+def refuse_together(given: dict[str, bool], reason: str) -> None:
+    """Options that cannot be honoured together are an error, never silently ignored."""
+    named = [option for option, present in given.items() if present]
+    if len(named) > 1:
+        fail(f"{' and '.join(named)} cannot be used together: {reason}")
+
+
+def check_out_folder(out: Path) -> Path:
+    """The report folder exists (created now) and is writable, before any check or scenario runs."""
+    if out.exists() and not out.is_dir():
+        fail(f"--out {out}: is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"--out {out}: cannot create the folder: {exc.strerror}")
+    probe = out / f".ome-harness-write-test-{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        fail(f"--out {out}: cannot write there: {exc.strerror}")
+    return out.resolve()
+
+
+def check_template_dir(template_dir: Path | None) -> None:
+    """Every template in a user's folder compiles; a broken one is named with its line."""
+    if template_dir is None:
+        return
+    if not template_dir.is_dir():
+        fail(f"--template-dir {template_dir}: no such folder")
+    from ome_harness.report.render import TemplateProblem, check_templates
+
+    try:
+        check_templates(template_dir)
+    except TemplateProblem as exc:
+        fail(str(exc))

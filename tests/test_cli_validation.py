@@ -1,0 +1,121 @@
+"""Bad input is refused before any work: one line on stderr, exit 2, naming the option, file or line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from ome_samples import TOKEN
+
+from ome_harness import __version__
+from ome_harness.emulator import EmulatorServer
+
+
+def one_line_exit_2(run) -> str:  # noqa: ANN001
+    assert run.code == 2, run.output
+    assert len(run.stderr.strip().splitlines()) == 1 and "Traceback" not in run.output, run.stderr
+    assert run.stdout == "", "nothing may be reported for a refused input"
+    return run.stderr
+
+
+@pytest.mark.parametrize("command", ["diagnose", "run", "emulator"])
+@pytest.mark.parametrize("url", ["ftp://ome.example:8081", "ome.example:8081"])
+def test_a_bad_api_url_from_the_environment_is_refused_by_every_command(run_cli, command: str,
+                                                                         url: str) -> None:
+    stderr = one_line_exit_2(run_cli(command, env={"OMH_API__URL": url}))
+    assert "OMH_API__URL" in stderr and "not an http(s) URL" in stderr
+
+
+def test_a_bad_api_url_from_the_config_file_names_the_file(run_cli, tmp_path: Path) -> None:
+    (tmp_path / "harness.yaml").write_text("api:\n  url: ftp://ome.example:8081\n")
+    stderr = one_line_exit_2(run_cli("run"))
+    assert "harness.yaml: key 'api.url'" in stderr
+
+
+@pytest.mark.parametrize("args, words", [
+    (["diagnose", "--emulator", "--api-url", "http://h:8081"], "--emulator and --api-url"),
+    (["diagnose", "--emulator", "--token", "t"], "--emulator and --token"),
+    (["diagnose", "--launch", "--api-url", "http://h:8081"], "--launch and --api-url"),
+    (["run", "--target", "emulator", "--api-url", "http://h:8081"], "--target emulator and --api-url"),
+    (["run", "--target", "container", "--api-url", "http://h:8081"], "--target container and --api-url"),
+    (["run", "--target", "emulator", "--token", "t"], "--target emulator and --token"),
+])
+def test_conflicting_options_are_refused(run_cli, args: list[str], words: str) -> None:
+    assert words in one_line_exit_2(run_cli(*args))
+
+
+def test_port_0_is_not_taken_for_port_80(run_cli) -> None:
+    run = run_cli("diagnose", "--api-url", "http://127.0.0.1:0")
+    assert "port 0 cannot be dialled" in one_line_exit_2(run)
+
+
+def test_out_that_is_a_file_or_cannot_be_created_is_refused_before_any_check(run_cli, tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("x")
+    assert "is a file, not a folder" in one_line_exit_2(run_cli("diagnose", "--emulator", "--out", "taken"))
+    assert "cannot create the folder" in one_line_exit_2(run_cli("run", "--out", "taken/sub"))
+
+
+def test_broken_template_is_named_with_its_line_before_any_check(run_cli, tmp_path: Path) -> None:
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    (folder / "connection-report.md.j2").write_text("# Report\n{{ report.status\nmore\n")
+    stderr = one_line_exit_2(run_cli("diagnose", "--emulator", "--template-dir", str(folder)))
+    assert "connection-report.md.j2, line " in stderr
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").rglob("connection-report.*"))
+
+
+def test_template_that_fails_while_rendering_is_bad_input_not_an_internal_error(run_cli,
+                                                                                 tmp_path: Path) -> None:
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    (folder / "connection-report.md.j2").write_text("ok\n{{ report.no_such_field }}\n")
+    stderr = one_line_exit_2(run_cli("diagnose", "--emulator", "--template-dir", str(folder)))
+    assert "connection-report.md.j2, line 2" in stderr and "internal error" not in stderr
+
+
+def test_binary_config_file_is_named_with_its_line(run_cli, tmp_path: Path) -> None:
+    (tmp_path / "bin.yaml").write_bytes(b"api:\n  url: http://h:1\n\xff\xfe\x00\x01")
+    stderr = one_line_exit_2(run_cli("diagnose", "--config", "bin.yaml"))
+    assert "bin.yaml: not a text (UTF-8) YAML file" in stderr and "line 3" in stderr
+
+
+def test_unknown_ome_version_is_refused(run_cli) -> None:
+    stderr = one_line_exit_2(run_cli("emulator", "--ome-version", "banana"))
+    assert "emulator.version" in stderr and "banana" in stderr
+
+
+def test_emulator_refuses_an_empty_access_token_like_ome(run_cli) -> None:
+    stderr = one_line_exit_2(run_cli("emulator", "--token", ""))
+    assert "OME refuses to start without an access token" in stderr
+    with pytest.raises(ValueError, match="empty one"):
+        from ome_harness.emulator import EmulatorSettings
+        EmulatorServer(EmulatorSettings(token=""))
+
+
+def test_version_flag(run_cli) -> None:
+    run = run_cli("--version")
+    assert run.code == 0 and run.stdout.strip() == f"ome-harness {__version__}"
+
+
+def test_api_url_without_target_tests_that_url_not_the_emulator(run_cli, tmp_path: Path,
+                                                                closed_port: int) -> None:
+    # With the emulator silently standing in, this would pass; the URL has nothing behind it.
+    for args, env in ((["--api-url", f"http://127.0.0.1:{closed_port}"], {}),
+                      ([], {"OMH_API__URL": f"http://127.0.0.1:{closed_port}"})):
+        run = run_cli("run", *args, "-k", "names_its_version", "--out", "o", env=env)
+        assert run.code == 1, run.output
+        data = json.loads((tmp_path / "o" / "test-report.json").read_text())
+        assert data["target"]["kind"] == "url" and data["counts"]["ERROR"] >= 1
+
+
+def test_report_folder_from_the_environment_is_used_and_printed_absolute(
+        run_cli, tmp_path: Path, emulator: EmulatorServer) -> None:
+    env = {"OMH_REPORT__OUT": "ci-reports"}
+    run = run_cli("diagnose", "--api-url", emulator.url, "--token", TOKEN, env=env)
+    assert run.code == 0, run.output
+    assert run.stdout.strip().splitlines()[-1] == str(tmp_path / "ci-reports" / "connection-report.md")
+    run = run_cli("run", "--target", "emulator", "-k", "names_its_version", env=env)
+    assert run.code == 0, run.output
+    assert run.stdout.strip().splitlines()[-1] == str(tmp_path / "ci-reports" / "test-report.md")
+    assert (tmp_path / "ci-reports" / "test-report.json").is_file()
