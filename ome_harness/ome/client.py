@@ -176,7 +176,8 @@ class OmeClient:
             phase = "connect" if isinstance(exc, httpx.ConnectTimeout) else "read"
             seconds = self.connect_timeout if phase == "connect" else self.read_timeout
             self._record(method, path, None, started, error=f"{phase} timeout")
-            if phase == "read" and (banner := self._non_http_greeting()) is not None:
+            deadline_at = started + self.connect_timeout + self.read_timeout
+            if phase == "read" and (banner := self._non_http_greeting(deadline_at)) is not None:
                 # h11 waits for a whole header block, so a service that sends one line and keeps the
                 # socket open looks "slow"; its first bytes show it is not HTTP at all.
                 raise OmeBadResponse(url=url, status=0, kind="not-http",
@@ -196,7 +197,7 @@ class OmeClient:
             self._record(method, path, None, started, error=type(exc).__name__)
             if _hung_up(exc):
                 raise OmeBadResponse(url=url, status=0, kind="reset",
-                                     detail="the peer closed or reset the connection without answering") from None
+                                     detail="the peer reset the connection without answering") from None
             raise OmeBadResponse(url=url, status=0, kind="not-http",
                                  detail=f"the peer does not answer HTTP ({type(exc).__name__}: {exc})") from None
         self._record(method, path, response.status_code, started,
@@ -219,22 +220,27 @@ class OmeClient:
             return httpx.Response(streamed.status_code, headers=streamed.headers, content=bytes(body),
                                   request=streamed.request)
 
-    def _non_http_greeting(self) -> str | None:
-        """The first bytes of a fresh plain connection when they are not an HTTP answer (None otherwise)."""
+    def _non_http_greeting(self, deadline_at: float) -> str | None:
+        """The first bytes of a fresh plain connection when they are not an HTTP answer (None otherwise).
+
+        The look fits in what is left of the request's own bound (connect + read timeout), so a
+        silent peer still ends within it."""
         parts = urlsplit(self.base_url)
-        if parts.scheme != "http" or parts.hostname is None:
+        left = deadline_at - time.perf_counter()
+        if parts.scheme != "http" or parts.hostname is None or left < 0.05:
             return None
         port = parts.port if parts.port is not None else 80
         request = f"GET /v1/version HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n".encode()
         try:
-            with socket.create_connection((parts.hostname, port), timeout=self.connect_timeout) as sock:
-                sock.settimeout(min(self.read_timeout, NON_HTTP_PEEK_S))
+            with socket.create_connection((parts.hostname, port), timeout=min(self.connect_timeout, left)) as sock:
+                peek = min(self.read_timeout, NON_HTTP_PEEK_S, deadline_at - time.perf_counter())
+                sock.settimeout(max(0.01, peek))
                 sock.sendall(request)
                 first = sock.recv(64)
         except OSError:  # timeout included: silence is a slow peer, not a foreign protocol
             return None
-        if not first or first.startswith(b"HTTP/"):
-            return None
+        if not first or first.startswith(b"HTTP/") or b"HTTP/".startswith(first):
+            return None  # an HTTP answer, or the start of one trickling in: slow, not foreign
         return first.decode("latin-1").strip()[:40]
 
     def _record(self, method: str, path: str, status: int | None, started: float, **extra: Any) -> None:
