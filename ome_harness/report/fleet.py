@@ -11,10 +11,13 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+
 from ome_harness.fleet.model import FleetReport
 from ome_harness.redaction import Redactor
-from ome_harness.report.render import _environment, render_junit, render_markdown
-from ome_harness.results import Status
+from ome_harness.report.render import render_markdown
+from ome_harness.resources import resource_dir
+from ome_harness.results import Report, Status
 
 BASENAME = "fleet-report"
 
@@ -24,13 +27,40 @@ def _demoted(markdown: str, name: str) -> str:
     return re.sub(r"\A## ", f"## {name} — ", text)
 
 
+def _templates(template_dir: Path | None) -> Environment:
+    # As the single-target report: a user's folder first, ours behind it.
+    folders = [str(template_dir)] if template_dir else []
+    loader = ChoiceLoader([FileSystemLoader([*folders, str(resource_dir("templates"))])])
+    return Environment(loader=loader, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                       keep_trailing_newline=True, autoescape=False)
+
+
+def _node_suite(report: Report, name: str, api_url: str) -> ET.Element:
+    """One node's checks as a <testsuite>, one <testcase> per check."""
+    suite = ET.Element("testsuite", name=name, hostname=api_url,
+                       timestamp=report.generated_at.isoformat(timespec="seconds"))
+    for result in report.results:
+        case = ET.SubElement(suite, "testcase", classname="ome_harness.connection", name=result.title,
+                             time=f"{result.duration_ms / 1000:.3f}")
+        evidence = "\n".join(f"{e.what} -> {e.outcome}" for e in result.evidence)
+        if result.status is Status.ERROR:
+            failure = ET.SubElement(case, "failure", message=result.summary, type="ERROR")
+            failure.text = "\n".join(filter(None, [evidence, result.remediation]))
+        elif result.status is Status.SKIP:
+            ET.SubElement(case, "skipped", message=result.summary)
+        else:
+            ET.SubElement(case, "system-out").text = f"{result.status.value}: {result.summary}\n{evidence}"
+    _count(suite)
+    return suite
+
+
 def render_fleet_markdown(report: FleetReport, template_dir: Path | None = None) -> str:
     sections = [
         (s.row.name, _demoted(render_markdown(s.report, template_dir), s.row.name)) for s in report.targets
     ]
     emulated = [s.row.name for s in report.targets if s.row.emulator]
     text = (
-        _environment(template_dir)
+        _templates(template_dir)
         .get_template(f"{BASENAME}.md.j2")
         .render(report=report, sections=sections, emulated=emulated)
     )
@@ -49,10 +79,8 @@ def render_fleet_junit(report: FleetReport, template_dir: Path | None = None) ->
     """One <testsuite> per node (its checks), and one for the fleet (drift, delivery)."""
     suites = ET.Element("testsuites", name="ome-harness fleet", tests="0", failures="0")
     for section in report.targets:
-        suite = ET.fromstring(render_junit(section.report).split("\n", 1)[1])
-        suite.set("name", f"{section.row.name} ({section.row.role})")
-        suite.set("hostname", section.row.api_url)
-        suites.append(suite)
+        name = f"{section.row.name} ({section.row.role})"
+        suites.append(_node_suite(section.report, name, section.row.api_url))
     fleet = ET.SubElement(
         suites, "testsuite", name="fleet", timestamp=report.generated_at.isoformat(timespec="seconds")
     )
