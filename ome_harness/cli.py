@@ -85,7 +85,8 @@ def diagnose(
     """Diagnose an OME deployment and write connection-report.md/.json/.junit.xml (exit 0 ok, 1 failed, 2 bad input)."""
     if targets is not None:
         others = {"--api-url": api_url, "--token": token, "--emulator": use_emulator, "--launch": launch,
-                  "--vhost": vhost, "--app": app_name, "--server-xml": server_xml, "--env-file": env_file}
+                  "--vhost": vhost, "--app": app_name, "--server-xml": server_xml, "--env-file": env_file,
+                  "--domain": domain, "--image": image}
         for option, value in others.items():
             refuse_together({"--targets": True, option: bool(value)}, "each node's settings are in the targets file")
         _diagnose_fleet(targets, concurrency, config, out, template_dir)
