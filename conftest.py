@@ -8,6 +8,7 @@ pytest_plugins = ["ome_harness.scenarios.plugin"]
 DOCKER_FIXTURES = {"docker_engine", "standin_image", "container_cfg", "test_containers"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the items
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The suite runs with `-n 2 --dist loadgroup` (scripts/test): everything that touches the one Docker
     # engine goes to one worker, so `ome-harness down`'s leftover sweep, a deliberately killed launcher's
