@@ -94,9 +94,24 @@ def diagnose(
         bool, typer.Option("--launch", help="Launch an OME container, diagnose it, remove it.")
     ] = False,
     image: Annotated[str | None, typer.Option(help="OME image for --launch.")] = None,
+    targets: Annotated[Path | None, typer.Option("--targets", help="YAML list of nodes: diagnose the fleet "
+                                                 "and write fleet-report.md/.json/.junit.xml.")] = None,
+    concurrency: Annotated[int | None, typer.Option(
+        help="Nodes diagnosed at once with --targets (default 16, at most 256).")] = None,
 ) -> None:
     """Diagnose an OME deployment and write connection-report.md/.json/.junit.xml (exit 0 ok, 1 failed, 2 bad
     input)."""
+    if targets is not None:
+        others = {"--api-url": api_url, "--token": token, "--emulator": use_emulator, "--launch": launch,
+                  "--vhost": vhost, "--app": app_name, "--server-xml": server_xml, "--env-file": env_file,
+                  "--domain": domain, "--image": image}
+        for option, value in others.items():
+            refuse_together(
+                {"--targets": True, option: bool(value)}, "each node's settings are in the targets file"
+            )
+        _diagnose_fleet(targets, concurrency, config, out, template_dir)
+    if concurrency is not None:
+        fail("--concurrency goes with --targets")
     from ome_harness.checks.diagnosis import diagnose as run_diagnosis
     from ome_harness.container.errors import ContainerError
     from ome_harness.redaction import Redactor
@@ -139,6 +154,33 @@ def diagnose(
                 fail(str(exc))
             print_summary(report, files, Redactor(secrets))
             typer.echo(str(files["markdown"].resolve()))
+    raise typer.Exit(report.exit_code)
+
+
+def _diagnose_fleet(targets: Path, concurrency: int | None, config: Path | None, out: Path | None,
+                    template_dir: Path | None) -> None:
+    from ome_harness.fleet import DEFAULT_CONCURRENCY, diagnose_targets_file
+    from ome_harness.redaction import Redactor
+    from ome_harness.report.fleet import write_fleet_report
+
+    check_file(targets, "--targets")
+    if concurrency is not None and not 1 <= concurrency <= 256:
+        fail(f"--concurrency {concurrency}: choose 1 to 256")
+    cfg = configure(config, {"report": {"out": out, "template_dir": template_dir}})
+    check_template_dir(cfg.report.template_dir)
+    cfg.report.out = check_out_folder(cfg.report.out)
+    try:
+        report, secrets = diagnose_targets_file(targets, concurrency=concurrency or DEFAULT_CONCURRENCY,
+                                                connect_timeout=cfg.api.connect_timeout,
+                                                read_timeout=cfg.api.read_timeout)
+    except ConfigError as exc:
+        fail(str(exc))
+    redact = Redactor([*cfg.secrets(), *secrets])
+    files = write_fleet_report(report, cfg.report.out, secrets=[*cfg.secrets(), *secrets],
+                               template_dir=cfg.report.template_dir)
+    failed = ", ".join(report.failed) or "none"
+    typer.echo(redact(f"{report.status.value}: {len(report.targets)} node(s), failed: {failed}"), err=True)
+    typer.echo(str(files["markdown"].resolve()))
     raise typer.Exit(report.exit_code)
 
 
@@ -186,7 +228,7 @@ def run(
     image: Annotated[str | None, typer.Option(help="OME image (with --target container).")] = None,
     config: ConfigOption = None,
     out: Annotated[
-        Path | None, typer.Option(help="Folder for test-report.md and junit.xml (default reports/out).")
+        Path | None, typer.Option(help="Folder for the run report files (default reports/out).")
     ] = None,
     allow_mutating: Annotated[
         bool,
@@ -228,10 +270,24 @@ def run(
         str | None, typer.Option("--stream-prefix", help="Prefix of the test streams' names (default omh-).")
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    fail_on: Annotated[
+        str, typer.Option("--fail-on", help="Fail the run on 'error' (default) or also on 'warn'.")
+    ] = "error",
+    features: Annotated[
+        Path | None,
+        typer.Option(
+            "--features", help="Also run your own .feature files from this folder (steps: docs/steps.md)."
+        ),
+    ] = None,
 ) -> None:
-    """Run the Gherkin scenarios against a target; writes test-report.md and junit.xml (exit 0/1/2)."""
+    """Diagnose the target, run the Gherkin scenarios, write the run report in every format (exit 0/1/2)."""
     from ome_harness.scenarios.runner import run_scenarios
 
+    # The report's own options; everything else is checked in _run_config.
+    if fail_on not in ("warn", "error"):
+        fail(f"--fail-on {fail_on!r}: choose warn or error")
+    if features is not None and not (features.is_dir() and any(features.rglob("*.feature"))):
+        fail(f"--features {features}: not a folder with .feature files")
     endpoints = {"rtmp": rtmp_url, "srt": srt_url, "llhls": llhls_url, "webrtc": webrtc_url}
     with interruptible_command() as interruption:
         cfg = _run_config(target=target, api_url=api_url, token=token, image=image, config=config, out=out,
@@ -240,7 +296,8 @@ def run(
                  "stream-prefix": stream_prefix}
         result = run_scenarios(cfg.report.out, config=config, target=cfg.target, api_url=api_url, token=token,
                                image=image, allow_mutating=allow_mutating, select=select, tags=tags,
-                               verbose=verbose, media={k: str(v) for k, v in media.items() if v is not None})
+                               verbose=verbose, media={k: str(v) for k, v in media.items() if v is not None},
+                               fail_on=fail_on, team_features=features.resolve() if features else None)
         # The report is written: a signal from here on changes nothing, the exit code matches the report.
         with interruption.hold():
             if result.exit_code > 128:

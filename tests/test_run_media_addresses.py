@@ -50,15 +50,23 @@ class EmulatorProcess:
 
     def __init__(self) -> None:
         self.api, self.rtmp, self.llhls = free_ports(3)
+        # SRT's default (9999/udp) too would collide with any other emulator started the same way.
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", 0))
+            self.srt = udp.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.api}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ome_harness", "emulator", "--host", "127.0.0.1",
              "--port", str(self.api), "--rtmp-port", str(self.rtmp), "--llhls-port", str(self.llhls),
-             "--token", TOKEN],
+             "--srt-port", str(self.srt), "--token", TOKEN],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
     def wait_ready(self) -> None:
         def answers() -> Ready[str] | str:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"the emulator exited ({self.process.returncode}): {self.process.stderr.read()}"
+                )
             try:
                 with OmeClient(self.url, TOKEN, connect_timeout=0.5, read_timeout=1) as client:
                     return Ready(client.version().version)
@@ -86,8 +94,8 @@ def emulator_elsewhere() -> Iterator[EmulatorProcess]:
 
 
 def results(out: Path) -> dict[str, dict]:
-    data = json.loads((out / "test-report.json").read_text())
-    return {r["title"]: r for r in data["results"]}
+    data = json.loads((out / "results.json").read_text())
+    return {r["title"]: r for r in data["results"] if r["kind"] == "scenario"}  # not the diagnosis checks
 
 
 def url_run(emulator_url: str, out: Path, *more: str) -> tuple[str, ...]:
@@ -104,7 +112,7 @@ def test_run_refuses_in_one_line_when_the_ingest_address_is_unknown(
     assert "RTMP ingest address of this OME is unknown" in lines[0]
     assert "--rtmp-url rtmp://HOST:PORT" in lines[0]
     assert "-m 'not media'" in lines[0]
-    assert "passed" not in run.stdout and not (tmp_path / "out" / "test-report.json").exists()
+    assert "passed" not in run.stdout and not (tmp_path / "out" / "results.json").exists()
 
 
 def test_run_publishes_to_the_given_rtmp_and_llhls_addresses(
@@ -118,7 +126,7 @@ def test_run_publishes_to_the_given_rtmp_and_llhls_addresses(
     assert run.code == 0, run.output[-3000:]
     found = results(out)
     assert found[RTMP_LISTED]["status"] == "OK" and found[CUE_IN_LLHLS]["status"] == "OK", found
-    notes = json.loads((out / "test-report.json").read_text())["notes"]
+    notes = json.loads((out / "results.json").read_text())["notes"]
     assert any(f"RTMP ingest rtmp://127.0.0.1:{emulator_elsewhere.rtmp} (endpoints.rtmp)" in n for n in notes)
 
 
@@ -194,7 +202,7 @@ def test_tag_selection_lists_the_scenarios_it_picked(run_cli, tmp_path: Path) ->
     run = run_cli("run", "--target", "emulator", "--out", str(out), "-m", "streams")
     assert run.code == 0, run.output[-3000:]
     picked = set(results(out))
-    notes = json.loads((out / "test-report.json").read_text())["notes"]
+    notes = json.loads((out / "results.json").read_text())["notes"]
     selection = next(n for n in notes if n.startswith("Selected by -m 'streams':"))
     assert f"{len(picked)} scenario(s)" in selection
     # Each picked title with its tags, @streams among them (a scenario may carry more, e.g. @media).

@@ -11,6 +11,7 @@ from ome_harness.checks.context import CheckContext, exchange_evidence
 from ome_harness.checks.registry import check
 from ome_harness.ome.client import OmeClient
 from ome_harness.ome.errors import (
+    ConnectionReset,
     HtmlAnswer,
     NotHttpAnswer,
     NotJsonAnswer,
@@ -22,6 +23,7 @@ from ome_harness.ome.errors import (
     OmeUnauthorized,
     OmeUnreachable,
     PlainHttpAnswer,
+    Redirected,
     TlsHandshakeFailed,
 )
 from ome_harness.results import CheckResult, Status
@@ -45,8 +47,11 @@ def describe_failure(exc: OmeError) -> str:
             HtmlAnswer: "API answered with HTML — is this OME?",
             NotJsonAnswer: "API answered with something that is not JSON",
             NotHttpAnswer: "Something that does not speak HTTP answers on this port",
+            ConnectionReset: "The connection was reset before any answer",
             PlainHttpAnswer: "This port speaks plain HTTP (TLS handshake failed): use http://",
         }
+        if isinstance(exc, Redirected):
+            return "API redirects elsewhere: " + exc.detail.split(";")[0].removeprefix("redirects to ")
         return next((text for kind, text in phrases.items() if isinstance(exc, kind)),
                     "Unexpected answer shape")
     if isinstance(exc, OmeNotFound):
@@ -159,8 +164,8 @@ def diagnose_auth(ctx: CheckContext) -> CheckResult:
             remediation="Set api.token (or OMH_API__TOKEN) to Server.xml's Managers/API/AccessToken.",
         )
     with ctx.client() as client, ctx.client(token="wrong-" + secrets.token_hex(8)) as wrong:
-        _, configured_error = _call(client, OmeClient.vhosts)
-        _, wrong_error = _call(wrong, OmeClient.vhosts)
+        (_, configured_error), (_, wrong_error) = ctx.concurrently(lambda: _call(client, OmeClient.vhosts),
+                                                               lambda: _call(wrong, OmeClient.vhosts))
         client.exchanges.extend(wrong.exchanges)
         if isinstance(configured_error, OmeUnauthorized):
             return _result(
@@ -212,7 +217,9 @@ def diagnose_vhosts(ctx: CheckContext) -> CheckResult:
         return skipped
     vhost, app = ctx.target.vhost, ctx.target.app
     with ctx.client() as client:
-        vhosts, error = _call(client, OmeClient.vhosts)
+        # Both at once: the apps answer is only read once the vhost is known to exist.
+        (vhosts, error), (apps, apps_error) = ctx.concurrently(lambda: _call(client, OmeClient.vhosts),
+                                                           lambda: _call(client, lambda c: c.apps(vhost)))
         if error is not None:
             return _result("vhosts", title, Status.ERROR, describe_failure(error), client)
         if vhost not in (vhosts or []):
@@ -225,7 +232,7 @@ def diagnose_vhosts(ctx: CheckContext) -> CheckResult:
                 remediation="Set api.vhost to one of OME's virtual hosts.",
                 facts={"vhosts": vhosts},
             )
-        apps, error = _call(client, lambda c: c.apps(vhost))
+        error = apps_error
         if error is not None:
             return _result("vhosts", title, Status.ERROR, describe_failure(error), client)
         if app not in (apps or []):
@@ -244,6 +251,7 @@ def diagnose_vhosts(ctx: CheckContext) -> CheckResult:
             Status.OK,
             f"vhost '{vhost}' with app '{app}' ({len(vhosts or [])} vhost(s), {len(apps or [])} app(s))",
             client,
+            facts={"vhosts": vhosts, "apps": apps},
         )
 
 
@@ -286,10 +294,13 @@ def diagnose_metrics(ctx: CheckContext) -> CheckResult:
         return skipped
     vhost, app = ctx.target.vhost, ctx.target.app
     with ctx.client() as client:
-        for level in (lambda c: c.stats(), lambda c: c.stats(vhost), lambda c: c.stats(vhost, app)):
-            stats, error = _call(client, level)
+        levels = ctx.concurrently(lambda: _call(client, lambda c: c.stats()),
+                              lambda: _call(client, lambda c: c.stats(vhost)),
+                              lambda: _call(client, lambda c: c.stats(vhost, app)))
+        for _, error in levels:
             if error is not None:
                 return _result("metrics", title, Status.ERROR, describe_failure(error) + f": {error}", client)
+        stats = levels[-1][0]
         assert stats is not None
         live = (ctx.done.get("streams").facts.get("streams") if ctx.done.get("streams") else None) or []
         if not live:

@@ -8,6 +8,7 @@ from ome_harness.addresses import url_host
 from ome_harness.checks.host_probe import OmeContainer, RuntimeHints
 from ome_harness.checks.network import api_host_port, is_loopback, shown
 from ome_harness.ome.errors import (
+    ConnectionReset,
     HtmlAnswer,
     NotHttpAnswer,
     OmeApiError,
@@ -16,6 +17,7 @@ from ome_harness.ome.errors import (
     OmeTimeout,
     OmeUnreachable,
     PlainHttpAnswer,
+    Redirected,
     TlsHandshakeFailed,
 )
 from ome_harness.results import CheckResult, Finding, NextStep, Status
@@ -266,13 +268,15 @@ def api_misbehaves(results: Mapping[str, CheckResult], hints: RuntimeHints, url:
             ],
         )
     port = api_host_port(url)[1]
-    if isinstance(failure, NotHttpAnswer):
+    if isinstance(failure, (NotHttpAnswer, ConnectionReset)):  # Docker's proxy accepts, then closes or resets
         published = _published_by_container(hints, port)
         if published is not None:
             return published
     titles: dict[type[OmeBadResponse], str] = {
         HtmlAnswer: "API Answered with HTML — Is This OME?",
         NotHttpAnswer: "Something Other Than HTTP Answers on the API Port",
+        ConnectionReset: "The API Port Resets Connections",
+        Redirected: "The API URL Redirects Elsewhere",
         TlsHandshakeFailed: "TLS Handshake With the API Failed",
     }
     title = next((text for kind, text in titles.items() if isinstance(failure, kind)),

@@ -6,7 +6,9 @@ One class per failure, so callers and findings branch on types (`isinstance`), n
     ├── OmeUnreachable              no TCP connection (refused, no route, name not resolved)
     ├── OmeTimeout                  no connect or no whole answer within the configured timeout
     ├── OmeBadResponse              something answered, but not with OME's JSON envelope
-    │   ├── NotHttpAnswer           the peer does not speak HTTP (a banner, a reset mid-answer)
+    │   ├── NotHttpAnswer           the peer does not speak HTTP (a banner, a broken answer)
+    │   ├── ConnectionReset         the peer reset the connection before any answer
+    │   ├── Redirected              a redirect (OME's API never redirects: a proxy or another service)
     │   ├── PlainHttpAnswer         an https:// URL whose port speaks plain HTTP
     │   ├── TlsHandshakeFailed      TLS failed for another reason (an untrusted certificate, ...)
     │   ├── HtmlAnswer              an HTML page (a web server or a proxy owns the port)
@@ -95,6 +97,18 @@ class NotHttpAnswer(OmeBadResponse):
     """What answered on the port does not speak HTTP (it sent a banner, or hung up mid-answer)."""
 
     kind = "not-http"
+
+
+class ConnectionReset(OmeBadResponse):
+    """The peer accepted the connection, then reset it without answering (e.g. Docker's port proxy)."""
+
+    kind = "reset"
+
+
+class Redirected(OmeBadResponse):
+    """A redirect: OME's API never redirects (samples/), so a proxy or another service answers."""
+
+    kind = "redirect"
 
 
 class PlainHttpAnswer(OmeBadResponse):

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
+import httpx
+
 from ome_harness.config import HarnessConfig
-from ome_harness.ome.client import OmeClient
+from ome_harness.ome.client import OmeClient, open_connection
 from ome_harness.ome.errors import OmeError
 
 if TYPE_CHECKING:  # the emulator (uvicorn, its ingests) loads only when a run uses it
@@ -60,12 +62,30 @@ class OmeTarget:
     image: str | None = None
     image_digest: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    _connection: httpx.Client | None = field(default=None, repr=False, compare=False)
 
-    def client(self, token: str | None | UseConfiguredToken = USE_CONFIGURED_TOKEN) -> OmeClient:
-        """A fresh API client (pass a token to override the configured one, None for no auth)."""
+    def connection(self) -> httpx.Client:
+        """This target's keep-alive pool, opened on first use and kept until close(): one per target."""
+        if self._connection is None or self._connection.is_closed:
+            self._connection = open_connection(self.api_url, connect_timeout=self.connect_timeout,
+                                               read_timeout=self.read_timeout)
+        return self._connection
+
+    def close(self) -> None:
+        """Close the keep-alive pool (a later connection() opens a new one)."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def client(self, token: str | None | UseConfiguredToken = USE_CONFIGURED_TOKEN, *,
+               connection: httpx.Client | None = None) -> OmeClient:
+        """A fresh API client (pass a token to override the configured one, None for no auth).
+
+        With `connection` (from `open_connection`) it reuses that keep-alive pool instead of its own.
+        """
         chosen = self.token if isinstance(token, UseConfiguredToken) else token
-        return OmeClient(self.api_url, chosen,
-                         connect_timeout=self.connect_timeout, read_timeout=self.read_timeout)
+        return OmeClient(self.api_url, chosen, connect_timeout=self.connect_timeout,
+                         read_timeout=self.read_timeout, connection=connection)
 
     def emulated(self) -> bool:
         """True when the target is the built-in emulator (in-process, or the stand-in image behind a URL)."""

@@ -31,13 +31,16 @@ def emulator_target(cfg: HarnessConfig) -> Iterator[OmeTarget]:
 def open_target(cfg: HarnessConfig) -> Iterator[OmeTarget]:
     """The target the config names; whatever the harness starts here, it also stops."""
     if cfg.target == "emulator":
-        with emulator_target(cfg) as target:
-            yield target
+        opened = emulator_target(cfg)
     elif cfg.target == "container":
         # Loaded only here: the Docker SDK comes with it.
         from ome_harness.target.container import container_target
 
-        with container_target(cfg) as target:
-            yield target
+        opened = container_target(cfg)
     else:
-        yield attach_target(cfg)
+        opened = contextlib.nullcontext(attach_target(cfg))
+    with opened as target:
+        try:
+            yield target
+        finally:
+            target.close()
