@@ -12,8 +12,12 @@ but leave no trace in the output.
 
 from __future__ import annotations
 
+import asyncio
+import gzip
+import re
 import secrets
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -133,6 +137,13 @@ class Timeline:
                 f'DURATION={(at - started).total_seconds():.3f},SCTE35-IN={cue.hex()}']
 
     # -- output -----------------------------------------------------------------------------
+    def lists(self, msn: int, part: int) -> bool:
+        """Whether the chunklist lists part `part` of segment `msn` (a closed segment lists them all)."""
+        for segment in self.segments:
+            if segment.sequence == msn:
+                return segment is not self.segments[-1] or part < len(segment.parts) - 1
+        return bool(self.segments) and msn < self.segments[0].sequence
+
     def chunklist(self, track: int, kind: str, session: str) -> str:
         name = f"{kind}_{self.key}_llhls"
         closed = self.segments[:-1]
@@ -171,8 +182,15 @@ class LlhlsPackager:
         self.segment_s, self.part_s, self.segment_count = segment_s, part_s, segment_count
         self.daterange = daterange
         self.ignore_cues = False
+        self.faults = LlhlsFaults()
+        self.blocking_hold_s = 30.0
         self._timelines: dict[tuple[str, str, str], Timeline] = {}
         self._lock = threading.Lock()
+        # Notified whenever a timeline changes, so held blocking reloads re-check their part.
+        self._listed = threading.Condition(self._lock)
+        # Held reloads wait in their own pool: asyncio's default one (a handful of threads on 2 cores)
+        # would run out with a few viewers and stall every other request.
+        self._holders = ThreadPoolExecutor(max_workers=256, thread_name_prefix="llhls-hold")
         state.subscribe_events(self._on_event)
 
     def timeline(self, vhost: str, app: str, name: str) -> Timeline | None:
@@ -191,10 +209,12 @@ class LlhlsPackager:
             timeline = self._timelines.get((vhost, app, name))
             if timeline is not None:
                 timeline.frame(timestamp_ms, keyframe)
+                self._listed.notify_all()
 
     def publish_ended(self, vhost: str, app: str, name: str) -> None:
         with self._lock:
             self._timelines.pop((vhost, app, name), None)
+            self._listed.notify_all()
 
     # -- cues (called by EmulatorState.record_event on the API's thread) --------------------
     def _on_event(self, event: ReceivedEvent) -> None:
@@ -213,11 +233,41 @@ class LlhlsPackager:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        response = self._answer(Request(scope, receive))
+        request = Request(scope, receive)
+        blocking = _blocking_request(request)
+        if blocking is not None:
+            # Held off the event loop: the media thread adds parts and notifies the condition.
+            await asyncio.get_running_loop().run_in_executor(self._holders, self._hold_until_listed,
+                                                             request, *blocking)
+        response = self._answer(request, blocking is not None)
         await response(scope, receive, send)
 
-    def _answer(self, request: Request) -> Response:
-        headers = {"Access-Control-Allow-Origin": "*", "Server": "OvenMediaEngine", "Cache-Control": "no-cache"}
+    def _hold_until_listed(self, request: Request, msn: int, part: int) -> None:
+        """Wait until the playlist lists part `part` of segment `msn` (or the hold limit passes).
+
+        Real OME never answers a reload asked far ahead (no answer within 20 s in
+        llhls_blocking_reload_far_future.txt); it does not reject it with 400 as RFC 8216bis
+        suggests. The emulator holds it too, but only `blocking_hold_s`: after that it answers 503
+        (what RFC 8216bis asks for) — no fact says what OME does past 20 s.
+        """
+        if self.faults.hang_blocking_reloads:
+            msn += 10_000  # a fault: never listed, held for the whole hold limit
+        app, name = (request.url.path.strip("/").split("/") + ["", ""])[:2]
+        key = (self.state.vhost_names()[0], app, name)
+        with self._listed:
+            self._listed.wait_for(lambda: self._is_listed(key, msn, part), timeout=self.blocking_hold_s)
+
+    def _is_listed(self, key: tuple[str, str, str], msn: int, part: int) -> bool:
+        timeline = self._timelines.get(key)
+        if timeline is None:
+            return True  # the stream ended: answer now (404)
+        return timeline.lists(msn, part)
+
+    def _answer(self, request: Request, blocking: bool = False) -> Response:
+        # Headers as captured from OME v0.20/v0.21 (llhls_*.http); playlists are gzip-encoded there.
+        headers = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Credentials": "true",
+                   "Access-Control-Allow-Methods": "OPTIONS, GET, HEAD", "Vary": "Origin",
+                   "Server": "OvenMediaEngine"}
         parts = request.url.path.strip("/").split("/")
         if request.method not in ("GET", "HEAD") or len(parts) != 3:
             return Response(status_code=404, headers=headers)
@@ -227,17 +277,56 @@ class LlhlsPackager:
             timeline = self._timelines.get((vhost, app, name))
             if timeline is None or not timeline.segments:
                 return Response(status_code=404, headers=headers)
+            if blocking:
+                msn, part = _blocking_request(request) or (0, 0)
+                if not timeline.lists(msn, part):
+                    return Response(status_code=503, headers=headers)
             session = request.query_params.get("session") or f"{secrets.randbelow(90) + 10}_{secrets.token_hex(4)}"
             if file == "llhls.m3u8":
-                return Response(_master(app, name, timeline, session), media_type=PLAYLIST_TYPE, headers=headers)
+                return _playlist(_master(app, name, timeline, session), request, headers, blocking=False)
             if file.startswith("chunklist_") and file.endswith("_llhls.m3u8"):
                 track, kind = file.split("_")[1:3]
                 if kind in ("video", "audio") and track.isdigit():
-                    return Response(timeline.chunklist(int(track), kind, session), media_type=PLAYLIST_TYPE,
-                                    headers=headers)
+                    text = timeline.chunklist(int(track), kind, session)
+                    if self.faults.target_duration is not None:
+                        text = re.sub(r"#EXT-X-TARGETDURATION:\d+",
+                                      f"#EXT-X-TARGETDURATION:{self.faults.target_duration}", text)
+                    return _playlist(text, request, headers, blocking=blocking)
             if file.endswith(".m4s"):
+                if file.startswith("part_") and self.faults.parts_missing:
+                    return Response(status_code=404, headers=headers)
                 return Response(PLACEHOLDER, media_type="video/mp4", headers=headers)
         return Response(status_code=404, headers=headers)
+
+
+@dataclass
+class LlhlsFaults:
+    """Faults a test can switch on to prove the viewer's checks catch them (not OME behaviour)."""
+
+    target_duration: int | None = None  # EXT-X-TARGETDURATION replaced by this (a lie)
+    hang_blocking_reloads: bool = False  # blocking reloads are held until the hold limit
+    parts_missing: bool = False  # every part URI answers 404
+
+
+def _blocking_request(request: Request) -> tuple[int, int] | None:
+    """(msn, part) of a blocking playlist reload (`_HLS_msn`, optional `_HLS_part`), else None."""
+    msn = request.query_params.get("_HLS_msn")
+    if msn is None or not msn.isdigit() or not request.url.path.endswith(".m3u8"):
+        return None
+    part = request.query_params.get("_HLS_part", "0")
+    return int(msn), int(part) if part.isdigit() else 0
+
+
+def _playlist(text: str, request: Request, headers: dict[str, str], *, blocking: bool) -> Response:
+    # OME answers a blocking reload with `cache-control: max-age=60` and plain loads with
+    # `no-cache, no-store` (llhls_blocking_reload.m3u8.http vs llhls_video_chunklist.m3u8.http).
+    headers = {**headers, "Cache-Control": "max-age=60" if blocking else "no-cache, no-store"}
+    body = text.encode()
+    # Captured with a client that accepts gzip; no fact for one that does not, so plain text then.
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        body = gzip.compress(body)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type=PLAYLIST_TYPE, headers=headers)
 
 
 def _master(app: str, name: str, timeline: Timeline, session: str) -> str:
