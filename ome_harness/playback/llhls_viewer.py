@@ -152,7 +152,7 @@ class LlhlsViewer:
 
     # -- requests --------------------------------------------------------------------------
     def _get(self, kind: str, url: str, *, timeout_s: float | None = None, msn: int | None = None,
-             part: int | None = None, expected_s: float = 0.0) -> tuple[FetchEvent, bytes]:
+             part: int | None = None, expected_s: float = 0.0, record: bool = True) -> tuple[FetchEvent, bytes]:
         started = time.monotonic()
         status: int | None = None
         body = b""
@@ -172,7 +172,8 @@ class LlhlsViewer:
             lateness = max(0.0, time.time() - self._announced[(msn, part)] - latency)
         event = FetchEvent(kind, _path_of(url), status, len(body), latency, time.time(), lateness, error, msn, part,
                            body if self.keep_media and kind in ("init", "part", "segment") else b"")
-        self.events.append(event)
+        if record:
+            self.events.append(event)
         return event, body
 
     def _load_playlist(self, kind: str, url: str, **kw: object) -> tuple[FetchEvent, PlaylistView | None]:
@@ -270,6 +271,12 @@ class LlhlsViewer:
     def _followed(self, msn: int) -> bool:
         """A segment is fetched once the viewer has followed its parts (not the backlog before joining)."""
         return any(m == msn for m, _ in self._fetched_parts) and msn >= min(self._fetched_parts)[0] + 1
+
+    def probe_reload(self, msn: int, part: int, deadline_s: float) -> FetchEvent:
+        """One blocking reload for any (msn, part), kept out of `events` (a probe, not playback)."""
+        assert self.media_url is not None, "open() first"
+        url = with_query(self.media_url, _HLS_msn=msn, _HLS_part=part)
+        return self._get("blocking_reload", url, timeout_s=deadline_s, msn=msn, part=part, record=False)[0]
 
     def follow(self, window_s: float) -> Iterator[FetchEvent]:
         """Open (if needed) and step for `window_s` seconds, yielding every fetch event as it happens."""
