@@ -25,6 +25,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ome_harness.emulator import flv, fmp4
 from ome_harness.emulator.state import EmulatedStream, EmulatorState, ReceivedEvent, now, ome_time
 from ome_harness.scte35.splice import splice_insert
 
@@ -37,6 +38,7 @@ class Part:
     start: datetime
     independent: bool
     duration: float = 0.0
+    samples: list[fmp4.Sample] = field(default_factory=list)  # the ingested H.264 frames it carries
 
 
 @dataclass
@@ -71,9 +73,26 @@ class Timeline:
         self.cuts: list[_Cut] = []
         self._outs: dict[int | None, datetime] = {}
         self._sequence = 0
+        self.avc_record: bytes | None = None
+        self.size: tuple[int, int] | None = None  # the ingested video's true size (from its SPS)
+        self._last_sample: fmp4.Sample | None = None
 
     # -- input ------------------------------------------------------------------------------
-    def frame(self, timestamp_ms: int, keyframe: bool) -> None:
+    def frame(self, timestamp_ms: int, keyframe: bool, *, sample: bytes | None = None, cts_ms: int = 0,
+              config: bytes | None = None) -> None:
+        """Place a frame on the timeline; its H.264 data (if given) goes into the part it falls in."""
+        self._place_frame(timestamp_ms, keyframe)
+        if config is not None and config != self.avc_record:
+            avc = flv.parse_avc_config(b"\x00" * 5 + config)
+            self.avc_record, self.size = config, (avc.width, avc.height) if avc else None
+        if sample is None or self.avc_record is None or not self.segments:
+            return
+        if self._last_sample is not None:
+            self._last_sample.duration_ms = max(0, timestamp_ms - self._last_sample.dts_ms)
+        self._last_sample = fmp4.Sample(timestamp_ms, cts_ms, keyframe, sample)
+        self.segments[-1].parts[-1].samples.append(self._last_sample)
+
+    def _place_frame(self, timestamp_ms: int, keyframe: bool) -> None:
         if self.first_ts is None:
             self.first_ts, self.origin = timestamp_ms, now()
         assert self.origin is not None
@@ -144,6 +163,31 @@ class Timeline:
                 return segment is not self.segments[-1] or part < len(segment.parts) - 1
         return bool(self.segments) and msn < self.segments[0].sequence
 
+    def find_part(self, msn: int, index: int) -> tuple[Part, bool] | None:
+        """The part and whether it is complete (listed), or None when outside the live window."""
+        for segment in self.segments:
+            if segment.sequence == msn and index < len(segment.parts):
+                complete = segment is not self.segments[-1] or index < len(segment.parts) - 1
+                return segment.parts[index], complete
+        return None
+
+    def part_media(self, msn: int, index: int) -> bytes | None:
+        found = self.find_part(msn, index)
+        if found is None or not found[0].samples:
+            return None
+        return fmp4.fragment(msn * 1000 + index + 1, found[0].samples)
+
+    def segment_media(self, msn: int) -> bytes | None:
+        segment = next((s for s in self.segments if s.sequence == msn), None)
+        if segment is None or segment is self.segments[-1]:
+            return None
+        return b"".join(fmp4.fragment(msn * 1000 + i + 1, p.samples) for i, p in enumerate(segment.parts))
+
+    def init_media(self) -> bytes | None:
+        if self.avc_record is None or self.size is None:
+            return None
+        return fmp4.init_section(self.avc_record, *self.size)
+
     def chunklist(self, track: int, kind: str, session: str) -> str:
         name = f"{kind}_{self.key}_llhls"
         closed = self.segments[:-1]
@@ -204,11 +248,12 @@ class LlhlsPackager:
                 stream, segment_s=self.segment_s, part_s=self.part_s, segment_count=self.segment_count,
                 daterange=self.daterange)
 
-    def frame(self, vhost: str, app: str, name: str, timestamp_ms: int, keyframe: bool) -> None:
+    def frame(self, vhost: str, app: str, name: str, timestamp_ms: int, keyframe: bool, *,
+              sample: bytes | None = None, cts_ms: int = 0, config: bytes | None = None) -> None:
         with self._lock:
             timeline = self._timelines.get((vhost, app, name))
             if timeline is not None:
-                timeline.frame(timestamp_ms, keyframe)
+                timeline.frame(timestamp_ms, keyframe, sample=sample, cts_ms=cts_ms, config=config)
                 self._listed.notify_all()
 
     def publish_ended(self, vhost: str, app: str, name: str) -> None:
@@ -295,8 +340,33 @@ class LlhlsPackager:
             if file.endswith(".m4s"):
                 if file.startswith("part_") and self.faults.parts_missing:
                     return Response(status_code=404, headers=headers)
-                return Response(PLACEHOLDER, media_type="video/mp4", headers=headers)
+                media = _media_of(timeline, file)
+                if media is False:
+                    return Response(status_code=404, headers=headers)
+                # Real frames for the video track of an RTMP publish; other tracks (audio, SRT input)
+                # still answer a placeholder: the emulator does not mux them (say so, docs/playback.md).
+                return Response(PLACEHOLDER if media is None else media, media_type="video/mp4", headers=headers)
         return Response(status_code=404, headers=headers)
+
+
+def _media_of(timeline: Timeline, file: str) -> bytes | None | bool:
+    """The fMP4 bytes of init_/part_/seg_ files of the video track; None: no media (placeholder);
+    False: a video part or segment that is not (or no longer) in the live window."""
+    fields = file.split("_")
+    if "video" not in fields or timeline.avc_record is None:
+        return None
+    try:
+        if fields[0] == "init":
+            return timeline.init_media()
+        if fields[0] == "part":
+            media = timeline.part_media(int(fields[2]), int(fields[3]))
+        elif fields[0] == "seg":
+            media = timeline.segment_media(int(fields[2]))
+        else:
+            return None
+    except ValueError:
+        return False
+    return False if media is None else media
 
 
 @dataclass
