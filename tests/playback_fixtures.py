@@ -55,3 +55,4 @@ def playback(live_playback: LivePlayback) -> Iterator[LivePlayback]:
     live_playback.server.llhls.faults = LlhlsFaults()
     yield live_playback
     live_playback.server.llhls.faults = LlhlsFaults()
+
