@@ -54,6 +54,10 @@ def diagnose(
     use_emulator: Annotated[bool, typer.Option("--emulator", help="Start the built-in OME API emulator and diagnose it.")] = False,
     launch: Annotated[bool, typer.Option("--launch", help="Launch an OME container, diagnose it, remove it.")] = False,
     image: Annotated[str | None, typer.Option(help="OME image for --launch.")] = None,
+    playback: Annotated[str | None, typer.Option(
+        "--playback", help="Also watch this live stream over LL-HLS (read-only) and report it.")] = None,
+    llhls_url: Annotated[str | None, typer.Option(
+        "--llhls-url", help="LL-HLS base for --playback, http(s)://HOST:PORT (or endpoints.llhls).")] = None,
 ) -> None:
     """Diagnose an OME deployment and write connection-report.md/.json/.junit.xml (exit 0 ok, 1 failed, 2 bad input)."""
     from ome_harness.checks.diagnosis import diagnose as run_diagnosis
@@ -66,11 +70,13 @@ def diagnose(
 
     cfg = _diagnose_config(api_url=api_url, token=token, config=config, out=out, domain=domain, vhost=vhost,
                            app_name=app_name, server_xml=server_xml, env_file=env_file,
-                           template_dir=template_dir, use_emulator=use_emulator, launch=launch, image=image)
+                           template_dir=template_dir, use_emulator=use_emulator, launch=launch, image=image,
+                           playback=playback, llhls_url=llhls_url)
     try:
         with open_target(cfg) as target:
             report = run_diagnosis(target, server_xml=cfg.checks.server_xml, env_file=cfg.checks.env_file,
-                                   env_token_key=cfg.checks.env_token_key, domain=cfg.report.domain)
+                                   env_token_key=cfg.checks.env_token_key, domain=cfg.report.domain,
+                                   playback=playback)
             secrets = [*cfg.secrets(), *([target.token] if target.token else [])]
     except ContainerError as exc:
         fail(str(exc))
@@ -86,8 +92,12 @@ def diagnose(
 def _diagnose_config(*, api_url: str | None, token: str | None, config: Path | None, out: Path | None,
                      domain: str | None, vhost: str | None, app_name: str | None, server_xml: Path | None,
                      env_file: Path | None, template_dir: Path | None, use_emulator: bool, launch: bool,
-                     image: str | None) -> HarnessConfig:
+                     image: str | None, playback: str | None = None, llhls_url: str | None = None) -> HarnessConfig:
     """Every check of `diagnose`'s input, before any connection is made."""
+    if playback is not None and (not playback.strip() or "/" in playback or "?" in playback):
+        fail(f"--playback {playback!r}: give a stream name of the application (no '/' or '?')")
+    if llhls_url is not None and playback is None:
+        fail("--llhls-url is the LL-HLS address for --playback: give --playback STREAM too")
     refuse_together({"--emulator": use_emulator, "--launch": launch}, "choose one target")
     own = "--emulator" if use_emulator else "--launch" if launch else None
     if own is not None:
@@ -102,7 +112,7 @@ def _diagnose_config(*, api_url: str | None, token: str | None, config: Path | N
     cfg = configure(config, {"target": target_kind, "api": {"url": api_url, "token": token, "vhost": vhost,
                                                             "app": app_name},
                              "report": {"out": out, "domain": domain, "template_dir": template_dir},
-                             "container": {"image": image},
+                             "container": {"image": image}, "endpoints": {"llhls": llhls_url},
                              "checks": {"server_xml": server_xml, "env_file": env_file}})
     cfg.target = cfg.target or "url"
     check_file(cfg.checks.server_xml, "checks.server_xml")

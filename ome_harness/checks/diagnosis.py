@@ -19,12 +19,14 @@ EMULATOR_NOTE = "OME API emulator — not a real OvenMediaEngine. These results 
 
 def diagnose(target: OmeTarget, *, server_xml: Path | None = None, env_file: Path | None = None,
              env_token_key: str = "OME_API_TOKEN", domain: str | None = None,
-             probe_host: bool = True) -> Report:
-    """Read-only: looks at the target, changes nothing."""
+             probe_host: bool = True, playback: str | None = None) -> Report:
+    """Read-only: looks at the target, changes nothing (`playback`: also watch that stream over LL-HLS)."""
     ctx = CheckContext(target=target, server_xml=server_xml, env_file=env_file, env_token_key=env_token_key)
     checks = all_checks()
     applicable = [c for c in checks if c.applies(ctx)]
     results = run_checks(applicable, ctx)
+    if playback is not None:
+        results.append(playback_check(target, playback))
     by_id = {r.id: r for r in results}
     hints = _runtime_hints(target, by_id) if probe_host else RuntimeHints()
     issues, steps = derive(results, hints, target.api_url)
@@ -50,6 +52,19 @@ def diagnose(target: OmeTarget, *, server_xml: Path | None = None, env_file: Pat
                           vhost=target.vhost, app=target.app, version=str(version) if version else None,
                           emulator=emulator, image=target.image, image_digest=target.image_digest),
         headline=_headline(api), error=_error(api), results=results, issues=issues, next_steps=steps, notes=notes)
+
+
+def playback_check(target: OmeTarget, stream: str) -> CheckResult:
+    """The read-only LL-HLS playback section; an unknown LL-HLS address is said, never guessed."""
+    from ome_harness.playback.check import check_playback
+    from ome_harness.target.media_addresses import MediaAddressUnknown
+
+    try:
+        url = target.llhls_url(stream)
+    except MediaAddressUnknown as exc:
+        return CheckResult(id="playback", title="Playback (LL-HLS viewer)", status=Status.ERROR,
+                           summary=f"{stream}: not watched: {exc}")
+    return check_playback(url, stream, emulated=target.kind == "emulator")
 
 
 def _runtime_hints(target: OmeTarget, results: dict[str, CheckResult]) -> RuntimeHints:
