@@ -75,3 +75,20 @@ def fragment(sequence: int, samples: list[Sample]) -> bytes:
                 _full(b"tfdt", 1, 0, struct.pack(">Q", samples[0].dts_ms)), trun)
     moof = _box(b"moof", _full(b"mfhd", 0, 0, struct.pack(">I", sequence)), traf)
     return moof + _box(b"mdat", *(s.data for s in samples))
+
+
+def _syncsafe(n: int) -> bytes:
+    return bytes([(n >> 21) & 0x7F, (n >> 14) & 0x7F, (n >> 7) & 0x7F, n & 0x7F])
+
+
+def id3_txxx(description: str, value: str) -> bytes:
+    """An ID3v2.4 tag with one TXXX frame (UTF-8), the frame `:sendEvent` id3v2 asks for."""
+    body = b"\x03" + description.encode() + b"\x00" + value.encode()
+    frame = b"TXXX" + _syncsafe(len(body)) + b"\x00\x00" + body
+    return b"ID3\x04\x00\x00" + _syncsafe(len(frame)) + frame
+
+
+def emsg_id3(tag: bytes, presentation_ms: int, event_id: int) -> bytes:
+    """An `emsg` (version 1) carrying an ID3 tag, scheme https://aomedia.org/emsg/ID3 (AOM's ID3-in-CMAF)."""
+    return _full(b"emsg", 1, 0, struct.pack(">IQII", TIMESCALE, presentation_ms, 0, event_id),
+                 b"https://aomedia.org/emsg/ID3\x00", b"\x00", tag)

@@ -49,6 +49,7 @@ class Part:
     independent: bool
     duration: float = 0.0
     samples: list[fmp4.Sample] = field(default_factory=list)  # the ingested H.264 frames it carries
+    emsgs: list[bytes] = field(default_factory=list)  # timed metadata (id3v2 events) placed before its moof
 
 
 @dataclass
@@ -212,13 +213,14 @@ class Timeline:
         found = self.find_part(msn, index)
         if found is None or not found[0].samples:
             return None
-        return fmp4.fragment(msn * 1000 + index + 1, found[0].samples)
+        return b"".join(found[0].emsgs) + fmp4.fragment(msn * 1000 + index + 1, found[0].samples)
 
     def segment_media(self, msn: int) -> bytes | None:
         segment = next((s for s in self.segments if s.sequence == msn), None)
         if segment is None or segment is self.segments[-1]:
             return None
-        return b"".join(fmp4.fragment(msn * 1000 + i + 1, p.samples) for i, p in enumerate(segment.parts))
+        return b"".join(b"".join(p.emsgs) + fmp4.fragment(msn * 1000 + i + 1, p.samples)
+                        for i, p in enumerate(segment.parts))
 
     def init_media(self) -> bytes | None:
         if self.avc_record is None or self.size is None:
@@ -300,6 +302,9 @@ class LlhlsPackager:
 
     # -- cues (called by EmulatorState.record_event on the API's thread) --------------------
     def _on_event(self, event: ReceivedEvent) -> None:
+        if str(event.body.get("eventFormat", "")).lower() == "id3v2":
+            self._timed_metadata(event)
+            return
         if self.ignore_cues:
             return
         cue = _cue_of(event.body)
@@ -321,6 +326,22 @@ class LlhlsPackager:
             self.state.log("I", "LLHLS Publisher | llhls_stream.cpp:1234", f"Packager(0) - Insert marker: {tag}")
             if timeline is not None:
                 timeline.cue(kind, event.at, event_id, duration_s)
+
+    def _timed_metadata(self, event: ReceivedEvent) -> None:
+        """An id3v2 `:sendEvent` goes into the part being written now, as an emsg box before its moof.
+
+        No capture shows how OME carries id3v2 events in LL-HLS parts: this is the AOM ID3-in-CMAF
+        way (emsg, scheme https://aomedia.org/emsg/ID3), a stand-in and said so in docs/playback.md.
+        """
+        with self._lock:
+            timeline = self._timelines.get((event.vhost, event.app, event.stream))
+            if timeline is None or not timeline.segments:
+                return
+            part = timeline.segments[-1].parts[-1]
+            for index, item in enumerate(event.body.get("events") or []):
+                if isinstance(item, dict) and str(item.get("frameType", "")).upper() == "TXXX":
+                    tag = fmp4.id3_txxx(str(item.get("info", "")), str(item.get("data", "")))
+                    part.emsgs.append(fmp4.emsg_id3(tag, timeline.last_ts, index + 1))
 
     # -- HTTP -------------------------------------------------------------------------------
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
