@@ -96,3 +96,14 @@ def test_a_reload_asked_far_ahead_is_not_answered_as_by_real_ome(playback):
         viewer.open()
         findings = probe_far_ahead_reload(viewer, deadline_s=0.8)
     assert [f.rule for f in findings] == ["blocking-reload-far-ahead"]
+
+
+def test_a_blocking_reload_answered_without_the_part_is_named_and_the_viewer_does_not_spin(playback):
+    playback.server.llhls.faults.reloads_not_held = True
+    with LlhlsViewer(playback.master_url) as viewer:
+        events = viewer.watch(1.5)
+        findings = check_viewing(viewer)
+    assert findings and {f.rule for f in findings} == {"blocking-reload"}
+    assert "without that part (not held)" in findings[0].message
+    # Paced at about one part target per reload, not hundreds.
+    assert len([e for e in events if e.kind == "blocking_reload"]) <= 8

@@ -366,6 +366,8 @@ class LlhlsPackager:
         """
         if self.faults.hang_blocking_reloads:
             msn += 10_000  # a fault: never listed, held for the whole hold limit
+        if self.faults.reloads_not_held:
+            return
         app, name = (request.url.path.strip("/").split("/") + ["", ""])[:2]
         key = (self.state.vhost_names()[0], app, name)
         with self._listed:
@@ -393,7 +395,7 @@ class LlhlsPackager:
                 return Response(status_code=404, headers=headers)
             if blocking:
                 msn, part = _blocking_request(request) or (0, 0)
-                if not timeline.lists(msn, part):
+                if not timeline.lists(msn, part) and not self.faults.reloads_not_held:
                     return Response(status_code=503, headers=headers)
             session = request.query_params.get("session") or f"{secrets.randbelow(90) + 10}_{secrets.token_hex(4)}"
             if file == "llhls.m3u8":
@@ -445,6 +447,7 @@ class LlhlsFaults:
     target_duration: int | None = None  # EXT-X-TARGETDURATION replaced by this (a lie)
     hang_blocking_reloads: bool = False  # blocking reloads are held until the hold limit
     parts_missing: bool = False  # every part URI answers 404
+    reloads_not_held: bool = False  # blocking reloads answered at once, the asked part not yet listed
 
 
 def _blocking_request(request: Request) -> tuple[int, int] | None:

@@ -188,6 +188,14 @@ def check_blocking_reloads(events: list[FetchEvent], deadline_s: float) -> list[
             for e in events if e.kind == "blocking_reload" and e.status is None]
 
 
+def check_reloads_held(viewer: LlhlsViewer) -> list[PlaylistFinding]:
+    """A blocking reload comes back only once the asked part is listed (RFC 8216bis 6.2.5.2)."""
+    return [PlaylistFinding("blocking-reload", f"the reload for segment {e.msn} part {e.part} came back after "
+                                               f"{e.latency_s:.3f} s without that part (not held)",
+                            f"GET {e.uri}?_HLS_msn={e.msn}&_HLS_part={e.part}")
+            for e in viewer.unheld_reloads[:3]]
+
+
 def check_session_tokens(viewer: LlhlsViewer) -> list[PlaylistFinding]:
     """The query the master put on the variant URI (a session token) is on every playlist request."""
     if viewer.media_url is None:
@@ -208,7 +216,8 @@ def check_viewing(viewer: LlhlsViewer) -> list[PlaylistFinding]:
                 seen.add(finding)
                 findings.append(finding)
     return (findings + check_media_sequence(viewer.playlists) + check_preload_hints_resolved(viewer.playlists)
-            + check_blocking_reloads(viewer.events, viewer.reload_deadline_s) + check_session_tokens(viewer))
+            + check_blocking_reloads(viewer.events, viewer.reload_deadline_s) + check_reloads_held(viewer)
+            + check_session_tokens(viewer))
 
 
 def probe_far_ahead_reload(viewer: LlhlsViewer, *, ahead: int = 50, deadline_s: float = 2.0) -> list[PlaylistFinding]:

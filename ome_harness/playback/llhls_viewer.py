@@ -125,6 +125,7 @@ class LlhlsViewer:
         self._fetched_segments: set[int] = set()
         self._announced: dict[tuple[int, int], float] = {}
         self._next: tuple[int, int] | None = None
+        self.unheld_reloads: list[FetchEvent] = []  # blocking reloads answered without the part asked for
 
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> LlhlsViewer:
@@ -242,11 +243,24 @@ class LlhlsViewer:
             # A failed reload that came back at once: wait one part before asking again, not hammer.
             time.sleep(max(0.0, self.part_target_s - event.latency_s))
             return events
+        if event.kind == "blocking_reload" and self._next is not None and not self._lists(view.playlist, self._next):
+            # Answered without the part asked for: the server does not hold the reload (CAN-BLOCK-RELOAD
+            # not honoured; conformance names it). Pace like a plain reload instead of spinning.
+            self.unheld_reloads.append(event)
+            time.sleep(max(0.0, self.part_target_s - event.latency_s))
         events += self._fetch_new(view.playlist)
         hinted = hinted_position(view.playlist)
         if hinted is not None:
             self._next = hinted
         return events
+
+    @staticmethod
+    def _lists(playlist: m3u8.M3U8, position: tuple[int, int]) -> bool:
+        """Whether the playlist lists that part, or a later one (a closed segment lists all of its own)."""
+        listed = [(m, p) for m, p, _, _ in part_positions(playlist)]
+        first = playlist.media_sequence or 0
+        closed = {first + i for i, s in enumerate(playlist.segments) if s.uri}
+        return position[0] in closed or any(p >= position for p in listed)
 
     def _fetch_new(self, playlist: m3u8.M3U8) -> list[FetchEvent]:
         events = []
