@@ -1,6 +1,8 @@
 """LL-HLS playlists for ingested streams, at OME's paths, with OME v0.20's SCTE-35 behaviour.
 
-Only playlists are real: segment and part URIs answer tiny placeholders. The timeline comes
+The video track of an RTMP publish is served as real fMP4 (init, parts, segments: fmp4.py);
+audio and SRT-ingested video answer tiny placeholders. Blocking reloads are held until the
+asked part is listed (docs/playback.md has every fact and gap). The timeline comes
 from the encoder's own frames (timestamps and keyframes): segments close on the first keyframe
 past each multiple of the segment duration (a fixed grid: a cut does not move it), parts close
 every part target. As measured on a real v0.20.0 (samples/v0.20.0-media/cue_*):
