@@ -488,8 +488,10 @@ def _master(app: str, name: str, timeline: Timeline, session: str) -> str:
     video = stream.video
     if video is not None:
         codecs.insert(0, "avc1.64001e")
-        height = video.height - video.height % 16
-        lines.append(f"#EXT-X-STREAM-INF:BANDWIDTH={max(stream.bitrate, 1)},RESOLUTION={video.width}x{height},"
+        # OME's API reports 16-aligned heights (352 for 360) but its master names the true size
+        # (llhls_master.m3u8.http: RESOLUTION=640x360 for a 640x360 publish): the SPS's, when known.
+        width, height = timeline.size or (video.width, video.height - video.height % 16)
+        lines.append(f"#EXT-X-STREAM-INF:BANDWIDTH={max(stream.bitrate, 1)},RESOLUTION={width}x{height},"
                      f'FRAME-RATE={video.framerate:.3f},CODECS="{",".join(codecs)}"{audio_group}')
         lines.append(f"/{app}/{name}/chunklist_0_video_{timeline.key}_llhls.m3u8?session={session}")
     return "\n".join(lines) + "\n"

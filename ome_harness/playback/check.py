@@ -59,6 +59,18 @@ def stalls(events: list[FetchEvent], part_target_s: float) -> list[PlaylistFindi
     return found
 
 
+def _master_size(viewer: LlhlsViewer, media: media_truth.MediaFacts) -> list[PlaylistFinding]:
+    """The master's RESOLUTION for the variant played is the size the parts decode to."""
+    for line in viewer.master_text.splitlines():
+        if line.startswith("#EXT-X-STREAM-INF:") and "RESOLUTION=" in line:
+            said = line.split("RESOLUTION=", 1)[1].split(",", 1)[0]
+            if said != f"{media.width}x{media.height}":
+                return [PlaylistFinding("master-resolution", f"the master says {said}, the parts decode to "
+                                                             f"{media.width}x{media.height}", line)]
+            return []
+    return []
+
+
 def watch_llhls(master_url: str, *, window_s: float = 6.0, expected: ExpectedMedia | None = None,
                 encoder_start_wall: float | None = None, probe_far_ahead: bool = True,
                 timeout_s: float = 5.0) -> PlaybackOutcome:
@@ -88,6 +100,7 @@ def watch_llhls(master_url: str, *, window_s: float = 6.0, expected: ExpectedMed
             if expected is not None:
                 outcome.findings += [PlaylistFinding("media-truth", m, "(ffprobe of init + parts)")
                                      for m in media_truth.mismatches(outcome.media, **vars(expected))]
+            outcome.findings += _master_size(viewer, outcome.media)
             outcome.findings += [PlaylistFinding("timestamp-gap", g, "(ffprobe packets)")
                                  for g in outcome.media.gaps[:3]]
     if encoder_start_wall is not None:
