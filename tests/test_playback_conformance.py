@@ -107,3 +107,12 @@ def test_a_blocking_reload_answered_without_the_part_is_named_and_the_viewer_doe
     assert "without that part (not held)" in findings[0].message
     # Paced at about one part target per reload, not hundreds.
     assert len([e for e in events if e.kind == "blocking_reload"]) <= 8
+
+
+def test_a_finding_never_quotes_a_session_token_from_a_uri():
+    from ome_harness.playback.conformance import PlaylistFinding
+
+    finding = PlaylistFinding("part-target", "too long", '#EXT-X-PART:DURATION=0.9,URI="p.m4s?session=12_ab&x=1"')
+    assert "12_ab" not in str(finding) and 'URI="p.m4s?session=…&x=…"' in finding.line
+    reload_line = PlaylistFinding("blocking-reload", "hung", "GET /a/b.m3u8?s=9_x&_HLS_msn=3&_HLS_part=1").line
+    assert reload_line == "GET /a/b.m3u8?s=…&_HLS_msn=3&_HLS_part=1"

@@ -22,6 +22,7 @@ from ome_harness.playback.llhls_viewer import (
     part_positions,
 )
 
+_QUERY_VALUE = re.compile(r"([?&])([^=&\"\s]+)=([^&\"\s]*)")
 # Durations are written with 6 decimals by OME; anything within a millisecond is the same number.
 _TOLERANCE_S = 0.001
 
@@ -33,6 +34,12 @@ class PlaylistFinding:
     rule: str
     message: str
     line: str
+
+    def __post_init__(self) -> None:
+        # A playlist line may carry a session token in its URI's query: quoted without the values.
+        # The viewer's own `_HLS_*` parameters are kept: they say which reload it was.
+        object.__setattr__(self, "line", _QUERY_VALUE.sub(
+            lambda m: m.group(0) if m.group(2).startswith("_HLS_") else f"{m.group(1)}{m.group(2)}=…", self.line))
 
     def __str__(self) -> str:
         return f"{self.rule}: {self.message} — `{self.line}`"
