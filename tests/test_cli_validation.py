@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -70,7 +71,15 @@ def test_template_that_fails_while_rendering_is_bad_input_not_an_internal_error(
     folder = tmp_path / "tpl"
     folder.mkdir()
     (folder / "connection-report.md.j2").write_text("ok\n{{ report.no_such_field }}\n")
-    stderr = one_line_exit_2(run_cli("diagnose", "--emulator", "--template-dir", str(folder)))
+    with socket.socket() as target:
+        target.bind(("127.0.0.1", 0))
+        target.listen(8)
+        url = f"http://127.0.0.1:{target.getsockname()[1]}"
+        stderr = one_line_exit_2(run_cli("diagnose", "--api-url", url, "--template-dir", str(folder)))
+        # Found by rendering a sample report before any work: the target was never contacted.
+        target.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            target.accept()
     assert "connection-report.md.j2, line 2" in stderr and "internal error" not in stderr
 
 
@@ -105,7 +114,7 @@ def test_api_url_without_target_tests_that_url_not_the_emulator(run_cli, tmp_pat
                       ([], {"OMH_API__URL": f"http://127.0.0.1:{closed_port}"})):
         run = run_cli("run", *args, "-k", "names_its_version", "--out", "o", env=env)
         assert run.code == 1, run.output
-        data = json.loads((tmp_path / "o" / "test-report.json").read_text())
+        data = json.loads((tmp_path / "o" / "results.json").read_text())
         assert data["target"]["kind"] == "url" and data["counts"]["ERROR"] >= 1
 
 
@@ -118,4 +127,4 @@ def test_report_folder_from_the_environment_is_used_and_printed_absolute(
     run = run_cli("run", "--target", "emulator", "-k", "names_its_version", env=env)
     assert run.code == 0, run.output
     assert run.stdout.strip().splitlines()[-1] == str(tmp_path / "ci-reports" / "test-report.md")
-    assert (tmp_path / "ci-reports" / "test-report.json").is_file()
+    assert (tmp_path / "ci-reports" / "results.json").is_file()
