@@ -12,8 +12,10 @@ but leave no trace in the output.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -162,6 +164,18 @@ class Timeline:
         return "\n".join(lines) + "\n"
 
 
+@dataclass
+class PlaybackFaults:
+    """Ways the LL-HLS side fails under load, for the load verdict to name (not OME behaviours: they stand
+    for an overloaded origin or edge, or a proxy in front of it)."""
+
+    unavailable_from: float | None = None  # time.monotonic() from which every request answers 503
+    part_delay_s: float = 0.0  # each part (`part_*.m4s`) is answered this much later
+
+    def unavailable(self) -> bool:
+        return self.unavailable_from is not None and time.monotonic() >= self.unavailable_from
+
+
 class LlhlsPackager:
     """Keeps a timeline per ingested stream and serves OME-shaped LL-HLS playlists over HTTP."""
 
@@ -171,6 +185,7 @@ class LlhlsPackager:
         self.segment_s, self.part_s, self.segment_count = segment_s, part_s, segment_count
         self.daterange = daterange
         self.ignore_cues = False
+        self.faults = PlaybackFaults()
         self._timelines: dict[tuple[str, str, str], Timeline] = {}
         self._lock = threading.Lock()
         state.subscribe_events(self._on_event)
@@ -213,7 +228,13 @@ class LlhlsPackager:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        response = self._answer(Request(scope, receive))
+        request = Request(scope, receive)
+        if self.faults.part_delay_s and request.url.path.rsplit("/", 1)[-1].startswith("part_"):
+            await asyncio.sleep(self.faults.part_delay_s)  # on the server's loop: other requests go on
+        if self.faults.unavailable():
+            response = Response(status_code=503, headers={"Server": "OvenMediaEngine"})
+        else:
+            response = self._answer(request)
         await response(scope, receive, send)
 
     def _answer(self, request: Request) -> Response:
@@ -227,7 +248,11 @@ class LlhlsPackager:
             timeline = self._timelines.get((vhost, app, name))
             if timeline is None or not timeline.segments:
                 return Response(status_code=404, headers=headers)
-            session = request.query_params.get("session") or f"{secrets.randbelow(90) + 10}_{secrets.token_hex(4)}"
+            session = request.query_params.get("session")
+            if session:
+                timeline.stream.llhls_request(session)  # the stats API's LL-HLS connections
+            else:
+                session = f"{secrets.randbelow(90) + 10}_{secrets.token_hex(4)}"
             if file == "llhls.m3u8":
                 return Response(_master(app, name, timeline, session), media_type=PLAYLIST_TYPE, headers=headers)
             if file.startswith("chunklist_") and file.endswith("_llhls.m3u8"):
