@@ -17,7 +17,7 @@ from pathlib import Path
 
 import gevent
 from locust import HttpUser, constant, events, task
-from locust.runners import WorkerRunner
+from locust.runners import MasterRunner, WorkerRunner
 
 from ome_harness.load.viewer import Answer, LlhlsFollower
 
@@ -113,6 +113,10 @@ def _write_summary(environment, **_kwargs) -> None:
     path = getattr(environment.parsed_options, "omh_summary", "")
     if not path or isinstance(environment.runner, WorkerRunner):
         return
+    if isinstance(environment.runner, MasterRunner):
+        # Stopped early (Ctrl-C): Locust quits without stopping the workers first, so their last reports
+        # would be lost. stop() asks them to stop and waits until their final reports are in.
+        environment.runner.stop()
     stats = environment.runner.stats
     kinds = {name: {"requests": entry.num_requests, "failures": entry.num_failures,
                     "p50_ms": _percentile(entry, 0.5), "p95_ms": _percentile(entry, 0.95),

@@ -23,7 +23,7 @@ from ome_harness.polling import Ready, WaitTimedOut, poll_until
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 STARTUP_S = 30.0  # Locust's import, the workers joining, the first spawn
-STOP_GRACE_S = 10.0
+STOP_GRACE_S = 15.0
 
 
 @dataclass
@@ -120,16 +120,18 @@ def run_locust(settings: LoadSettings, host: str, folder: Path) -> LocustOutputs
 
 
 def _stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
-    """SIGINT to whatever still runs (Locust then writes its reports), then SIGKILL past a grace period."""
-    for process in processes:
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGINT)
-    deadline = time.monotonic() + STOP_GRACE_S
-    for process in processes:
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            process.wait(timeout=5)
+    """SIGINT to the master first (it stops its workers and gathers their last reports, then writes its
+    reports), then to any worker still running, then SIGKILL past a grace period each."""
+    for group in (processes[:1], processes[1:]):
+        for process in group:
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    process.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + STOP_GRACE_S
+        for process in group:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                process.wait(timeout=5)
