@@ -1,19 +1,33 @@
 @backend @db @mutating
 Feature: SCTE-35 cues through the backend
   The backend inserts a marker's cue through OME's API on an active channel, refuses inactive
-  channels and unknown markers, and never reports success when OME refuses the cue.
+  channels, unknown markers and breaks OME would drop, and never reports success when OME refuses
+  the cue. On the emulator the harness reads what OME received; on a real OME (which tells nobody,
+  and answers 200 even to a cue it drops) it proves the effect in the LL-HLS output instead.
 
   Scenario: A cue on a live channel reaches OME with the marker's values
     Given the stream backend
     And OME accepts SCTE-35 through its API
     And a new channel
-    And a SCTE-35 marker for a 30 second break
+    And a SCTE-35 marker for a break the application keeps
     And the channel is started
     And a publisher is live on the channel
     When the marker is inserted on the channel
     Then the backend answers 200
     And the database records the marker as inserted on the channel
     And OME received the marker's cue
+
+  Scenario: A break OME would drop is refused and never sent
+    Given the stream backend
+    And OME accepts SCTE-35 through its API
+    And a new channel
+    And a SCTE-35 marker for a break the application drops
+    And the channel is started
+    And a publisher is live on the channel
+    When the marker is inserted on the channel
+    Then the backend answers 422 with code "break_too_short"
+    And the database does not record the marker as inserted
+    And OME received no cue for the channel
 
   Scenario: An OME without SCTE-35 in its API refuses the cue and the backend says so
     Given a stream backend in front of an OME without SCTE-35 in its API
@@ -30,7 +44,7 @@ Feature: SCTE-35 cues through the backend
     # The stream is live, so a backend that forwarded the cue would see OME accept it.
     Given the stream backend
     And a new channel
-    And a SCTE-35 marker for a 30 second break
+    And a SCTE-35 marker for a break the application keeps
     And a publisher is live on the channel
     When the marker is inserted on the channel
     Then the backend answers 409 with code "channel_inactive"

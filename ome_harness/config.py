@@ -97,6 +97,9 @@ class EmulatorConfig(Section):
     llhls_port: int = Field(0, ge=0, le=65535)
     # Also write EXT-X-DATERANGE SCTE35-OUT/IN tags (OME v0.20.0 writes none; the verifier reads both).
     llhls_daterange: bool = False
+    # The app's LL-HLS segment duration (OME's default 6 s); shorter keeps SCTE-35 runs fast, since
+    # OME drops a break not longer than 1.5 × this (ome-api.md).
+    llhls_segment_s: float = Field(6.0, ge=1, le=60)
 
 
 class MediaConfig(Section):

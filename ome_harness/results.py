@@ -22,13 +22,21 @@ class Status(StrEnum):
         return {"OK": 0, "SKIP": 1, "WARN": 2, "ERROR": 3}[self.value]
 
 
+OBSERVED = "observed"
+BY_VERSION = "by version (not tried: read-only)"
+
+
 class Evidence(BaseModel):
-    """One observation behind a verdict: what was tried and what came back."""
+    """One observation behind a verdict: what was tried and what came back.
+
+    `obtained` says how: "observed" (tried and seen), or how it was inferred without trying,
+    e.g. BY_VERSION for what a read-only diagnosis knows of a version but did not ask OME."""
 
     what: str
     outcome: str
     http_status: int | None = None
     latency_ms: float | None = None
+    obtained: str = OBSERVED
 
 
 class CheckResult(BaseModel):

@@ -42,7 +42,7 @@ def stop_the_channel(backend, channel, step_started):
 
 @when("the marker is inserted on the channel", target_fixture="answer")
 def insert_the_marker(backend, channel, marker, step_started):
-    return backend.api.insert_scte35(channel.id, marker.id)
+    return backend.insert_marker(channel, marker.id)
 
 
 @when(parsers.parse('the marker "{marker_id}" is inserted on the channel'), target_fixture="answer")

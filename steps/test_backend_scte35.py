@@ -1,9 +1,9 @@
 """Steps of features/backend_scte35.feature."""
 
-import pytest
 from pytest_bdd import given, scenarios, then
 
 from ome_harness.backend.under_test import needs
+from ome_harness.scenarios.scte35 import skip_unless_insertion_possible
 
 pytest_plugins = ["ome_harness.scenarios.backend_fixtures", "backend_steps"]
 
@@ -12,8 +12,7 @@ scenarios("backend_scte35.feature")
 
 @given("OME accepts SCTE-35 through its API")
 def ome_accepts_scte35(backend):
-    if not backend.scte35_in_api():
-        pytest.skip(f"OME v{backend.ome_version} has no SCTE-35 in its API (removed in v0.21.0)")
+    skip_unless_insertion_possible(backend.ome_version)
 
 
 @given("a stream backend in front of an OME without SCTE-35 in its API", target_fixture="backend")
@@ -22,6 +21,16 @@ def a_backend_on_an_ome_without_scte35(stream_backend, request):
     if not stream_backend.scte35_in_api():
         return stream_backend
     return request.getfixturevalue("backend_on_ome_without_scte35")
+
+
+@given("a SCTE-35 marker for a break the application keeps", target_fixture="marker")
+def a_marker_the_app_keeps(backend):
+    return backend.new_marker_the_app_keeps()
+
+
+@given("a SCTE-35 marker for a break the application drops", target_fixture="marker")
+def a_marker_the_app_drops(backend):
+    return needs(backend.new_marker_the_app_drops)
 
 
 @then("OME received the marker's cue")

@@ -110,10 +110,27 @@ def test_scte35_against_ome_v0_21_is_a_502_naming_the_version_and_the_refusal(ma
     assert answer.status == 502, answer.body
     assert answer.code == "ome_refused_event"
     assert "OME v0.21.0 refused the SCTE-35 cue: eventFormat is not supported: [scte35]" in answer.field("message")
-    assert "in-band" in answer.field("message")
+    assert "no on-demand SCTE-35 insertion" in answer.field("message") and "v0.20.5" in answer.field("message")
     assert answer.field("accepted") is None and rig.ome.state.events == []
     failed = rig.db.expect_audit("scte35.insert", "news", after=before, outcome="failed", marker_id="break30")
     assert failed["details"]["ome_version"] == "0.21.0"
+    rig.db.expect_no_audit("scte35.insert", "news", after=before, outcome="ok")
+
+
+def test_scte35_with_a_break_ome_would_drop_is_422_and_ome_is_not_called(rig: Rig) -> None:
+    # OME v0.20 answers 200 to a 9 s break with its default 6 s LL-HLS segments and drops it (ome-api.md).
+    stream = rig.channel("news")["ome"]["stream"]
+    rig.marker("break9", cue_type="out", duration_ms=9_000, auto_return=True, event_id_policy="fixed",
+               splice_event_id=1)
+    rig.api.start("news")
+    rig.ome.state.add_stream(stream)
+    before = datetime.now(UTC)
+    answer = rig.api.insert_scte35("news", "break9")
+    assert (answer.status, answer.code) == (422, "break_too_short"), answer.body
+    assert "must exceed 9000 ms" in answer.field("message") and "would answer 200 and drop" in answer.field("message")
+    assert rig.ome.state.events == [], "OME's :sendEvent was not called"
+    refused = rig.db.expect_audit("scte35.insert", "news", after=before, outcome="rejected", marker_id="break9")
+    assert "event" not in refused["details"] and refused["details"]["min_break_ms"] == 9000
     rig.db.expect_no_audit("scte35.insert", "news", after=before, outcome="ok")
 
 
@@ -286,5 +303,5 @@ def test_the_cue_check_compares_what_ome_received_with_the_marker() -> None:
             backend.expect(backend.api.start(channel.id), 409)
         assert stream_key not in str(failure.value) and "sha256:" in str(failure.value)
         backend.target = replace(backend.target, emulator=None)
-        with pytest.raises(NotApplicable, match="observed on the emulator only"):
+        with pytest.raises(NotApplicable, match="seen in LL-HLS only with a live publisher"):
             backend.expect_cues(channel, marker)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ome_harness.media.encoder import FfmpegMissing
+from ome_harness.results import Status
 from ome_harness.scte35.inband import InbandCuePublisher
 from ome_harness.scte35.insertion import CueSent
 from ome_harness.scte35.ts_injection import Scte35Injector
@@ -131,3 +132,31 @@ def test_an_encoder_that_cannot_start_leaves_no_sender_and_no_open_capture(ffmpe
     assert publisher.sender.process is not None, "the sender should have started first"
     assert publisher.sender.returncode is not None, "the sender ffmpeg was left running"
     assert publisher._capture_file is not None and publisher._capture_file.closed
+
+
+def test_an_inband_cue_without_a_trace_is_reported_as_no_evidence_not_as_an_insertion():
+    from ome_samples import SAMPLES
+
+    from ome_harness.scte35.verify import assess_cue, parse_chunklist
+
+    chunklist = SAMPLES / "v0.20.0-media" / "cue_2s_chunklist_after_14s.m3u8"  # a real output without any cut
+    inband_log = SAMPLES / "v0.21.0-media" / "inband_scte35_ome_log.txt"
+    if not chunklist.is_file() or not inband_log.is_file():
+        pytest.skip(f"needs the real OME samples {chunklist} and {inband_log}")
+    assert "Ignored unsupported or unknown section (table id: 252)" in inband_log.read_text()
+    sent = CueSent(event_id=903, out=True, duration_s=10.0, at=datetime(2026, 11, 29, 23, 16, 21, 550_000, UTC),
+                   path="in-band")
+    result = assess_cue([parse_chunklist(chunklist.read_text(), "video")], sent)
+    assert not result.ok and not result.cut_found
+    assert result.summary().startswith("no evidence of in-band SCTE-35 cue 903 in the output (OME ignores")
+    assert result.to_check_result().status is Status.ERROR
+
+
+def test_the_diagnosis_never_offers_in_band_scte35_as_a_path():
+    from ome_harness.scte35.capability import diagnose_scte35_capability
+
+    for version in ("0.20.0", "0.20.5", "0.21.0", "0.22.0"):
+        result = diagnose_scte35_capability(version, segment_s=6)
+        assert "in-band" not in result.facts["paths"]
+        words = f"{result.summary} {result.remediation}"
+        assert "switch to in-band" not in words and "move cue insertion in-band" not in words

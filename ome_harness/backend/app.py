@@ -106,6 +106,8 @@ def create_app(settings: BackendSettings) -> FastAPI:
 
     @api.post("/streams/{channelId}/scte35", response_model=contract.Scte35Result, tags=["streams"],
               responses={409: {"model": contract.ErrorBody, "description": "Channel inactive or not live in OME"},
+                         422: {"model": contract.ErrorBody, "description": "Invalid body, or break_too_short: OME "
+                               "would answer 200 and drop the break (OME not called)"},
                          502: {"model": contract.ErrorBody, "description": "OME refused the cue (e.g. v0.21.0+)"}})
     def insert_scte35(channel_id: ChannelId, body: contract.Scte35Request, who: Actor) -> contract.Scte35Result:
         """Insert the marker's SCTE-35 cue through OME's API (:sendEvent)."""

@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from ome_harness.backend import cue_effect
 from ome_harness.backend.client import BackendAnswer, BackendClient, hide_stream_keys
 from ome_harness.config import ConfigError, HarnessConfig
 from ome_harness.dbcheck import DbChecker, DbUnavailable
 from ome_harness.ome.client import OmeClient
 from ome_harness.ome.errors import OmeError, OmeNotFound
 from ome_harness.ome.versions import capabilities
+from ome_harness.scte35.break_rule import app_segment_duration, break_for, too_short_break
 from ome_harness.target.base import OmeTarget
 
 FAULTS_ENV = "OMH_BACKEND__REFERENCE_FAULTS"
@@ -64,6 +66,8 @@ class Channel:
     stream_key: str | None = field(default=None, repr=False)
     cues_before: int = 0
     """How many cues the emulator had received (for any stream) when the scenario took the channel."""
+    live_publisher: bool = False
+    cue_sent_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -172,11 +176,22 @@ class BackendUnderTest:
         with contextlib.suppress(NotApplicable, DbUnavailable):
             self.db.set_aside_audit(channel_id)
 
-    def new_marker(self, duration_s: int) -> Marker:
+    def new_marker_the_app_drops(self) -> Marker:
+        """A marker whose break OME v0.20 accepts and drops (exactly 1.5 × the app's LL-HLS segment duration)."""
+        if self.configured_marker:
+            raise NotApplicable("needs a marker the harness creates (backend.marker is configured)")
+        with self.target.client() as client:
+            return self.new_marker(too_short_break(app_segment_duration(client, self.target.vhost, self.target.app)))
+
+    def new_marker_the_app_keeps(self) -> Marker:
+        with self.target.client() as client:
+            return self.new_marker(break_for(app_segment_duration(client, self.target.vhost, self.target.app)))
+
+    def new_marker(self, duration_s: float) -> Marker:
         """A marker for a break of `duration_s`: created through the API, or the one configured."""
         if self.configured_marker:
             return self._configured_marker(self.configured_marker)
-        marker = Marker(f"omh-break-{uuid.uuid4().hex[:8]}", cue_type="out", duration_ms=duration_s * 1000,
+        marker = Marker(f"omh-break-{uuid.uuid4().hex[:8]}", cue_type="out", duration_ms=round(duration_s * 1000),
                         auto_return=True, event_id_policy="increment", splice_event_id=1000)
         answer = self.api.create_marker(marker.id, cue_type=marker.cue_type, duration_ms=marker.duration_ms,
                                         auto_return=marker.auto_return, event_id_policy=marker.event_id_policy,
@@ -216,6 +231,14 @@ class BackendUnderTest:
             emulator.state.add_stream(channel.stream, vhost=self.target.vhost, app=self.target.app)
             return
         self.publish(channel.stream)
+        channel.live_publisher = True
+
+    def insert_marker(self, channel: Channel, marker_id: str) -> BackendAnswer:
+        """Through the backend; on a real OME with a live publisher, timed so that a cut would show."""
+        if self.target.emulator is None and channel.live_publisher:
+            cue_effect.prepare_visible_cut(self.target, channel.stream)
+        channel.cue_sent_at = now()
+        return self.api.insert_scte35(channel.id, marker_id)
 
     def publish_as_channel(self, channel: Channel, handed_out_key: str | None) -> float:
         """Publish as the channel's encoder would: to its OME stream (`ome_stream`) when the channel names
@@ -261,7 +284,12 @@ class BackendUnderTest:
         return [e.body for e in emulator.state.events[channel.cues_before:] if e.stream == channel.stream]
 
     def expect_cues(self, channel: Channel, marker: Marker, count: int = 1) -> None:
-        """OME received `count` cues for the channel, each with the marker's values (id policy included)."""
+        """OME received `count` cues for the channel, each with the marker's values (id policy included);
+        on a real OME: the cut in its LL-HLS output at the cue time."""
+        if self.target.emulator is None:
+            cue_effect.expect_cut(self.target, channel.stream, self._cue_time(channel), marker.duration_ms,
+                                  marker.splice_event_id)
+            return
         received = self._observed_events(channel)
         problems = [] if len(received) == count else [f"{len(received)} :sendEvent call(s), expected {count}"]
         for nth, body in enumerate(received):
@@ -279,11 +307,20 @@ class BackendUnderTest:
                                             + "; ".join(problems)))
 
     def expect_no_cue(self, channel: Channel) -> None:
-        """OME received no :sendEvent for the channel's stream in this scenario."""
+        """OME received no :sendEvent for the channel's stream in this scenario; on a real OME: no cut."""
+        if self.target.emulator is None:
+            cue_effect.expect_no_cut(self.target, channel.stream, self._cue_time(channel), None)
+            return
         received = self._observed_events(channel)
         if received:
             raise AssertionError(self.shown(f"OME received {len(received)} cue(s) for channel {channel.id!r}, "
                                             f"which the backend refused: {received}"))
+
+    @staticmethod
+    def _cue_time(channel: Channel) -> datetime:
+        if channel.cue_sent_at is None or not channel.live_publisher:
+            raise NotApplicable("the cue's effect is seen in LL-HLS only with a live publisher on the channel")
+        return channel.cue_sent_at
 
     def _observed_events(self, channel: Channel) -> list[dict[str, Any]]:
         received = self.received_events(channel)

@@ -7,6 +7,7 @@ commit in one transaction, so the log never claims what the tables do not show.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 from datetime import UTC, datetime
@@ -30,6 +31,8 @@ from ome_harness.ome.client import OmeClient
 from ome_harness.ome.errors import OmeBadRequest, OmeError, OmeNotFound, OmeTimeout, OmeUnreachable
 from ome_harness.ome.versions import OmeVersion, capabilities
 from ome_harness.redaction import fingerprint
+from ome_harness.scte35.break_rule import honoured, min_break_ms, read_segment_duration
+from ome_harness.scte35.insertion import no_insertion_words
 
 _ID = re.compile(contract.ID_PATTERN)
 _UNREACHABLE = (OmeUnreachable, OmeTimeout)
@@ -247,7 +250,8 @@ class StreamWorkflows:
                 "spliceCommand": "spliceInsert", "id": event_id, "type": marker.cue_type,
                 "duration": marker.duration_ms, "autoReturn": marker.auto_return}]}
             session.commit()
-            version = self._send(where, _stream_shown(channel), event, actor, channel.id, marker.id)
+            version = self._send(where, _stream_shown(channel), event, actor, channel.id, marker.id,
+                                 break_ms=marker.duration_ms if marker.cue_type == "out" else None)
             self._record(session, self._entry(actor, action, channel.id, "ok",
                                               f"marker '{marker.id}' inserted on '{_stream_shown(channel)}' "
                                               f"(OME v{version})", marker.id, {"event": event, "ome_version": version}))
@@ -269,7 +273,7 @@ class StreamWorkflows:
         return (following - 1) % wrap
 
     def _send(self, where: contract.OmeLocation, stream_shown: str, event: dict[str, Any], actor: str,
-              channel_id: str, marker_id: str) -> str:
+              channel_id: str, marker_id: str, *, break_ms: int | None = None) -> str:
         action = "scte35.insert"
         facts: dict[str, Any] = {"event": event}
         version = "unknown"
@@ -277,6 +281,7 @@ class StreamWorkflows:
             with self.ome() as ome:
                 version = ome.version().version
                 facts["ome_version"] = version
+                self._refuse_a_break_ome_drops(ome, version, where, break_ms, actor, channel_id, marker_id)
                 ome.send_event(where.vhost, where.app, where.stream, event)
         except _UNREACHABLE as exc:
             raise self._refuse(_unreachable(exc, "insert the cue"), actor, action, channel_id, marker_id,
@@ -287,8 +292,7 @@ class StreamWorkflows:
             hint = ""
             try:
                 if not capabilities(version).scte35_api:
-                    hint = (f" OME removed SCTE-35 from its API in v0.21.0; v{OmeVersion.parse(version)} takes markers "
-                            "only in-band from an MPEG-TS source (SRT or MPEG-TS/UDP ingest).")
+                    hint = f" {no_insertion_words(OmeVersion.parse(version))}."
             except ValueError:
                 pass
             said = exc.message.replace(where.stream, stream_shown)
@@ -306,6 +310,23 @@ class StreamWorkflows:
                                             f"{str(exc).replace(where.stream, stream_shown)}"),
                                actor, action, channel_id, marker_id, outcome="failed", details=facts) from None
         return version
+
+    def _refuse_a_break_ome_drops(self, ome: OmeClient, version: str, where: contract.OmeLocation,
+                                  break_ms: int | None, actor: str, channel_id: str, marker_id: str) -> None:
+        """OME v0.20 answers 200 to a break not longer than 1.5 × the app's LL-HLS segment duration and drops it
+        (its log only, ome-api.md): such a cue is never sent, never called inserted."""
+        with contextlib.suppress(ValueError):
+            if not capabilities(version).scte35_api:
+                return  # OME refuses the cue itself: its own 400 is the answer
+        segment_s = read_segment_duration(ome, where.vhost, where.app)
+        if segment_s is None or honoured(break_ms, segment_s):
+            return
+        facts = {"ome_version": version, "min_break_ms": min_break_ms(segment_s), "llhls_segment_s": segment_s}
+        raise self._refuse(BackendError(422, "break_too_short", (
+            f"OME v{version} would answer 200 and drop this cue: the break ({break_ms} ms) must exceed "
+            f"{min_break_ms(segment_s):.0f} ms for application '{where.app}' (LL-HLS segment duration "
+            f"{segment_s:g} s); use a longer break or shorter segments"), details=facts),
+            actor, "scte35.insert", channel_id, marker_id, details=facts)
 
     def list_streams(self, actor: str) -> contract.StreamList:
         vhost, app = self.settings.vhost, self.settings.app

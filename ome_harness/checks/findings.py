@@ -284,11 +284,16 @@ def endpoint_failures(results: Mapping[str, CheckResult], hints: RuntimeHints, u
 @rule
 def scte35_upgrade(results: Mapping[str, CheckResult], hints: RuntimeHints, url: str):
     scte = results.get("scte35")
-    if scte is None or scte.status is not Status.WARN:
+    if scte is None or scte.status not in (Status.WARN, Status.ERROR):
         return None
-    return (Finding(key="scte35_api_unavailable", title="SCTE-35 Cannot Be Inserted Through the API",
+    # No in-band alternative exists in any version (ome-api.md): the step names the version to run.
+    if scte.facts.get("on_demand_insertion") is False:
+        return (Finding(key="scte35_api_unavailable", title="No On-Demand SCTE-35 Insertion in This OME Version",
+                        details=[scte.summary]),
+                [NextStep(title="Keep SCTE-35 insertion possible", details=[scte.remediation or ""])])
+    return (Finding(key="scte35_break_dropped", title="SCTE-35 Breaks Too Short for the LL-HLS Segments",
                     details=[scte.summary]),
-            [NextStep(title="Insert SCTE-35 in-band", details=[scte.remediation or ""])])
+            [NextStep(title="Use breaks OME keeps", details=[scte.remediation or ""])])
 
 
 def derive(results: list[CheckResult], hints: RuntimeHints, url: str) -> tuple[list[Finding], list[NextStep]]:

@@ -47,6 +47,17 @@ def _json(status: int, body: Any, **headers: str) -> Response:
                              "Server": "OvenMediaEngine", EMULATOR_HEADER: IDENTITY, **headers})
 
 
+# EMULATOR ONLY (a real OME has no such path): what OME would have written to its log, e.g. the
+# LL-HLS publisher's refusal of a too-short break, which a real OME tells nobody but its log.
+OME_LOG_PATH = "/emulator-only/ome-log"
+OME_LOG_LABEL = "# EMULATOR ONLY: lines a real OvenMediaEngine would have written to its log (not an OME API)"
+
+
+def _ome_log(lines: list[str]) -> Response:
+    return Response("\n".join([OME_LOG_LABEL, *lines]) + "\n", media_type="text/plain",
+                    headers={EMULATOR_HEADER: IDENTITY})
+
+
 def _ok(payload: Any = None, status: int = 200) -> Response:
     body: dict[str, Any] = {"message": "OK" if status == 200 else "Created", "statusCode": status}
     if payload is not None:
@@ -94,6 +105,8 @@ class OmeApi:
         if denial:
             return _error(401, denial)
         raw_path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?")[0]
+        if raw_path == OME_LOG_PATH and request.method == "GET":
+            return _ome_log(self.state.ome_log)
         body = await request.body()
         try:
             # HEAD is routed as GET; the HTTP server drops the body and keeps Content-Length, as OME does.
@@ -154,7 +167,7 @@ class OmeApi:
             raise ApiError(404, f"Could not find the application: [{vhost}/{raw_app}]")
         if colon and not rest:
             if action == "" and verb == "GET":
-                return _ok(payloads.app_config(app, action=True))
+                return _ok(self._app_config(app, action=True))
             if action == "pushes" and verb == "GET":
                 return _ok([])
             if action == "records" and verb == "GET":
@@ -162,7 +175,7 @@ class OmeApi:
                 raise ApiError(404, f"Could not find application: [{vhost}/{app}]")
             raise ApiError(404, "Controller not found")
         if not rest and verb == "GET":
-            return _ok(payloads.app_config(app))
+            return _ok(self._app_config(app))
         if rest == ["outputProfiles"] and verb == "GET":
             return _ok(["bypass_stream"])
         if rest == ["streams"]:
@@ -173,6 +186,10 @@ class OmeApi:
         if len(rest) == 2 and rest[0] == "streams":
             return self._stream(verb, vhost, app, rest[1], body)
         raise ApiError(404, "Controller not found")
+
+    def _app_config(self, app: str, *, action: bool = False) -> dict[str, Any]:
+        return payloads.app_config(app, action=action, llhls_segment_s=self.state.llhls_segment_s,
+                                   llhls_part_s=self.state.llhls_part_s)
 
     def _create_pull_stream(self, vhost: str, app: str, body: bytes) -> Response:
         request = _parse_json(body)

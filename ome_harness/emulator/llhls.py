@@ -1,13 +1,22 @@
 """LL-HLS playlists for ingested streams, at OME's paths, with OME v0.20's SCTE-35 behaviour.
 
 Only playlists are real: segment and part URIs answer tiny placeholders. The timeline comes
-from the encoder's own frames (timestamps and keyframes): a segment closes on the first
-keyframe after the target duration, parts close every part target. As in OME v0.20.0, an
-accepted cue-out cuts a segment at the cue time and the cue-in follows `duration` later
-(another cut) without any tag in the playlist; with `daterange=True` the playlist also
-carries `EXT-X-DATERANGE ... SCTE35-OUT/IN=0x...` built with threefive, so that every path of
-the verifier can be exercised. `ignore_cues=True` is a fault: cues are accepted by the API
-but leave no trace in the output.
+from the encoder's own frames (timestamps and keyframes): segments close on the first keyframe
+past each multiple of the segment duration (a fixed grid: a cut does not move it), parts close
+every part target. As measured on a real v0.20.0 (samples/v0.20.0-media/cue_*):
+- a cue-out whose break is not longer than 1.5 × the segment duration is refused in OME's log
+  only (`Duration of the marker must be greater than 9000.000000 ms`): no cut. The emulator
+  keeps that line in `EmulatorState.ome_log` (emulator only, served at OME_LOG_PATH);
+- an accepted cue-out cuts the segment at the next keyframe (`Force segment flush immediately`,
+  `EXTINF:0.400` then `5.600` in cue_10s), with no tag in the playlist;
+- OME schedules the cue-in `duration` later in the media; the segment holding that moment ends
+  on the grid and the next one is cut at its next keyframe (cue_10s: a 1 s segment ending
+  12.6 s after the out-cut).
+Not modelled (no capture): "Too late, marker is included in the samples time range", and the
+break rule for `eventFormat: cue` (only scte35 was measured; `cue` keeps the plain cut).
+With `daterange=True` the playlist also carries `EXT-X-DATERANGE ... SCTE35-OUT/IN=0x...` built
+with threefive, so that every path of the verifier can be exercised (OME v0.20.0 writes none).
+`ignore_cues=True` is a fault: cues are accepted by the API but leave no trace in the output.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ome_harness.emulator.state import EmulatedStream, EmulatorState, ReceivedEvent, now, ome_time
+from ome_harness.scte35.break_rule import honoured, min_break_ms
 from ome_harness.scte35.splice import splice_insert
 
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
@@ -52,6 +62,8 @@ class _Cut:
     kind: str  # "out" | "in"
     event_id: int | None
     duration_s: float | None = None
+    # For a cue-in OME scheduled itself: the segment that held its moment (it ends on the grid).
+    held_by: int | None = None
 
 
 class Timeline:
@@ -65,44 +77,69 @@ class Timeline:
         self.daterange = daterange
         self.origin: datetime | None = None
         self.first_ts: int | None = None
+        self.last_ts = 0
         self.segments: list[Segment] = []
         self.cuts: list[_Cut] = []
+        self.returns: list[_Cut] = []
         self._outs: dict[int | None, datetime] = {}
         self._sequence = 0
+        self._next_boundary: datetime | None = None
 
     # -- input ------------------------------------------------------------------------------
     def frame(self, timestamp_ms: int, keyframe: bool) -> None:
         if self.first_ts is None:
             self.first_ts, self.origin = timestamp_ms, now()
         assert self.origin is not None
+        self.last_ts = timestamp_ms
         at = self.origin + timedelta(milliseconds=timestamp_ms - self.first_ts)
         current = self.segments[-1] if self.segments else None
         if current is None:
+            self._next_boundary = at + timedelta(seconds=self.segment_s)
             self._open(at, keyframe, [])
             return
-        due = [c for c in self.cuts if c.at <= at]
-        if due:
-            self.cuts = [c for c in self.cuts if c.at > at]
+        for ret in self.returns:
+            if ret.held_by is None and ret.at <= at:
+                ret.held_by = current.sequence
+        tags = self._cut_tags(current, at) if keyframe else None
+        if tags is not None:
             self._close(current, at)
-            self._open(at, keyframe, [t for c in due for t in self._tags(c, at)])
-            # OME schedules the cue-in itself, `duration` after the cue-out's place in the media.
-            self.cuts += [_Cut(at + timedelta(seconds=c.duration_s), "in", c.event_id, c.duration_s)
-                          for c in due if c.kind == "out" and c.duration_s]
-            self.cuts.sort(key=lambda c: c.at)
-            return
-        if keyframe and (at - current.start).total_seconds() >= self.segment_s - 0.001:
-            self._close(current, at)
-            self._open(at, keyframe, [])
+            self._open(at, keyframe, tags)
             return
         part = current.parts[-1]
         if (at - part.start).total_seconds() >= self.part_s - 0.001:
             part.duration = (at - part.start).total_seconds()
             current.parts.append(Part(start=at, independent=keyframe))
 
+    def _cut_tags(self, current: Segment, at: datetime) -> list[str] | None:
+        """At a keyframe: None to go on, or the tags of the segment that starts here."""
+        assert self._next_boundary is not None
+        tags: list[str] = []
+        close = False
+        # An API cue takes effect at the next keyframe (OME: "Force segment flush immediately").
+        due = [c for c in self.cuts if c.at <= at]
+        if due:
+            self.cuts = [c for c in self.cuts if c.at > at]
+            tags += [t for c in due for t in self._tags(c, at)]
+            self.returns += [_Cut(at + timedelta(seconds=c.duration_s), "in", c.event_id, c.duration_s)
+                             for c in due if c.kind == "out" and c.duration_s]
+            close = True
+        # OME's own cue-in: the segment after the one holding the return is cut at its next keyframe.
+        back = [r for r in self.returns if r.held_by is not None and current.sequence > r.held_by
+                and at > current.start]
+        if back:
+            self.returns = [r for r in self.returns if r not in back]
+            tags += [t for r in back for t in self._tags(r, at)]
+            close = True
+        if at >= self._next_boundary - timedelta(milliseconds=1):
+            while self._next_boundary <= at + timedelta(milliseconds=1):
+                self._next_boundary += timedelta(seconds=self.segment_s)
+            close = True
+        return tags if close else None
+
     def cue(self, kind: str, at: datetime, event_id: int | None, duration_s: float | None) -> None:
-        """A cue accepted by the API: cut at `at`; a cue-out with a duration also schedules its cue-in."""
+        """A cue accepted by the API: cut at the next keyframe; a cue-out with a duration schedules its cue-in."""
         if kind == "in":
-            self.cuts = [c for c in self.cuts if not (c.kind == "in" and c.event_id == event_id)]
+            self.returns = [r for r in self.returns if r.event_id != event_id]
         self.cuts.append(_Cut(at, kind, event_id, duration_s))
         self.cuts.sort(key=lambda c: c.at)
 
@@ -221,6 +258,17 @@ class LlhlsPackager:
         kind, event_id, duration_s = cue
         with self._lock:
             timeline = self._timelines.get((event.vhost, event.app, event.stream))
+            timestamp = timeline.last_ts if timeline is not None else 0
+            tag = f"Scte35Event-{kind.upper()}"
+            segment_s = self.state.llhls_segment_s
+            scte35 = str(event.body.get("eventFormat", "")).lower() == "scte35"
+            if scte35 and kind == "out" and not honoured(duration_s * 1000 if duration_s else None, segment_s):
+                # OME v0.20.0 answers 200 and refuses the marker in its log only (samples/.../cue_2s_ome_log.txt).
+                self.state.log("E", "LLHLS Publisher | llhls_stream.cpp:1228",
+                               f"Failed to insert marker (timestamp: {timestamp}, tag: {tag}, msg: Duration of the "
+                               f"marker must be greater than {min_break_ms(segment_s):.6f} ms : {tag})")
+                return
+            self.state.log("I", "LLHLS Publisher | llhls_stream.cpp:1234", f"Packager(0) - Insert marker: {tag}")
             if timeline is not None:
                 timeline.cue(kind, event.at, event_id, duration_s)
 

@@ -58,9 +58,13 @@ DEFAULT_APP_CONFIG: dict[str, Any] = {
 }
 
 
-def app_config(name: str, *, action: bool = False) -> dict[str, Any]:
+def app_config(name: str, *, action: bool = False, llhls_segment_s: float = 6.0,
+               llhls_part_s: float = 0.5) -> dict[str, Any]:
     config = copy.deepcopy(DEFAULT_APP_CONFIG)
     config["name"] = name
+    # OME reports the LL-HLS settings the packager works with (strings, like every value here).
+    llhls = config["publishers"]["llhls"]
+    llhls["segmentDuration"], llhls["chunkDuration"] = f"{llhls_segment_s:g}", f"{llhls_part_s:g}"
     if action:
         # `GET .../apps/app:` (an empty action) answers the raw config: no `dynamic`, unexpanded macros.
         config.pop("dynamic")

@@ -47,7 +47,8 @@ def emulator_settings(cfg: HarnessConfig, *, default_ports: tuple[int, int, int]
                             token=section.token.get_secret_value(), version=section.version,
                             vhost=cfg.api.vhost, apps=(cfg.api.app,), rtmp_port=section.rtmp_port or rtmp,
                             srt_port=section.srt_port or default_srt_port,
-                            llhls_port=section.llhls_port or llhls, llhls_daterange=section.llhls_daterange)
+                            llhls_port=section.llhls_port or llhls, llhls_daterange=section.llhls_daterange,
+                            llhls_segment_s=section.llhls_segment_s)
 
 
 class EmulatorServer:
@@ -61,6 +62,7 @@ class EmulatorServer:
                              "empty one")
         self.state = state or EmulatorState(version=self.settings.version, vhost=self.settings.vhost,
                                             apps=self.settings.apps)
+        self.state.llhls_segment_s, self.state.llhls_part_s = self.settings.llhls_segment_s, self.settings.llhls_part_s
         self.app = OmeApi(self.state, self.settings.token)
         self._api = LoopbackServer(self.app, self.settings.hosts, self.settings.port, name="ome-emulator")
         self.llhls = LlhlsPackager(self.state, segment_s=self.settings.llhls_segment_s,

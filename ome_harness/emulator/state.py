@@ -129,6 +129,13 @@ class EmulatorState:
         self.delete_lag_s = delete_lag_s
         self.faults = Faults()
         self.events: list[ReceivedEvent] = []
+        # The applications' LL-HLS publisher settings, reported in their config like OME's
+        # (`publishers.llhls.segmentDuration`/`chunkDuration`); the packager cuts by them.
+        self.llhls_segment_s = 6.0
+        self.llhls_part_s = 0.5
+        # EMULATOR ONLY: the lines a real OME would have written to its log (a real OME's API
+        # does not expose them). Served at OME_LOG_PATH; used for the log-only refusals of cues.
+        self.ome_log: list[str] = []
         self._vhosts: dict[str, dict[str, dict[str, EmulatedStream]]] = {vhost: {app: {} for app in apps}}
         self._lock = threading.RLock()
         self._listeners: list[Callable[[str, EmulatedStream, str], None]] = []
@@ -200,6 +207,12 @@ class EmulatorState:
             self.events.append(event)
         for listener in list(self._event_listeners):
             listener(event)
+
+    def log(self, level: str, where: str, text: str) -> None:
+        """Record what a real OME would log (emulator only), in OME's line format."""
+        stamp = now().strftime("%Y-%m-%d %H:%M:%S.") + f"{now().microsecond // 1000:03d}"
+        with self._lock:
+            self.ome_log.append(f"[{stamp}] {level} [emulator] {where} | {text}")
 
     def _reap(self) -> None:
         deadline = time.monotonic() - self.delete_lag_s

@@ -2,7 +2,9 @@
 
 Sources: OME's source at each release tag (see ../shared/ome-api.md). `cue` events exist in
 v0.18–v0.20.5, `scte35` events in v0.19.0–v0.20.5; v0.21.0 removed both from `:sendEvent`
-(400 `eventFormat is not supported`) and takes SCTE-35 only in-band from MPEG-TS sources.
+(400 `eventFormat is not supported`). SCTE-35 sections in an MPEG-TS input are ignored by every
+version (`Ignored unsupported or unknown section (table id: 252)`, samples/v0.21.0-media): from
+v0.21.0 on there is no on-demand SCTE-35 insertion at all; v0.20.5 is the last release with it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class OmeVersion:
 
 
 _V = OmeVersion.parse
+LAST_SCTE35_API_RELEASE = "0.20.5"
+"""The last OME release whose `:sendEvent` takes `scte35` (ome-api.md: v0.21.0 removed it)."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,6 @@ class Capabilities:
     version: OmeVersion
     scte35_api: bool
     cue_api: bool
-    scte35_inband: bool
 
     @property
     def event_formats(self) -> tuple[str, ...]:
@@ -52,13 +55,10 @@ class Capabilities:
         return tuple(formats)
 
 
-
 def capabilities(version: str | OmeVersion) -> Capabilities:
     v = version if isinstance(version, OmeVersion) else OmeVersion.parse(version)
     return Capabilities(
         version=v,
         scte35_api=_V("0.19.0") <= v < _V("0.21.0"),
         cue_api=_V("0.18.0") <= v < _V("0.21.0"),
-        # In-band markers from MPEG-TS are documented from v0.21.0; earlier releases are not known to.
-        scte35_inband=v >= _V("0.21.0"),
     )

@@ -18,7 +18,7 @@ from jinja2 import (
 
 from ome_harness.redaction import Redactor
 from ome_harness.resources import resource_dir
-from ome_harness.results import Report, Status
+from ome_harness.results import OBSERVED, Report, Status
 
 BASENAMES = {"connection": "connection-report", "scenarios": "test-report"}
 
@@ -87,7 +87,8 @@ def render_junit(report: Report) -> str:
     for result in report.results:
         case = ET.SubElement(suite, "testcase", classname=f"ome_harness.{report.kind}", name=result.title,
                              time=f"{result.duration_ms / 1000:.3f}")
-        evidence = "\n".join(f"{e.what} -> {e.outcome}" for e in result.evidence)
+        evidence = "\n".join(f"{e.what} -> {e.outcome}" + (f" [{e.obtained}]" if e.obtained != OBSERVED else "")
+                             for e in result.evidence)
         if result.status is Status.ERROR:
             failure = ET.SubElement(case, "failure", message=result.summary, type="ERROR")
             failure.text = "\n".join(filter(None, [evidence, result.remediation]))

@@ -1,4 +1,9 @@
-"""The in-band path: the test signal as MPEG-TS over SRT, carrying SCTE-35 splice inserts.
+"""An in-band SCTE-35 *probe*: the test signal as MPEG-TS over SRT, carrying SCTE-35 splice inserts.
+
+Not an insertion path: OME ignores SCTE-35 sections of an MPEG-TS input in every version
+(`Ignored unsupported or unknown section (table id: 252)`, samples/v0.21.0-media/inband_*;
+ome-api.md). The harness keeps it to prove that against a given OME, and reports what it finds
+as "no evidence" (verify.py), never as an insertion.
 
 ffmpeg encodes MPEG-TS to a pipe; the injector adds the SCTE-35 stream and sections; a second
 ffmpeg carries the bytes unchanged to `srt://HOST:PORT?streamid=VHOST/APP/STREAM` (its `data`

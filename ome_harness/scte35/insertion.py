@@ -1,8 +1,12 @@
 """Put a SCTE-35 cue into a live stream by the path this OME version offers.
 
 API path (v0.19.0–v0.20.5): `POST …:sendEvent` with `eventFormat: scte35` and a splice insert.
-v0.21.0 removed it (400 `eventFormat is not supported: [scte35]`): markers must then arrive
-in-band, as SCTE-35 sections in an MPEG-TS source (SRT or MPEG-TS/UDP) — see `inband.py`.
+v0.21.0 removed it (400 `eventFormat is not supported: [scte35]`), and no version turns SCTE-35
+sections of an MPEG-TS input into markers (ome-api.md; samples/v0.21.0-media/inband_*): from
+v0.21.0 on there is no on-demand insertion. `inband.py` stays only as a probe that proves it.
+
+A 200 is not an insertion either: v0.20's LL-HLS publisher drops a break that is not longer
+than 1.5 × the application's segment duration (`break_rule.py`); `CueSent.not_applied` says so.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from typing import Any, Literal
 
 from ome_harness.ome.client import OmeClient
 from ome_harness.ome.errors import OmeBadRequest
-from ome_harness.ome.versions import OmeVersion, capabilities
+from ome_harness.ome.versions import LAST_SCTE35_API_RELEASE, OmeVersion, capabilities
+from ome_harness.scte35.break_rule import honoured, not_applied_reason, read_segment_duration
 
 Path = Literal["api", "in-band"]
 
@@ -25,36 +30,34 @@ class CueRefused(Exception):
         self.message, self.version, self.body = message, version, body
         hint = ""
         if version is not None and not capabilities(version).scte35_api:
-            hint = (f" — OME v{version} takes SCTE-35 only in-band (SCTE-35 sections in an MPEG-TS source over "
-                    "SRT or UDP); the API path exists in v0.19.0–v0.20.5")
+            hint = " — " + no_insertion_words(version)
         super().__init__(f"OME refused the SCTE-35 cue: {message}{hint}")
+
+
+def no_insertion_words(version: str | OmeVersion) -> str:
+    """Why a version offers no on-demand SCTE-35 insertion, in one sentence."""
+    return (f"OME v{version} has no on-demand SCTE-35 insertion: v0.21.0 removed it from :sendEvent (400 "
+            "'eventFormat is not supported: [scte35]'), and no version reads SCTE-35 sections from an MPEG-TS "
+            f"input; v{LAST_SCTE35_API_RELEASE} is the last release with the API path")
 
 
 @dataclass(frozen=True)
 class CueSent:
-    """A cue as sent: what the verifier must find again in the output."""
+    """A cue as sent: what the verifier must find again in the output.
+
+    `not_applied` is set when OME accepted the cue but will drop it (the break-length rule)."""
 
     event_id: int
     out: bool
     duration_s: float | None
     at: datetime
     path: Path
+    not_applied: str | None = None
 
 
 def available_paths(version: str | OmeVersion) -> list[Path]:
-    """Insertion paths this version offers (in-band needs an MPEG-TS ingest: SRT or UDP)."""
-    caps = capabilities(version)
-    paths: list[Path] = []
-    if caps.scte35_api:
-        paths.append("api")
-    if caps.scte35_inband:
-        paths.append("in-band")
-    return paths
-
-
-def choose_path(version: str | OmeVersion) -> Path:
-    """The API where the version has it (no encoder change needed), otherwise in-band."""
-    return "api" if capabilities(version).scte35_api else "in-band"
+    """On-demand insertion paths this version offers: the API in v0.19.0–v0.20.5, none after."""
+    return ["api"] if capabilities(version).scte35_api else []
 
 
 def splice_insert_body(event_id: int, *, out: bool = True, duration_s: float | None = None,
@@ -69,43 +72,40 @@ def splice_insert_body(event_id: int, *, out: bool = True, duration_s: float | N
 
 def send_cue_via_api(client: OmeClient, vhost: str, app: str, stream: str, *, event_id: int, out: bool = True,
                      duration_s: float | None = None, body: dict[str, Any] | None = None,
-                     version: str | None = None) -> CueSent:
-    """POST the cue through `:sendEvent`; OME's 400 becomes CueRefused with OME's message."""
+                     version: str | None = None, segment_s: float | None = None) -> CueSent:
+    """POST the cue through `:sendEvent`; OME's 400 becomes CueRefused with OME's message.
+
+    With the application's LL-HLS `segment_s`, a break OME will drop is marked `not_applied`."""
     request = body if body is not None else splice_insert_body(event_id, out=out, duration_s=duration_s)
     sent_at = datetime.now(UTC)
     try:
         client.send_event(vhost, app, stream, request)
     except OmeBadRequest as exc:
         raise CueRefused(exc.message, version=version, body=request) from None
-    return CueSent(event_id=event_id, out=out, duration_s=duration_s if out else None, at=sent_at, path="api")
-
-
-class CuePathUnavailable(Exception):
-    """The version's only path cannot be used with this publication (e.g. in-band over RTMP)."""
+    duration_ms = duration_s * 1000 if out and duration_s else None
+    dropped = segment_s is not None and not honoured(duration_ms, segment_s)
+    return CueSent(event_id=event_id, out=out, duration_s=duration_s if out else None, at=sent_at, path="api",
+                   not_applied=not_applied_reason(segment_s) if dropped and segment_s is not None else None)
 
 
 def insert_cue(client: OmeClient, publication: Any, *, event_id: int, duration_s: float | None = None,
-               version: str | None = None, timeout_s: float = 10.0) -> CueSent:
-    """A cue-out by the path the OME version offers: the API up to v0.20.x, in-band from v0.21.0."""
+               version: str | None = None, segment_s: float | None = None) -> CueSent:
+    """A cue-out through the API, judged against the application's segment duration (read when not given).
+
+    On v0.21.0+ OME refuses it (CueRefused, in words that say no on-demand path exists)."""
     version = version or client.version().version
-    if choose_path(version) == "api":
-        return send_cue_via_api(client, publication.vhost, publication.app, publication.name, event_id=event_id,
-                                duration_s=duration_s, version=version)
-    publisher = publication.encoder
-    if not hasattr(publisher, "cue_now"):
-        raise CuePathUnavailable(
-            f"OME v{version} takes SCTE-35 only in-band, and this stream is not published as MPEG-TS with "
-            "SCTE-35 injection: publish over SRT with in-band SCTE-35")
-    publisher.cue_now(event_id, duration_s=duration_s)
-    return publisher.wait_sent(event_id, timeout_s)
+    if segment_s is None and capabilities(version).scte35_api:
+        segment_s = read_segment_duration(client, publication.vhost, publication.app)
+    return send_cue_via_api(client, publication.vhost, publication.app, publication.name, event_id=event_id,
+                            duration_s=duration_s, version=version, segment_s=segment_s)
 
 
 def attempt_cue_via_api(client: OmeClient, vhost: str, app: str, stream: str, *, event_id: int = 1,
                         duration_s: float | None = None, body: dict[str, Any] | None = None,
-                        version: str | None = None) -> CueSent | CueRefused:
+                        version: str | None = None, segment_s: float | None = None) -> CueSent | CueRefused:
     """Like send_cue_via_api, but OME's refusal is returned as an outcome to assert on."""
     try:
         return send_cue_via_api(client, vhost, app, stream, event_id=event_id, duration_s=duration_s, body=body,
-                                version=version)
+                                version=version, segment_s=segment_s)
     except CueRefused as refusal:
         return refusal

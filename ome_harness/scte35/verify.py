@@ -16,6 +16,14 @@ plus one LL-HLS part (PART-TARGET, 0.5 s by default) for packaging, plus the clo
 the harness's host and OME's (0 on one host; NTP keeps hosts within tens of milliseconds).
 It may come up to `early_s` before: the encoder's media clock may run a few frames ahead of the
 wall clock, and clocks may be skewed the other way.
+
+The cue-in: OME schedules it itself `duration` after the cue-out, aligned to its own part/segment
+grid rather than to the millisecond (samples/v0.20.0-media/cue_10s_*: out-cut +0.6 s after the
+call, then a short segment ending 12.6 s after the out-cut for a 10 s break). So the cue-in cut is
+looked for from `duration` after the out-cut up to one target segment duration (plus `late_s`) later.
+
+A cue OME accepted but drops (`CueSent.not_applied`, the break-length rule) is expected to leave
+no trace; the summary then says so in the harness's words instead of "no trace".
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from urllib.parse import urljoin
 import httpx
 import m3u8
 
+from ome_harness.polling import Ready, poll_until
 from ome_harness.results import CheckResult, Evidence, Status
 from ome_harness.scte35.insertion import CueSent
 from ome_harness.scte35.splice import SpliceDecodeError, SpliceFacts, decode_splice
@@ -40,6 +49,7 @@ from ome_harness.scte35.splice import SpliceDecodeError, SpliceFacts, decode_spl
 State = Literal["found", "absent", "mismatch", "not-looked", "unrelated"]
 OPEN_SEGMENT = "__open_segment__"
 DURATION_SLACK_S = 0.1
+CUT_MARGIN_S = 0.3
 
 
 @dataclass(frozen=True)
@@ -80,10 +90,24 @@ class CueVerification:
     def ok(self) -> bool:
         return bool(self.found) and not self.mismatches
 
+    @property
+    def cut_found(self) -> bool:
+        return any(e.kind == "segment cut" for e in self.found)
+
     def summary(self) -> str:
         kinds = sorted({e.kind for e in self.found})
+        if self.sent.not_applied and not kinds:
+            return f"cue {self.sent.event_id} {self.sent.not_applied}; the output shows no cut, as OME does"
+        if self.sent.not_applied:
+            return (f"cue {self.sent.event_id} was expected to be dropped ({self.sent.not_applied}), yet the "
+                    f"output shows it as: {', '.join(kinds)}")
         if self.mismatches:
             return "the cue's trace contradicts what was sent: " + "; ".join(e.detail for e in self.mismatches)
+        if not kinds and self.sent.path == "in-band":
+            # OME's TS demuxer ignores splice_info sections in every version (samples/v0.21.0-media/inband_*).
+            return (f"no evidence of in-band SCTE-35 cue {self.sent.event_id} in the output (OME ignores SCTE-35 "
+                    "sections of an MPEG-TS input in every version): "
+                    + "; ".join(f"{e.kind}: {e.detail}" for e in self.evidence if e.state == "absent"))
         if not kinds:
             return (f"no trace of SCTE-35 cue {self.sent.event_id} in the output: "
                     + "; ".join(f"{e.kind}: {e.detail}" for e in self.evidence if e.state == "absent"))
@@ -181,6 +205,31 @@ class PlaylistUnavailable(Exception):
     """The LL-HLS playlist could not be fetched."""
 
 
+def wait_for_room_to_cut(llhls_url: str, *, gop_s: float = 1.0, deadline_s: float = 15.0,
+                         http_timeout_s: float = 3.0) -> None:
+    """Wait until the next keyframe falls well inside a segment, so that a cut sent now is visible.
+
+    OME cuts at the next keyframe on a fixed segment grid (cue_10s: `0.400` then `5.600`): a cut
+    that lands on a regular boundary leaves no short segment, and no one could see it. Where the
+    playlist stands (+ one part for packaging, + one GOP until the keyframe) must stay clear of the
+    open segment's end."""
+    def probe() -> Ready[None] | str:
+        try:
+            video = fetch_renditions(llhls_url, timeout_s=http_timeout_s)[0]
+        except (httpx.HTTPError, PlaylistUnavailable) as exc:
+            return str(exc) or type(exc).__name__
+        open_segment = video.segments[-1] if video.segments else None
+        if open_segment is None or not open_segment.is_open or video.covered_until is None:
+            return "no open segment in the playlist yet"
+        ends = open_segment.start + timedelta(seconds=video.target)
+        left = (ends - video.covered_until).total_seconds()
+        needed = gop_s + video.part_target + CUT_MARGIN_S
+        return Ready(None) if left > needed else f"{left:.2f}s left in the open segment, {needed:.2f}s needed"
+
+    poll_until(probe, deadline_s=deadline_s, what="a moment where a cut would not fall on a segment boundary",
+               interval_s=0.1)
+
+
 def verify_cue_in_llhls(llhls_url: str, sent: CueSent, *, tolerance: CueTolerance | None = None,
                         wait_s: float = 15.0, poll_s: float = 0.5, ts_source: Path | None = None,
                         http_timeout_s: float = 3.0) -> CueVerification:
@@ -232,12 +281,14 @@ def _covers(rendition: Rendition, sent: CueSent, tolerance: CueTolerance, deadli
         return False
     needed = sent.at + timedelta(seconds=tolerance.late_s(rendition.part_target or 0.5))
     if sent.duration_s and _cue_in_due_before(sent, tolerance, rendition, deadline):
-        needed += timedelta(seconds=sent.duration_s)
+        # The out-cut may come `late` after the cue; the cue-in window ends `target + late` after that.
+        needed += timedelta(seconds=sent.duration_s + rendition.target + tolerance.late_s(rendition.part_target
+                                                                                          or 0.5))
     return covered_until > needed
 
 
 def _cue_in_due_before(sent: CueSent, tolerance: CueTolerance, rendition: Rendition, deadline: float) -> bool:
-    due = sent.at + timedelta(seconds=(sent.duration_s or 0) + tolerance.late_s(rendition.part_target or 0.5)
+    due = sent.at + timedelta(seconds=(sent.duration_s or 0) + 2 * tolerance.late_s(rendition.part_target or 0.5)
                               + rendition.target)
     seconds_until_due = (due - datetime.now(due.tzinfo)).total_seconds()
     return time.monotonic() + seconds_until_due < deadline
@@ -250,9 +301,9 @@ def _cuts(rendition: Rendition) -> list[tuple[datetime, float]]:
             if not a.is_open and a.duration < short]
 
 
-def _nearest_cut(rendition: Rendition, at: datetime, tolerance: CueTolerance
+def _nearest_cut(rendition: Rendition, at: datetime, tolerance: CueTolerance, *, grid_s: float = 0.0
                  ) -> tuple[datetime | None, float | None]:
-    late = tolerance.late_s(rendition.part_target or 0.5)
+    late = tolerance.late_s(rendition.part_target or 0.5) + grid_s
     best: tuple[datetime | None, float | None] = (None, None)
     for boundary, _ in _cuts(rendition):
         offset = (boundary - at).total_seconds()
@@ -278,15 +329,17 @@ def _cut_evidence(rendition: Rendition, sent: CueSent, tolerance: CueTolerance) 
     if sent.duration_s:
         expected_in = boundary + timedelta(seconds=sent.duration_s)
         covered_until = rendition.covered_until
-        if covered_until is None or covered_until < expected_in + timedelta(seconds=late):
+        # OME aligns the cue-in to its grid: up to one target segment after the planned return.
+        in_late = late + rendition.target
+        if covered_until is None or covered_until < expected_in + timedelta(seconds=in_late):
             evidence.append(CueEvidence("cue-in cut", "not-looked",
                                         f"due at {expected_in.isoformat(timespec='milliseconds')}, after the "
                                         "playlist the wait covered", rendition.name))
         else:
-            in_boundary, in_offset = _nearest_cut(rendition, expected_in, tolerance)
+            in_boundary, in_offset = _nearest_cut(rendition, expected_in, tolerance, grid_s=rendition.target)
             if in_boundary is None:
-                evidence.append(CueEvidence("cue-in cut", "absent", f"no cut {sent.duration_s:g}s after the cue-out",
-                                            rendition.name))
+                evidence.append(CueEvidence("cue-in cut", "absent", f"no cut {sent.duration_s:g}s after the cue-out "
+                                            f"(window [-{tolerance.early_s:g}s, +{in_late:g}s])", rendition.name))
             else:
                 evidence.append(CueEvidence("cue-in cut", "found", f"segment boundary {sent.duration_s:g}s later "
                                             f"({in_offset:+.3f}s from the planned return)", rendition.name))
