@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
+from xml.etree import ElementTree
 
 import pytest
 
@@ -59,6 +60,9 @@ def test_healthy_viewers_on_a_master_and_two_workers_pass_and_ome_counts_them(
     for name in ("load-report.md", "load.json", "load-chart.svg", "locust.html", "locust_stats.csv",
                  "locust_stats_history.csv", "locust_failures.csv"):
         assert (tmp_path / name).is_file(), name
+    chart = ElementTree.parse(tmp_path / "load-chart.svg").getroot()
+    paths = [p.get("d") for p in chart.iter("{http://www.w3.org/2000/svg}path")]
+    assert len(paths) == 3 and all(paths), "viewers, p95 and failures/s are drawn"
     assert not processes_mentioning(str(tmp_path)), "a Locust process outlived the run"
 
 
