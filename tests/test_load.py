@@ -106,11 +106,13 @@ def test_the_cli_loads_its_own_emulator_and_writes_the_report(run_cli, tmp_path:
 def test_sigterm_stops_every_locust_process_and_still_writes_the_report(
         live_emulator: LiveEmulator, tmp_path: Path) -> None:
     out = tmp_path / "out"
+    # A password in the LL-HLS address (a protected edge): Locust sees it, no file of the run keeps it.
+    llhls_with_password = (live_emulator.target.llhls_base or "").replace("http://", "http://viewer:s3cret-pw@")
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMH_")}
     env["OMH_API__TOKEN"] = live_emulator.target.token or ""
     harness = subprocess.Popen(
         [sys.executable, "-m", "ome_harness.cli", "load", "--api-url", live_emulator.target.api_url,
-         "--llhls-url", live_emulator.target.llhls_base or "", "--allow-load", "--stream", "app/stream",
+         "--llhls-url", llhls_with_password, "--allow-load", "--stream", "app/stream",
          "--viewers", "4", "--spawn-rate", "4", "--duration", "60s", "--workers", "2", "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
@@ -130,6 +132,8 @@ def test_sigterm_stops_every_locust_process_and_still_writes_the_report(
     assert not processes_mentioning(str(out)), "a Locust process outlived the run"
     assert (out / "load-report.md").is_file() and "stopped early" in (out / "load-report.md").read_text()
     assert (out / "locust.html").is_file()
+    leaks = [p.name for p in out.iterdir() if p.is_file() and "s3cret-pw" in p.read_text(errors="replace")]
+    assert not leaks and "s3cret-pw" not in stdout + stderr, leaks
     # The workers' last reports reached the master before it wrote the figures.
     assert json.loads((out / "load.json").read_text())["result"]["kinds"]["part"]["requests"] > 0
 

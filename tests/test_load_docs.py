@@ -20,8 +20,8 @@ def locustfile_options() -> set[str]:
 def test_the_compose_file_runs_a_master_and_workers_of_the_harness_viewer() -> None:
     compose = yaml.safe_load((REPO / "docs/load/docker-compose.yml").read_text())["services"]
     assert "--master" in compose["master"]["command"] and "--worker" in compose["worker"]["command"]
-    used = set(re.findall(r"--(?:stream-path|omh-summary|request-timeout)", compose["master"]["command"]))
-    assert used and used <= locustfile_options()
+    used = set(re.findall(r"--(?:stream-path|omh-summary|omh-run-time)", compose["master"]["command"]))
+    assert used == {"--stream-path", "--omh-summary", "--omh-run-time"} <= locustfile_options()
     dockerfile = (REPO / "docs/load/Dockerfile").read_text()
     assert "ome_harness/load/locustfile.py" in dockerfile and (REPO / "ome_harness/load/locustfile.py").is_file()
 
@@ -34,4 +34,4 @@ def test_the_kubernetes_manifest_has_a_master_service_and_workers_pointing_at_it
     worker_args = kinds["Deployment"]["spec"]["template"]["spec"]["containers"][0]["args"]
     assert "--master" in master_args and "--worker" in worker_args
     assert worker_args[worker_args.index("--master-host") + 1] == kinds["Service"]["metadata"]["name"]
-    assert {a for a in master_args if a in locustfile_options()} == {"--stream-path", "--omh-summary"}
+    assert {a for a in master_args if a in locustfile_options()} == {"--stream-path", "--omh-summary", "--omh-run-time"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import signal
 from pathlib import Path
 from typing import Annotated
@@ -77,6 +78,8 @@ def load(
                         f"{own} starts an OME with its own token; --token is for --api-url")
     check_url_flag(api_url)
     check_url_flag(llhls_url, "--llhls-url")
+    if importlib.util.find_spec("locust") is None:  # found without importing it (gevent would patch us)
+        fail("load needs Locust: pip install 'ome-harness[load]'")
     try:
         settings = check_settings(LoadSettings(
             stream=stream, viewers=viewers, spawn_rate=spawn_rate, duration_s=parse_duration(duration),

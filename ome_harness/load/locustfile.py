@@ -17,7 +17,7 @@ from pathlib import Path
 
 import gevent
 from locust import HttpUser, constant, events, task
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import STATE_RUNNING, STATE_SPAWNING, WORKER_REPORT_INTERVAL, MasterRunner, WorkerRunner
 
 from ome_harness.load.viewer import Answer, LlhlsFollower
 
@@ -53,6 +53,29 @@ def _arguments(parser) -> None:
     parser.add_argument("--request-timeout", type=float, default=5.0, help="Seconds per request")
     parser.add_argument("--omh-summary", default="", include_in_web_ui=False,
                         help="Where the master (or a local run) writes the viewers' counts as JSON")
+    parser.add_argument("--omh-run-time", type=float, default=0, include_in_web_ui=False,
+                        help="Seconds to run, then stop the workers, gather their last reports and quit "
+                             "(Locust's -t quits at once and loses the workers' last seconds)")
+
+
+def _gather_worker_reports(runner) -> None:
+    """Stop the workers and wait one report interval: a worker reports every WORKER_REPORT_INTERVAL s
+    even once stopped, so its last figures (and counts) reach the master before anything is written."""
+    if isinstance(runner, MasterRunner) and runner.state in (STATE_SPAWNING, STATE_RUNNING):
+        runner.stop()
+        gevent.sleep(WORKER_REPORT_INTERVAL + 0.5)
+
+
+def _finish(environment) -> None:
+    _gather_worker_reports(environment.runner)
+    environment.runner.quit()
+
+
+@events.test_start.add_listener
+def _start_run_timer(environment, **_kwargs) -> None:
+    seconds = getattr(environment.parsed_options, "omh_run_time", 0)
+    if seconds and not isinstance(environment.runner, WorkerRunner):
+        gevent.spawn_later(seconds, _finish, environment)
 
 
 class LlhlsViewerUser(HttpUser):
@@ -113,10 +136,7 @@ def _write_summary(environment, **_kwargs) -> None:
     path = getattr(environment.parsed_options, "omh_summary", "")
     if not path or isinstance(environment.runner, WorkerRunner):
         return
-    if isinstance(environment.runner, MasterRunner):
-        # Stopped early (Ctrl-C): Locust quits without stopping the workers first, so their last reports
-        # would be lost. stop() asks them to stop and waits until their final reports are in.
-        environment.runner.stop()
+    _gather_worker_reports(environment.runner)  # stopped early (Ctrl-C): workers may still be running
     stats = environment.runner.stats
     kinds = {name: {"requests": entry.num_requests, "failures": entry.num_failures,
                     "p50_ms": _percentile(entry, 0.5), "p95_ms": _percentile(entry, 0.95),

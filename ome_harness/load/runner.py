@@ -59,7 +59,7 @@ def locust_commands(settings: LoadSettings, host: str, out: LocustOutputs) -> li
     base = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--stream-path", settings.master_path,
             "--request-timeout", str(settings.request_timeout_s), "--loglevel", "WARNING"]
     main = [*base, "--headless", "--host", host, "-u", str(settings.viewers), "-r", f"{settings.spawn_rate:g}",
-            "-t", f"{settings.duration_s}s", "--stop-timeout", "2", "--exit-code-on-error", "0",
+            "--omh-run-time", str(settings.duration_s), "--stop-timeout", "2", "--exit-code-on-error", "0",
             "--csv", str(out.csv_prefix), "--csv-full-history", "--html", str(out.html), "--only-summary",
             "--omh-summary", str(out.summary), "--logfile", str(out.folder / "locust.log")]
     if not settings.workers:

@@ -13,6 +13,7 @@ from ome_harness.load.results import LoadResult, Verdict, judge, read_results
 from ome_harness.load.runner import run_locust
 from ome_harness.load.settings import LoadSettings
 from ome_harness.media.encoder import EncoderSettings
+from ome_harness.redaction import Redactor
 from ome_harness.target.base import OmeTarget
 
 # The harness's own test signal, small: the machine's cores are for the viewers, not the encoder.
@@ -51,6 +52,17 @@ def run_load(target: OmeTarget, settings: LoadSettings, out: Path, *, publish: b
             locust = run_locust(settings, host, out)
     result = read_results(locust, poller.samples)
     verdict = judge(result, settings)
+    secrets = [*(secrets or []), *([target.token] if target.token else [])]
+    _redact_locust_files(out, Redactor(secrets))
     files = write_load_report(out, target, settings, result, verdict, emulated=target.emulated(),
-                              secrets=[*(secrets or []), *([target.token] if target.token else [])])
+                              secrets=secrets)
     return LoadOutcome(result, verdict, files)
+
+
+def _redact_locust_files(out: Path, redactor: Redactor) -> None:
+    """Locust's own files quote URLs and errors as they were: no secret stays in them either."""
+    for path in out.glob("locust*"):
+        if path.suffix in (".csv", ".html", ".log", ".txt", ".json") and path.is_file():
+            text = path.read_text(errors="replace")
+            if (redacted := redactor(text)) != text:
+                path.write_text(redacted)
