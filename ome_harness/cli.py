@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
-from pathlib import Path
-from typing import Annotated
 
-import typer
+# Loading the CLI takes a second or two on a busy machine: a signal then ends it quietly with
+# 128 + the signal (nothing has started yet) instead of a traceback from inside an import.
+# Only when this process is the CLI (`ome-harness ...`, `python -m ome_harness.cli`), not a library user.
+_HANDLERS_BEFORE = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+if __name__ == "__main__" or os.path.basename(sys.argv[0]) == "ome-harness":
+    def _exit_while_loading(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
 
-from ome_harness import __version__
-from ome_harness.cli_support import (
+    for _sig in _HANDLERS_BEFORE:
+        signal.signal(_sig, _exit_while_loading)
+
+import contextlib  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Annotated  # noqa: E402
+
+import typer  # noqa: E402
+
+from ome_harness import __version__  # noqa: E402
+from ome_harness.cli_support import (  # noqa: E402
     check_file,
     check_out_folder,
     check_template_dir,
@@ -19,10 +34,18 @@ from ome_harness.cli_support import (
     fail,
     refuse_together,
 )
-from ome_harness.config import ConfigError, HarnessConfig, scenario_target
+from ome_harness.config import ConfigError, HarnessConfig, scenario_target  # noqa: E402
+from ome_harness.container.stop_signals import Interruption, Terminated, interruptible_command  # noqa: E402
+
+# Part of the interface (README "Exit codes"): CI tells "configured wrong" (2) from "the harness broke" (3).
+EXIT_INTERNAL_ERROR = 3
+EXIT_CODES_HELP = ("Exit codes: 0 nothing failed; 1 a check or scenario failed; "
+                   "2 bad input or configuration; "
+                   f"{EXIT_INTERNAL_ERROR} an internal error of ome-harness (please report it); "
+                   "130/143 interrupted by SIGINT/SIGTERM (everything started was removed).")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Diagnose and test OvenMediaEngine deployments.")
+                  help="Diagnose and test OvenMediaEngine deployments.", epilog=EXIT_CODES_HELP)
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config (default: ./harness.yaml if present).")]
 
@@ -60,6 +83,7 @@ def diagnose(
     from ome_harness.container.errors import ContainerError
     from ome_harness.redaction import Redactor
     from ome_harness.report import write_report
+    from ome_harness.report.interrupted import interrupted_connection_report
     from ome_harness.report.render import TemplateProblem
     from ome_harness.report.terminal import print_summary
     from ome_harness.target import open_target
@@ -67,19 +91,36 @@ def diagnose(
     cfg = _diagnose_config(api_url=api_url, token=token, config=config, out=out, domain=domain, vhost=vhost,
                            app_name=app_name, server_xml=server_xml, env_file=env_file,
                            template_dir=template_dir, use_emulator=use_emulator, launch=launch, image=image)
-    try:
-        with open_target(cfg) as target:
-            report = run_diagnosis(target, server_xml=cfg.checks.server_xml, env_file=cfg.checks.env_file,
-                                   env_token_key=cfg.checks.env_token_key, domain=cfg.report.domain)
-            secrets = [*cfg.secrets(), *([target.token] if target.token else [])]
-    except ContainerError as exc:
-        fail(str(exc))
-    try:
-        files = write_report(report, cfg.report.out, secrets=secrets, template_dir=cfg.report.template_dir)
-    except TemplateProblem as exc:
-        fail(str(exc))
-    print_summary(report, files, Redactor(secrets))
-    typer.echo(str(files["markdown"].resolve()))
+    secrets = cfg.secrets()
+    with interruptible_command() as interruption:
+        target = None
+        try:
+            # Entered inside, left outside: once the diagnosis is done, stopping the target is not cut short.
+            with contextlib.ExitStack() as cleanup_held, open_target(cfg) as target:
+                secrets += [target.token] if target.token else []
+                report = run_diagnosis(target, server_xml=cfg.checks.server_xml, env_file=cfg.checks.env_file,
+                                       env_token_key=cfg.checks.env_token_key, domain=cfg.report.domain)
+                cleanup_held.enter_context(interruption.hold())
+        except ContainerError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            # The target is already stopped (open_target unwound); the report says the run was cut short.
+            report = interrupted_connection_report(
+                interruption.name or "SIGINT", kind=cfg.target or "url",
+                api_url=target.api_url if target else cfg.api.url if cfg.target == "url" else None,
+                token=target.token if target else None)
+        with interruption.hold():
+            interruption.reported = interruption.name is not None
+            if interruption.name and not report.interrupted_by:
+                report = interrupted_connection_report(interruption.name, kind=report.target.kind,
+                                                       api_url=report.target.api_url, token=None)
+            try:
+                files = write_report(report, cfg.report.out, secrets=secrets,
+                                     template_dir=cfg.report.template_dir)
+            except TemplateProblem as exc:
+                fail(str(exc))
+            print_summary(report, files, Redactor(secrets))
+            typer.echo(str(files["markdown"].resolve()))
     raise typer.Exit(report.exit_code)
 
 
@@ -143,15 +184,25 @@ def run(
     from ome_harness.scenarios.runner import run_scenarios
 
     endpoints = {"rtmp": rtmp_url, "srt": srt_url, "llhls": llhls_url, "webrtc": webrtc_url}
-    cfg = _run_config(target=target, api_url=api_url, token=token, image=image, config=config, out=out,
-                      server_xml=server_xml, endpoints=endpoints, stream_prefix=stream_prefix)
-    media = {**{f"{p}-url": v for p, v in endpoints.items()}, "server-xml": server_xml,
-             "stream-prefix": stream_prefix}
-    code = run_scenarios(cfg.report.out, config=config, target=cfg.target, api_url=api_url, token=token,
-                         image=image, allow_mutating=allow_mutating, select=select, tags=tags, verbose=verbose,
-                         media={k: str(v) for k, v in media.items() if v is not None})
-    typer.echo(str(cfg.report.out / "test-report.md"))
-    raise typer.Exit(code)
+    with interruptible_command() as interruption:
+        cfg = _run_config(target=target, api_url=api_url, token=token, image=image, config=config, out=out,
+                          server_xml=server_xml, endpoints=endpoints, stream_prefix=stream_prefix)
+        media = {**{f"{p}-url": v for p, v in endpoints.items()}, "server-xml": server_xml,
+                 "stream-prefix": stream_prefix}
+        result = run_scenarios(cfg.report.out, config=config, target=cfg.target, api_url=api_url, token=token,
+                               image=image, allow_mutating=allow_mutating, select=select, tags=tags,
+                               verbose=verbose, media={k: str(v) for k, v in media.items() if v is not None})
+        # The report is written: a signal from here on changes nothing, the exit code matches the report.
+        with interruption.hold():
+            if result.exit_code > 128:
+                interruption.reported = True
+                typer.echo("ome-harness: interrupted; everything the run started was removed "
+                           f"(exit {result.exit_code})", err=True)
+            elif result.problem:
+                fail(result.problem, result.exit_code)
+            if result.report is not None:
+                typer.echo(str(result.report.resolve()))
+            raise typer.Exit(result.exit_code)
 
 
 def _run_config(*, target: str | None, api_url: str | None, token: str | None, image: str | None,
@@ -232,21 +283,53 @@ from ome_harness import commands  # noqa: E402
 commands.register(app)
 
 
+# Commands that start things (containers, ffmpeg, emulators) and unwind them on SIGINT/SIGTERM.
+INTERRUPTIBLE_COMMANDS = ("run", "diagnose", "up")
+
+
+@contextlib.contextmanager
+def _signals_as_before() -> Iterator[Interruption | None]:
+    """For the other commands: the handlers the process started with (uvicorn takes them from there)."""
+    for sig, handler in _HANDLERS_BEFORE.items():
+        if handler is not None:
+            signal.signal(sig, handler)
+    yield None
+
+
+def _exit_after_a_signal_while_reading_options(interruption: Interruption | None, exc: SystemExit) -> None:
+    """Typer turns a signal that ends a command before it started anything into a silent exit 130."""
+    if interruption is None or interruption.name is None or interruption.reported:
+        return
+    typer.echo(f"ome-harness: interrupted by {interruption.name} before anything started", err=True)
+    sys.exit(interruption.exit_code)
+
+
 def main() -> None:
+    # From the first moment the command is known: a signal while options and configuration are read
+    # is already an interruption (exit 128 + N, one line), and the command's own handling takes over.
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    signals = (interruptible_command(then_hold=True) if command in INTERRUPTIBLE_COMMANDS
+               else _signals_as_before())
     try:
-        app()
+        with signals as interruption:
+            try:
+                app()
+            except SystemExit as exc:
+                _exit_after_a_signal_while_reading_options(interruption, exc)
+                raise
     except ConfigError as exc:
         typer.echo(f"ome-harness: error: {exc}", err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        # Outside the commands' own handling (e.g. while the options were read): still 128 + the signal.
         typer.echo("ome-harness: interrupted", err=True)
-        sys.exit(130)
+        sys.exit(Terminated.exit_code if isinstance(exc, Terminated) else 130)
     except Exception as exc:  # a bug of ours: still one line, the traceback only on request
         if os.environ.get("OMH_DEBUG"):
             raise
-        typer.echo(f"ome-harness: internal error: {type(exc).__name__}: {exc} (OMH_DEBUG=1 shows the traceback)",
-                   err=True)
-        sys.exit(2)
+        typer.echo(f"ome-harness: internal error: {type(exc).__name__}: {exc} (a bug of ome-harness, please "
+                   "report it; OMH_DEBUG=1 shows the traceback)", err=True)
+        sys.exit(EXIT_INTERNAL_ERROR)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -93,17 +94,33 @@ class Report(BaseModel):
     issues: list[Finding] = Field(default_factory=list)
     next_steps: list[NextStep] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    # "SIGINT" / "SIGTERM" when a signal stopped the run early: never a success, whatever finished.
+    interrupted_by: str | None = None
 
     @property
     def status(self) -> Status:
+        if self.interrupted_by:
+            return Status.ERROR
         # A skipped check says why on its own line; it does not colour the verdict.
         ran = [r.status for r in self.results if r.status is not Status.SKIP]
         return max(ran, key=lambda s: s.rank, default=Status.SKIP)
 
     @property
     def exit_code(self) -> int:
-        """Part of the interface: 0 nothing failed, 1 a check failed (2 is for bad input, raised earlier)."""
+        """Part of the interface: 0 nothing failed, 1 a check failed, 130/143 interrupted by SIGINT/SIGTERM.
+
+        2 (bad input) and 3 (a bug of the harness) end a command before any report exists.
+        """
+        if self.interrupted_by:
+            return 128 + signal.Signals[self.interrupted_by].value
         return 1 if any(r.status is Status.ERROR for r in self.results) else 0
+
+    def mark_interrupted(self, signal_name: str, detail: str) -> None:
+        """Say in the headline and the issues that a signal stopped the run, and what was cleaned up."""
+        self.interrupted_by = signal_name
+        self.headline = f"INTERRUPTED by {signal_name}" + (f" — {self.headline}" if self.headline else "")
+        self.issues.insert(0, Finding(key="interrupted", title=f"The run was interrupted by {signal_name}",
+                                      details=[detail]))
 
     def counts(self) -> dict[str, int]:
         return {s.value: sum(1 for r in self.results if r.status is s) for s in Status}

@@ -59,8 +59,14 @@ class LoopbackServer:
                                 lifespan=self._lifespan, timeout_graceful_shutdown=1)
         return uvicorn.Server(config)
 
+    def bind(self) -> int:
+        """Take the port now (a port in use fails here, before anything else is set up); returns it."""
+        if not self._sockets:
+            self._sockets = bind_sockets(self.hosts, self._requested_port)
+        return self.port
+
     def start(self) -> LoopbackServer:
-        self._sockets = bind_sockets(self.hosts, self._requested_port)
+        self.bind()
         self._server = self._uvicorn()
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": self._sockets},
                                         name=self.name, daemon=True)
@@ -75,7 +81,7 @@ class LoopbackServer:
 
     def serve_forever(self) -> None:
         """Foreground mode for a CLI: returns on SIGINT/SIGTERM (uvicorn handles both)."""
-        self._sockets = bind_sockets(self.hosts, self._requested_port)
+        self.bind()
         self._server = self._uvicorn()
         try:
             self._server.run(sockets=self._sockets)

@@ -1,35 +1,34 @@
 """Steps of features/container.feature."""
 
+import contextlib
+
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from ome_harness.container import scenario_launch as launch
+from ome_harness.scenarios import container_launch as launch
 
 scenarios("container.feature")
 
 
 @given("a Docker engine with the OME image", target_fixture="image")
-def engine_with_image(harness_config):
-    return launch.image_for_scenarios(harness_config)
+def engine_with_image(harness_config, request):
+    return launch.image_for_scenarios(harness_config, request)
 
 
 @pytest.fixture
-def launches(request):
-    started = []
-    request.addfinalizer(lambda: [attempt.close() for attempt in started])
-    return started
+def launches():
+    with contextlib.ExitStack() as owned:
+        yield owned
 
 
 @when("the harness launches OME in a container", target_fixture="attempt")
 def launch_ome(harness_config, image, launches):
-    launches.append(launch.launch_for_scenario(harness_config, image, token=launch.TOKEN_IN_OME_LOG))
-    return launches[-1]
+    return launch.launch_for_scenario(harness_config, image, launches, token=launch.TOKEN_IN_OME_LOG)
 
 
 @when("the harness launches OME in a container with an empty access token", target_fixture="attempt")
 def launch_ome_empty_token(harness_config, image, launches):
-    launches.append(launch.launch_for_scenario(harness_config, image, token=""))
-    return launches[-1]
+    return launch.launch_for_scenario(harness_config, image, launches, token="")
 
 
 @when("the harness is done with the container")

@@ -19,7 +19,7 @@ from docker.models.containers import Container
 from ome_harness.config import HarnessConfig
 from ome_harness.container.docker_engine import connect_engine
 from ome_harness.container.errors import EngineUnavailable
-from ome_harness.container.scenario_launch import STANDIN_IMAGE
+from ome_harness.scenarios.container_launch import STANDIN_IMAGE
 from ome_harness.testing import require
 
 TEST_LABEL = "ome-harness-test.id"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -113,3 +114,36 @@ def test_an_unreachable_database_is_one_line_without_its_password(run_cli) -> No
 def test_a_bad_port_is_one_line(run_cli) -> None:
     result = run_cli("backend", "--token", "t", "--port", "70000")
     assert result.code == 2 and "backend.port" in result.stderr and "Traceback" not in result.output
+
+
+def test_an_ome_url_that_is_not_http_is_refused_at_start_in_one_line(run_cli, tmp_path: Path) -> None:
+    # Started anyway, it answered a text/plain 500 with a traceback: outside its JSON error contract.
+    result = run_cli("backend", "--token", "t", "--ome-url", "ftp://ome.example:8081", "--port", "0")
+    assert result.code == 2, result.output
+    assert result.stderr == ("ome-harness: error: the OME API URL 'ftp://ome.example:8081' is not an http(s) "
+                             "URL with a host (e.g. http://localhost:8081)\n")
+    assert not list(tmp_path.glob("*.db")), "no database is created for a backend that never starts"
+
+
+def test_port_0_prints_the_port_it_got_and_answers_there(ome: EmulatorServer, tmp_path: Path) -> None:
+    proc = _serve(["--port", "0", "--token", BACKEND_TOKEN, "--ome-url", ome.url, "--ome-token", OME_TOKEN,
+                   "--db", f"sqlite:///{tmp_path / 'zero.db'}"], tmp_path)
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        url = line.split()[3]
+        assert url.startswith("http://127.0.0.1:") and not url.endswith(":0"), line
+        _wait_ready(url, proc)
+    finally:
+        _stop(proc)
+
+
+def test_a_port_in_use_fails_before_saying_listening_and_creates_no_database(run_cli, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("backend", "--token", "t", "--port", str(port))
+    assert result.code == 2, result.output
+    assert result.stderr == f"ome-harness: error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    assert not list(tmp_path.glob("*.db")), "no default sqlite file for a backend that never ran"

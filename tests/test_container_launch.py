@@ -9,10 +9,11 @@ import pytest
 
 from ome_harness.config import HarnessConfig
 from ome_harness.container import labels as lbl
+from ome_harness.container.errors import ContainerError
 from ome_harness.container.launcher import OmeContainer
-from ome_harness.container.scenario_launch import TOKEN_IN_OME_LOG
 from ome_harness.ome.errors import OmeUnauthorized
 from ome_harness.redaction import MASK
+from ome_harness.scenarios.container_launch import TOKEN_IN_OME_LOG
 from ome_harness.target.container import container_target
 
 pytest_plugins = ["container_fixtures"]
@@ -108,3 +109,23 @@ def test_an_exception_inside_the_block_still_removes_the_container(
         raise RuntimeError("the test failed")
     assert test_containers() == []
     assert Path(target.extra["log_path"]).is_file()
+
+
+def test_the_container_is_a_context_manager_that_removes_it_when_start_fails(
+        container_cfg: HarnessConfig, api_off_template: Path, test_containers) -> None:
+    container_cfg.container.server_xml_template = api_off_template
+    container_cfg.container.ready_timeout = 2
+    ome = OmeContainer(container_cfg)
+    with pytest.raises(ContainerError), ome:
+        raise AssertionError("the block must not run when the start failed")
+    assert test_containers() == []
+    assert ome.config_dir is not None and not ome.config_dir.exists(), "the rendered Server.xml is gone"
+
+
+def test_the_end_of_the_with_block_removes_the_container(container_cfg: HarnessConfig,
+                                                         test_containers) -> None:
+    ome = OmeContainer(container_cfg)
+    with ome as launched:
+        assert launched.name == ome.name and len(test_containers()) == 1
+    assert test_containers() == []
+    assert ome.config_dir is not None and not ome.config_dir.exists()

@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from ome_harness.container import labels as lbl
-from ome_harness.container.scenario_launch import TOKEN_IN_OME_LOG
 from ome_harness.redaction import MASK
+from ome_harness.scenarios.container_launch import TOKEN_IN_OME_LOG
 
 pytest_plugins = ["container_fixtures"]
 pytestmark = [pytest.mark.docker, pytest.mark.container]

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 
 import pytest
 
-from ome_harness.container.stop_signals import Terminated, stop_signals_deferred, stop_signals_unwind
+from ome_harness.child_processes import end_child_processes, running_children
+from ome_harness.container.stop_signals import (
+    Terminated,
+    interruptible_command,
+    stop_signals_deferred,
+    stop_signals_unwind,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -43,3 +51,70 @@ def test_a_second_ctrl_c_during_cleanup_waits_until_cleanup_is_done() -> None:
         signal.raise_signal(signal.SIGINT)
         steps.append("cleanup finished")
     assert steps == ["cleanup finished"]
+
+
+def test_a_command_raises_on_the_first_signal_only_and_remembers_it() -> None:
+    cleaned = []
+    with interruptible_command() as interruption:
+        with pytest.raises(Terminated):
+            signal.raise_signal(signal.SIGTERM)
+        # The unwinding the first signal started is not cut short by the next ones.
+        signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGTERM)
+        cleaned.append(True)
+    assert cleaned == [True]
+    assert (interruption.name, interruption.exit_code) == ("SIGTERM", 143)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL, "the previous handlers come back"
+
+
+def test_a_held_signal_is_recorded_without_raising_so_cleanup_finishes() -> None:
+    with interruptible_command() as interruption:
+        with interruption.hold():
+            signal.raise_signal(signal.SIGINT)
+            finished = True
+        assert finished and interruption.name == "SIGINT" and interruption.exit_code == 130
+
+
+def test_a_command_takes_sigint_back_even_when_it_was_inherited_ignored() -> None:
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with pytest.raises(KeyboardInterrupt), interruptible_command():
+            signal.raise_signal(signal.SIGINT)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_nested_commands_share_one_interruption() -> None:
+    with interruptible_command() as outer, interruptible_command() as inner:
+        assert inner is outer
+
+
+def test_an_interrupted_run_ends_the_child_processes_its_cleanup_missed() -> None:
+    # A child that ignores SIGTERM needs the SIGKILL that follows the grace period.
+    stubborn = subprocess.Popen([sys.executable, "-c", "import signal, time; "
+                                 "signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); "
+                                 "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    plain = subprocess.Popen(["sleep", "60"])
+    try:
+        assert stubborn.stdout is not None and stubborn.stdout.readline() == "up\n"
+        assert {stubborn.pid, plain.pid} <= set(running_children())
+        ended = end_child_processes(grace_s=0.5, among={stubborn.pid, plain.pid})
+        assert {stubborn.pid, plain.pid} <= set(ended)
+        assert stubborn.wait(timeout=5) == -signal.SIGKILL and plain.wait(timeout=5) == -signal.SIGTERM
+    finally:
+        for proc in (stubborn, plain):
+            if proc.poll() is None:
+                proc.kill()
+
+
+def test_after_a_held_command_ends_signals_are_dropped_until_the_process_exits() -> None:
+    # What the CLI's main() uses: the exit code, already decided, must not change under a late signal.
+    script = ("import signal, sys\n"
+              "from ome_harness.container.stop_signals import interruptible_command\n"
+              "with interruptible_command(then_hold=True):\n"
+              "    pass\n"
+              "signal.raise_signal(signal.SIGTERM)\n"
+              "signal.raise_signal(signal.SIGINT)\n"
+              "sys.exit(7)\n")
+    assert subprocess.run([sys.executable, "-c", script], timeout=30).returncode == 7

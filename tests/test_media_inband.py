@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ome_harness.emulator.mpegts import TsDemuxer
 from ome_harness.media.encoder import FfmpegMissing
 from ome_harness.results import Status
 from ome_harness.scte35.inband import InbandCuePublisher
@@ -160,3 +161,18 @@ def test_the_diagnosis_never_offers_in_band_scte35_as_a_path():
         assert "in-band" not in result.facts["paths"]
         words = f"{result.summary} {result.remediation}"
         assert "switch to in-band" not in words and "move cue insertion in-band" not in words
+
+
+def test_the_emulators_ts_reader_ignores_splice_sections_as_ome_logs_them(ts_file, tmp_path):
+    # OME's TS depacketizer completes PAT and PMT only and logs each SCTE-35 section as ignored
+    # (../shared/samples/v0.21.0-media/inband_scte35_ome_log.txt): the emulator does the same.
+    injector = Scte35Injector(pid=0x1F0)
+    injector.schedule(4711, 2.5, duration_s=30.0)
+    cued = tmp_path / "cued.ts"
+    _inject(ts_file, cued, injector)
+    ignored: list[int] = []
+    demuxer = TsDemuxer()
+    demuxer.on_ignored_section = ignored.append
+    demuxer.feed(cued.read_bytes())
+    assert ignored == [252]
+    assert demuxer.tracks.video_codec == "H264" and demuxer.tracks.other_stream_types == {0x86}

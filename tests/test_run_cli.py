@@ -48,3 +48,27 @@ def test_run_never_shows_the_token(run_cli, tmp_path: Path, emulator: EmulatorSe
 def test_run_with_a_bad_target_is_exit_2(run_cli) -> None:
     run = run_cli("run", "--target", "moon")
     assert run.code == 2 and "choose emulator, url or container" in run.stderr
+
+
+def test_a_selection_that_matches_nothing_names_no_report(run_cli, tmp_path: Path) -> None:
+    run = run_cli("run", "--target", "emulator", "--out", str(tmp_path / "out"), "-k", "no_such_scenario_xyz")
+    assert run.code == 2
+    assert "test-report.md" not in run.stdout and not (tmp_path / "out" / "test-report.md").exists()
+    assert "ome-harness: error: no scenario matches the -k/-m selection; no report was written" in run.stderr
+
+
+def test_a_selection_that_does_not_parse_names_no_report(run_cli, tmp_path: Path) -> None:
+    run = run_cli("run", "--target", "emulator", "--out", str(tmp_path / "out"), "-m", "media and (")
+    assert run.code == 2
+    assert "test-report.md" not in run.stdout and not (tmp_path / "out" / "test-report.md").exists()
+    assert "ERROR: Wrong expression passed to '-m'" in run.stderr and "Traceback" not in run.output
+
+
+def test_the_container_feature_is_skipped_with_its_reason_when_the_target_is_not_a_container(
+        run_cli, tmp_path: Path) -> None:
+    run = run_cli("run", "--target", "emulator", "--out", str(tmp_path / "out"), "-k", "container")
+    assert run.code == 0, run.output
+    data = json.loads((tmp_path / "out" / "test-report.json").read_text())
+    assert data["counts"] == {"OK": 0, "WARN": 0, "ERROR": 0, "SKIP": 2}, data["counts"]
+    assert all("--target emulator names none (run it with --target container" in r["summary"]
+               for r in data["results"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 
@@ -39,22 +40,35 @@ def backend(
     section = cfg.backend
     if section.token is None or not section.token.get_secret_value():
         fail("the backend needs a bearer token: pass --token or set backend.token (OMH_BACKEND__TOKEN)")
+    ome_url = section.ome_url or cfg.api.url
+    if not _is_http_url(ome_url):
+        # Caught here, not at the first request: the backend's answers must stay in its JSON error contract.
+        fail(f"the OME API URL {ome_url!r} is not an http(s) URL with a host (e.g. http://localhost:8081)")
     ome_secret = section.ome_token or cfg.api.token
     db_url = section.db_url.get_secret_value() if section.db_url else DEFAULT_DB
     try:
         settings = BackendSettings(token=section.token.get_secret_value(), db_url=db_url,
-                                   ome_url=section.ome_url or cfg.api.url,
+                                   ome_url=ome_url,
                                    ome_token=ome_secret.get_secret_value() if ome_secret else None,
                                    vhost=cfg.api.vhost, app=cfg.api.app, faults=frozenset(fault or ()))
         server = BackendServer(settings, host=section.host, port=section.port)
     except (ConfigError, ValueError) as exc:
         fail(str(exc))
+    except OSError as exc:  # the port is taken before the database is opened: no file is left behind
+        fail(f"cannot listen on {section.host}:{section.port}: {exc.strerror or exc}")
     except Exception as exc:  # e.g. the database refused the connection while creating the schema
         fail(f"cannot open the database {describe_db_url(db_url)}: {type(exc).__name__}: "
              f"{str(exc).splitlines()[0] if str(exc) else ''}")
-    typer.echo(f"reference backend on http://{section.host}:{section.port} (OME API {settings.ome_url}, "
+    # server.url: the port really bound (--port 0 picks a free one), printed only once it is taken.
+    typer.echo(f"reference backend on {server.url} (OME API {settings.ome_url}, "
                f"database {describe_db_url(db_url)}); OpenAPI at /openapi.json", err=True)
+    server.serve_forever()
+
+
+def _is_http_url(url: str) -> bool:
+    parts = urlsplit(url)
     try:
-        server.serve_forever()
-    except OSError as exc:
-        fail(f"cannot listen on {section.host}:{section.port}: {exc.strerror}")
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in url)

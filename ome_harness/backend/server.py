@@ -13,8 +13,14 @@ class BackendServer:
 
     def __init__(self, settings: BackendSettings, host: str = "127.0.0.1", port: int = 0) -> None:
         self.settings, self.host = settings, host
-        self.app = create_app(settings)
-        self._server = LoopbackServer(self.app, (host,), port, name="ome-harness-backend", lifespan="on")
+        self._server = LoopbackServer(None, (host,), port, name="ome-harness-backend", lifespan="on")
+        # The port first: a port in use must not leave a freshly created database file behind.
+        self._server.bind()
+        try:
+            self.app = self._server.app = create_app(settings)
+        except BaseException:
+            self._server.stop()
+            raise
 
     @property
     def port(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ome_harness.container.errors import ContainerError
-from ome_harness.container.stop_signals import Terminated, stop_signals_unwind
+from ome_harness.container.stop_signals import interruptible_command
 
 if TYPE_CHECKING:  # the Docker SDK loads only when a container command runs, not with every CLI start
     from ome_harness.config import HarnessConfig
@@ -32,28 +33,35 @@ def up(
     cfg = configure(config, {"container": {"image": image, "token": token, "ready_timeout": ready_timeout}})
     ome_container = OmeContainer(cfg)
     ome, code = None, 0
-    with stop_signals_unwind(restore_sigint=True):
+    with interruptible_command() as interruption:
         try:
-            ome = ome_container.start()
-            _print_launched(ome, cfg)
-            if detach:
-                typer.echo("Left running. Remove it with: ome-harness down (it also deletes the rendered config)")
-                return
-            typer.echo("Ctrl-C stops and removes it.", err=True)
-            code = _wait_while_running(ome_container)
+            # Entered inside, left outside: once `up` ends on its own, the removal is not cut short.
+            with contextlib.ExitStack() as cleanup_held, contextlib.ExitStack() as owned:
+                ome = owned.enter_context(ome_container)
+                _print_launched(ome, cfg)
+                if detach:
+                    owned.pop_all()  # left running on purpose: `ome-harness down` removes it
+                    typer.echo("Left running. Remove it with: ome-harness down "
+                               "(it also deletes the rendered config)")
+                    return
+                typer.echo("Ctrl-C stops and removes it.", err=True)
+                try:
+                    code = _wait_while_running(ome_container)
+                    cleanup_held.enter_context(interruption.hold())
+                except KeyboardInterrupt:
+                    # The way to stop `up`: the container goes with the end of the block, exit 0.
+                    typer.echo("stopping", err=True)
         except ContainerError as exc:
-            fail(str(exc))
-        except (KeyboardInterrupt, Terminated) as exc:
+            fail(str(exc))  # start() removed the container before raising
+        except KeyboardInterrupt:
             if ome is None:
                 typer.echo("ome-harness: interrupted while starting; the container was removed", err=True)
-                code = Terminated.exit_code if isinstance(exc, Terminated) else 130
-            else:
+                code = interruption.exit_code
+            else:  # while the URLs printed: removed all the same
                 typer.echo("stopping", err=True)
-        finally:
-            # Whatever ends the command (a signal while the URLs print, too), removal is the default.
-            if ome is None or not detach:
-                ome_container.remove()
-            if ome is not None and not detach:
+        with interruption.hold():
+            interruption.reported = True  # "stopping" / "interrupted while starting" said it
+            if ome is not None:
                 typer.echo(f"removed {ome.name}" + (f"; log kept in {ome.log_path}" if ome.log_path else ""),
                            err=True)
     raise typer.Exit(code)

@@ -70,7 +70,12 @@ class LaunchedOme:
 
 
 class OmeContainer:
-    """One OME container owned by this process: start() makes it ready, remove() keeps its log and removes it."""
+    """One OME container owned by this process: start() makes it ready, remove() keeps its log and removes it.
+
+    A context manager, like testcontainers' DockerContainer: `with OmeContainer(cfg) as ome:` yields the
+    ready LaunchedOme; a failed start has removed the container before the exception leaves `__enter__`,
+    and the end of the block removes it whatever ends it.
+    """
 
     def __init__(self, cfg: HarnessConfig, *, console: Console | None = None,
                  client: docker.DockerClient | None = None) -> None:
@@ -107,10 +112,18 @@ class OmeContainer:
                 exc.log_path = str(self.log_path)
             raise
 
+    def __enter__(self) -> LaunchedOme:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
     def _start(self) -> LaunchedOme:
         image = ensure_image(self.client, self.settings.image, pull=self.settings.pull,
                              pull_timeout=self.settings.pull_timeout, console=self.console)
-        self.config_dir = Path(tempfile.mkdtemp(prefix=lbl.CONFIG_DIR_PREFIX))
+        # Held: a signal between "folder made" and "folder remembered" would strand it for remove().
+        with stop_signals_deferred():
+            self.config_dir = Path(tempfile.mkdtemp(prefix=lbl.CONFIG_DIR_PREFIX))
         server_xml = self.config_dir / "Server.xml"
         server_xml.write_text(render_server_xml(access_token=self.token, vhost=self.cfg.api.vhost,
                                                 app=self.cfg.api.app, run_id=self.run_id, ports=PORTS,
@@ -122,9 +135,12 @@ class OmeContainer:
         ports = {PUBLISHED[key]: (host, self.settings.host_ports.get(key) or None) for key in PUBLISHED}
         deadline = Deadline(self.settings.ready_timeout)
         try:
-            self.container = self.client.containers.run(
-                image.id, detach=True, name=self.name, labels=labels, ports=ports,
-                volumes={str(server_xml): {"bind": OME_CONFIG_PATH, "mode": "ro"}})
+            # Held until the engine answers: cut off mid-request, the engine still creates the container,
+            # possibly after remove() has looked for it by label (the chaos test caught one "created").
+            with stop_signals_deferred():
+                self.container = self.client.containers.run(
+                    image.id, detach=True, name=self.name, labels=labels, ports=ports,
+                    volumes={str(server_xml): {"bind": OME_CONFIG_PATH, "mode": "ro"}})
         except APIError as exc:
             raise ContainerError(f"The Docker engine could not start a container from {self.settings.image}: "
                                  f"{exc.explanation or exc}.") from None
@@ -244,9 +260,5 @@ def remove_container(container: Container) -> None:
 @contextlib.contextmanager
 def launch_ome_container(cfg: HarnessConfig, *, console: Console | None = None) -> Iterator[LaunchedOme]:
     """A ready OME container for the block; removed afterwards, also on exceptions, SIGINT and SIGTERM."""
-    ome = OmeContainer(cfg, console=console)
-    with stop_signals_unwind():
-        try:
-            yield ome.start()
-        finally:
-            ome.remove()
+    with stop_signals_unwind(), OmeContainer(cfg, console=console) as ome:
+        yield ome

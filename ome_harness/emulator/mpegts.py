@@ -22,6 +22,8 @@ SCAN_BYTES = 4096
 
 # (timestamp in ms, keyframe): one call per video access unit.
 FrameListener = Callable[[int, bool], None]
+# (table id): one call per PSI section on a PID of another stream type, which OME does not read.
+SectionListener = Callable[[int], None]
 
 
 @dataclass
@@ -59,6 +61,8 @@ class TsDemuxer:
     def __init__(self, on_frame: FrameListener | None = None) -> None:
         self.tracks = TsTracks()
         self.on_frame = on_frame
+        self.on_ignored_section: SectionListener | None = None
+        self._other_pids: set[int] = set()
         self._rest = b""
         self._pmt_pids: set[int] = set()
         self._video_pid: int | None = None
@@ -104,6 +108,10 @@ class TsDemuxer:
             self.tracks.audio_bytes += len(payload)
             if start and not self.tracks.samplerate:
                 self._adts(_pes_payload(payload))
+        elif pid in self._other_pids and start and self.on_ignored_section is not None:
+            section = _section(payload)
+            if section:
+                self.on_ignored_section(section[0])
 
     def _pat(self, payload: bytes) -> None:
         section = _section(payload)
@@ -125,6 +133,7 @@ class TsDemuxer:
                 self._audio_pid, self.tracks.audio_codec = pid, "AAC"
             elif stream_type not in (STREAM_H264, STREAM_AAC_ADTS):
                 self.tracks.other_stream_types.add(stream_type)
+                self._other_pids.add(pid)
             at += 5 + (int.from_bytes(section[at + 3:at + 5], "big") & 0x0FFF)
 
     def _video(self, payload: bytes, start: bool, random_access: bool) -> None:

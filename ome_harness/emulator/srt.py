@@ -137,6 +137,7 @@ class SrtIngest:
         suffix = "/srt" if self.state.version >= V0_21_0 else ""
         publisher = _Publisher(caller, vhost, app, name, f"SRT://{host}:{port}{suffix}")
         publisher.demuxer.on_frame = lambda ts, key: self._frame(publisher, ts, key)
+        publisher.demuxer.on_ignored_section = self._log_ignored_section
         self._publishers[caller] = publisher
 
     def _receive(self, listener: libsrt.Listener, publisher: _Publisher, buffer: ctypes.Array[ctypes.c_char]
@@ -171,6 +172,11 @@ class SrtIngest:
         """A DELETE through the API (another thread): the loop closes the caller's connection."""
         with self._lock:
             self._to_drop.add(sock)
+
+    def _log_ignored_section(self, table_id: int) -> None:
+        # OME's TS depacketizer completes PAT and PMT only and logs every other section, e.g. each SCTE-35
+        # splice_info_section (table id 252) of an in-band cue (v0.21.0-media/inband_scte35_ome_log.txt).
+        self.state.ome_log.append(f"MPEGTS_DEPACKETIZER | Ignored unsupported or unknown section (table id: {table_id})")
 
     # -- warm-up --------------------------------------------------------------------------------
     def _advance(self, publisher: _Publisher) -> None:

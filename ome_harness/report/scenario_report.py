@@ -11,8 +11,13 @@ from ome_harness.redaction import describe_secret
 from ome_harness.report.render import write_report
 from ome_harness.results import CheckResult, Finding, Report, TargetInfo
 
+# What an interrupted run has done before it stopped (the unwinding is the signal handling's promise).
+INTERRUPTED_DETAIL = ("Scenarios after the signal did not run; whatever the harness had started for them "
+                      "(containers, ffmpeg, emulators, the reference backend, temporary files) was removed.")
 
-def scenario_report(results: list[CheckResult], target: Any, notes: list[str] | None = None) -> Report:
+
+def scenario_report(results: list[CheckResult], target: Any, notes: list[str] | None = None, *,
+                    interrupted_by: str | None = None) -> Report:
     if target is not None:
         info = TargetInfo(kind=target.kind, api_url=target.api_url, key=describe_secret(target.token),
                           vhost=target.vhost, app=target.app, image=target.image, image_digest=target.image_digest,
@@ -31,15 +36,17 @@ def scenario_report(results: list[CheckResult], target: Any, notes: list[str] | 
         # Where media went (or would have): a real deployment's addresses are configured, never guessed.
         report.notes.append(f"Media addresses: {target.media_addresses().described()}.")
     report.notes.extend(notes or [])
+    if interrupted_by:
+        report.mark_interrupted(interrupted_by, INTERRUPTED_DETAIL)
     return report
 
 
 def write_scenario_report(results: list[CheckResult], target: Any, out: Path,
-                          secrets: list[str] | None = None, notes: list[str] | None = None,
-                          ) -> dict[str, Path]:
+                          secrets: list[str] | None = None, notes: list[str] | None = None, *,
+                          interrupted_by: str | None = None) -> dict[str, Path]:
     tokens = list(secrets or [])
     if target is not None and target.token:
         tokens.append(target.token)
-    report = scenario_report(results, target, notes)
+    report = scenario_report(results, target, notes, interrupted_by=interrupted_by)
     # pytest writes junit.xml for a scenario run itself.
     return write_report(report, out, secrets=tokens, junit=False)

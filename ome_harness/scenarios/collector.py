@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from ome_harness.container.stop_signals import Terminated, current_interruption
 from ome_harness.redaction import Redactor
 from ome_harness.results import CheckResult, Evidence, Status
 
@@ -21,6 +22,9 @@ class ScenarioCollector:
         self.secrets: list[str] = []
         self._scenarios: dict[str, tuple[str, str, list[str]]] = {}
         self._failed_step: dict[str, str] = {}
+        # "SIGINT"/"SIGTERM" once a signal stopped the session; where test-report.md went, once written.
+        self.interrupted_by: str | None = None
+        self.written: Path | None = None
         self.selection: str | None = None
         self._deselected = 0
         """What -m/-k picked, for the report: the expressions and every scenario chosen, with its tags."""
@@ -71,19 +75,62 @@ class ScenarioCollector:
             status = Status.ERROR
             step = self._failed_step.get(item.nodeid)
             summary = f"failed at '{step}': {_failure_line(report)}" if step else _failure_line(report)
+        # What a scenario recorded about itself (which image the container feature launched) is shown with it.
+        summary = "; ".join([summary, *(f"{key}: {value}" for key, value in item.user_properties)])
         return CheckResult(id=item.nodeid, title=f"{feature}: {name}", status=status, summary=summary,
                            duration_ms=round(report.duration * 1000, 1),
                            evidence=[Evidence(what="tags", outcome=" ".join(f"@{t}" for t in tags) or "-")])
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        # Teardown is cleanup (containers, ffmpeg, the backend's temporary database): a signal waits for
+        # it, then stops the session before the next scenario.
+        interruption = current_interruption()
+        if interruption is None:
+            return (yield)
+        with interruption.hold():
+            result = yield
+        if interruption.name is not None:
+            self.interrupted_by = interruption.name
+            item.session.shouldstop = f"interrupted by {interruption.name}"
+        return result
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, Any, Any]:
+        # Every remaining fixture is torn down in here: signals are recorded, not raised, until it is done.
+        interruption = current_interruption()
+        if interruption is None:
+            return (yield)
+        with interruption.hold():
+            return (yield)
+
+    @pytest.hookimpl
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        # pytest.exit() comes through here too; only a signal is an interruption.
+        if isinstance(excinfo.value, KeyboardInterrupt):
+            interruption = current_interruption()
+            self.interrupted_by = (interruption.name if interruption and interruption.name
+                                   else "SIGTERM" if isinstance(excinfo.value, Terminated) else "SIGINT")
+
+    def note_interruption(self) -> None:
+        """A signal recorded while pytest cleaned up also makes the run interrupted."""
+        interruption = current_interruption()
+        if interruption is not None and interruption.name is not None:
+            self.interrupted_by = interruption.name
 
     def all_secrets(self) -> list[str]:
         token = getattr(self.target, "token", None)
         return [*self.secrets, *([token] if token else [])]
 
-    def write_report(self, out: Path, config: pytest.Config) -> None:
+    def write_report(self, out: Path) -> Path:
         from ome_harness.report.scenario_report import write_scenario_report
 
-        write_scenario_report(self.results, self.target, out, secrets=self.all_secrets(),
-                              notes=[self.selection] if self.selection else [])
+        self.note_interruption()
+        files = write_scenario_report(self.results, self.target, out, secrets=self.all_secrets(),
+                                      notes=[self.selection] if self.selection else [],
+                                      interrupted_by=self.interrupted_by)
+        self.written = files["markdown"]
+        return self.written
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:

@@ -6,6 +6,7 @@ fixtures serve a developer's `pytest` and a user's installed `ome-harness run`.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,10 @@ from ome_harness.redaction import install_log_redaction
 from ome_harness.scenarios.collector import ScenarioCollector
 from ome_harness.target import OmeTarget, open_target
 from ome_harness.target.media_addresses import EXAMPLES, NAMES, require_ingest_address
+
+# pytest ini switch with which this repository's own test run lets the container feature launch the
+# stand-in image when the target is not a container (ome_harness/scenarios/container_launch.py).
+STANDIN_OPT_IN = "omh_container_feature_standin"
 
 # Registered here, not in an ini file, so an installed `ome-harness run` knows them too.
 MARKERS = {
@@ -52,6 +57,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                         help=f"{NAMES[protocol]} base URL of an OME the harness did not launch ({example})")
     group.addoption("--omh-server-xml", default=None, help="OME's Server.xml: media ports on the API's host")
     group.addoption("--omh-stream-prefix", default=None, help="test streams' name prefix (default omh-)")
+    parser.addini(STANDIN_OPT_IN, type="bool", default=False,
+                  help="launch the harness's stand-in image in the container feature when the target is "
+                       "not a container (this repository's own test run)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -104,16 +112,14 @@ def harness_config(pytestconfig: pytest.Config) -> HarnessConfig:
 @pytest.fixture(scope="session")
 def ome_target(harness_config: HarnessConfig, pytestconfig: pytest.Config) -> Iterator[OmeTarget]:
     """The OME under test; whatever the harness starts for it is stopped at the end of the session."""
-    try:
-        opened = open_target(harness_config)
-        target = opened.__enter__()
-    except ContainerError as exc:
-        pytest.exit(f"could not launch OME: {exc}", returncode=2)
-    try:
+    with contextlib.ExitStack() as owned:
+        try:
+            target = owned.enter_context(open_target(harness_config))
+        except ContainerError as exc:
+            pytest.exit(f"could not launch OME: {exc}", returncode=2)
         pytestconfig.stash[ScenarioCollector.KEY].target = target
+        # pytest resumes the generator at teardown; the ExitStack then stops what open_target started.
         yield target
-    finally:
-        opened.__exit__(None, None, None)
 
 
 @pytest.fixture
@@ -134,8 +140,12 @@ def _mutating_gate(request: pytest.FixtureRequest) -> None:
                     "(pass --allow-mutating to run it against this OME)")
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # trylast: after pytest's own sessionfinish has torn down every fixture (containers removed).
     out = session.config.getoption("--omh-report")
     collector: ScenarioCollector = session.config.stash[ScenarioCollector.KEY]
-    if out and collector.results:
-        collector.write_report(Path(out), session.config)
+    collector.note_interruption()
+    # An interrupted run always gets a report, even before its first scenario finished.
+    if out and (collector.results or collector.interrupted_by):
+        collector.write_report(Path(out))

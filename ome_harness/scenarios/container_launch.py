@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
+import pytest
 from docker.errors import ImageNotFound
 from pydantic import SecretStr
 
@@ -19,6 +20,7 @@ from ome_harness.container.errors import ContainerError, ContainerExited, Engine
 from ome_harness.container.launcher import LaunchedOme, OmeContainer
 from ome_harness.ome.errors import OmeUnauthorized
 from ome_harness.redaction import MASK
+from ome_harness.scenarios.plugin import STANDIN_OPT_IN
 from ome_harness.target.base import OmeTarget
 from ome_harness.target.container import target_for
 from ome_harness.testing import require
@@ -29,24 +31,34 @@ STANDIN_IMAGE = os.environ.get("OMH_TEST_STANDIN_IMAGE") or f"ome-harness/ome-st
 TOKEN_IN_OME_LOG = "OvenMediaEngine"
 
 
-def image_for_scenarios(cfg: HarnessConfig) -> str:
-    """The configured image when the run targets containers (--target container [--image]); else the stand-in.
+def image_for_scenarios(cfg: HarnessConfig, request: pytest.FixtureRequest) -> str:
+    """The image the container feature launches, recorded on the scenario for the report.
 
-    The repository's own test run targets the emulator and has no registry: it launches the locally
-    built stand-in image, the same way a user's run launches the official one.
+    --target container: the image the run targets (container.image / --image). Against a URL or the
+    emulator the feature has no image of the user's to launch, so it is skipped with that reason —
+    except in this repository's own test run, which opts in (pytest ini `omh_container_feature_standin`)
+    to launch the locally built stand-in image, the same way a user's run launches the official one.
     """
+    if cfg.target == "container":
+        image, note = cfg.container.image, "the image the run targets"
+    elif request.config.getini(STANDIN_OPT_IN):
+        image, note = STANDIN_IMAGE, "the harness's stand-in image (the emulator in a container, not OME)"
+    else:
+        pytest.skip(f"the container feature launches OME from an image; --target {cfg.target} names none "
+                    "(run it with --target container [--image IMAGE])")
     try:
         client = connect_engine(cfg.container.engine_timeout)
     except EngineUnavailable as exc:
         require(False, f"needs a Docker engine: {exc}")
     with contextlib.closing(client):
-        if cfg.target == "container":
-            return cfg.container.image
-        try:
-            client.images.get(STANDIN_IMAGE)
-        except ImageNotFound:
-            require(False, f"needs the stand-in image {STANDIN_IMAGE}: run scripts/build-emulator-image")
-    return STANDIN_IMAGE
+        if image == STANDIN_IMAGE:
+            try:
+                client.images.get(STANDIN_IMAGE)
+            except ImageNotFound:
+                require(False, f"needs the stand-in image {STANDIN_IMAGE}: run scripts/build-emulator-image")
+    # The collector turns this into the scenario's "image" evidence in test-report.md/json.
+    request.node.user_properties.append(("image", f"{image} ({note})"))
+    return image
 
 
 @dataclass
@@ -71,13 +83,16 @@ class LaunchAttempt:
         self.launcher.remove()
 
 
-def launch_for_scenario(cfg: HarnessConfig, image: str, *, token: str | None = None) -> LaunchAttempt:
-    """Launch OME from `image`; a failure is recorded on the attempt, not raised."""
+def launch_for_scenario(cfg: HarnessConfig, image: str, owned: contextlib.ExitStack, *,
+                        token: str | None = None) -> LaunchAttempt:
+    """Launch OME from `image`, removed when `owned` closes; a failure is recorded, not raised."""
     cfg = cfg.model_copy(deep=True)
     cfg.container.image = image
     if token is not None:
         cfg.container.token = SecretStr(token)
     attempt = LaunchAttempt(OmeContainer(cfg), cfg)
+    # Registered before the start: a signal right after the container exists still removes it.
+    owned.callback(attempt.close)
     try:
         attempt.launched = attempt.launcher.start()
     except ContainerError as exc:
