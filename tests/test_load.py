@@ -122,15 +122,16 @@ def test_sigterm_stops_every_locust_process_and_still_writes_the_report(
                 return Ready(True) if viewers >= 4 else f"{viewers} LL-HLS viewers"
 
             poll_until(playing, deadline_s=45, what="four viewers playing", interval_s=0.5)
+        time.sleep(4)  # past one worker report interval (3 s): the master has figures to keep
         assert len(processes_mentioning(str(out))) >= 3, "a master and two workers"
         harness.send_signal(signal.SIGTERM)
         stdout, stderr = harness.communicate(timeout=40)
     finally:
         if harness.poll() is None:
             harness.kill()
-    assert harness.returncode == 130, stderr
+    assert harness.returncode == 143, stderr  # 128 + SIGTERM
     assert not processes_mentioning(str(out)), "a Locust process outlived the run"
-    assert (out / "load-report.md").is_file() and "stopped early" in (out / "load-report.md").read_text()
+    assert (out / "load-report.md").is_file() and "stopped early by SIGTERM" in (out / "load-report.md").read_text()
     assert (out / "locust.html").is_file()
     leaks = [p.name for p in out.iterdir() if p.is_file() and "s3cret-pw" in p.read_text(errors="replace")]
     assert not leaks and "s3cret-pw" not in stdout + stderr, leaks

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -25,10 +24,6 @@ from ome_harness.load.settings import (
     check_settings,
     parse_duration,
 )
-
-
-def _raise_interrupt(_number: int, _frame: object) -> None:
-    raise KeyboardInterrupt  # SIGTERM unwinds like Ctrl-C: every context manager cleans up
 
 
 def load(
@@ -64,6 +59,7 @@ def load(
 ) -> None:
     """Load a stream with LL-HLS viewers (Locust); writes load-report.md/.json (exit 0 ok, 1 failed, 2 bad input)."""
     from ome_harness.container.errors import ContainerError
+    from ome_harness.container.stop_signals import interruptible_command
     from ome_harness.load.session import run_load
     from ome_harness.media.encoder import EncoderError
     from ome_harness.target import open_target
@@ -94,19 +90,18 @@ def load(
         fail(f"load sends {settings.viewers} viewers for {settings.duration_s} s to {cfg.api.url}, a target "
              "the harness did not launch: add --allow-load if that is intended")
     cfg.report.out = check_out_folder(cfg.report.out)
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    # SIGINT/SIGTERM before or after the viewers run unwind everything started (ffmpeg, a container);
+    # during the run they stop Locust and the report is still written (runner.py).
     try:
-        with open_target(cfg) as target:
+        with interruptible_command(), open_target(cfg) as target:
             outcome = run_load(target, settings, cfg.report.out, secrets=cfg.secrets())
     except (ContainerError, EncoderError, MediaAddressUnknown, MediaNotOffered, ValueError) as exc:
         fail(str(exc))
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     typer.echo(f"load: [{'PASS' if outcome.verdict.passed else 'FAIL'}] "
                + ("every threshold held" if outcome.verdict.passed else "; ".join(outcome.verdict.reasons)),
                err=True)
     typer.echo(str(outcome.files["markdown"]))
-    raise typer.Exit(130 if outcome.result.interrupted else outcome.exit_code)
+    raise typer.Exit(outcome.exit_code)
 
 
 def register(app: typer.Typer) -> None:

@@ -39,8 +39,9 @@ def render_markdown(target: OmeTarget, settings: LoadSettings, result: LoadResul
                   "and it does not hold blocking reloads, so these numbers say nothing about a real OME."]
     lines += ["", "## Verdict", "", f"**Status:** [{status}] "
               + ("every threshold held" if verdict.passed else "; ".join(verdict.reasons)), ""]
-    if result.interrupted:
-        lines += ["> The run was stopped early (Ctrl-C or SIGTERM); the figures cover the time it ran.", ""]
+    if result.interrupted_by:
+        lines += [f"> The run was stopped early by {result.interrupted_by}; the figures cover the time it ran.",
+                  ""]
     lines += ["## Target", "", *_target_lines(target, redactor), "",
               "## Settings", "",
               f"- viewers: {settings.viewers} (spawn rate {settings.spawn_rate:g}/s), duration "

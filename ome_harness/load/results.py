@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import signal
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -50,7 +51,7 @@ class LoadResult:
     timeline: list[TimePoint]
     viewer_counts: dict[str, int]  # parts, stalls, resyncs, viewers_started, viewers_stalled
     ome_samples: list[OmeSample]
-    interrupted: bool = False
+    interrupted_by: str | None = None  # SIGINT or SIGTERM when the run was stopped early
     ran: bool = True  # False: Locust produced no statistics at all
 
     @property
@@ -89,7 +90,7 @@ class LoadResult:
     def to_json(self) -> dict:
         return {"requests": self.requests, "failures": self.failures, "error_rate": self.error_rate,
                 "stall_rate": self.stall_rate, "bytes": self.bytes, "peak_viewers": self.peak_viewers,
-                "interrupted": self.interrupted,
+                "interrupted_by": self.interrupted_by,
                 "kinds": {k: asdict(v) for k, v in self.kinds.items()}, "errors": self.errors,
                 "viewer_counts": self.viewer_counts, "timeline": [asdict(p) for p in self.timeline],
                 "ome_samples": [asdict(s) for s in self.ome_samples]}
@@ -131,7 +132,8 @@ def read_results(out: LocustOutputs, ome_samples: list[OmeSample]) -> LoadResult
                 for row in _rows(Path(f"{out.csv_prefix}_stats_history.csv")) if row.get("Name") == "Aggregated"]
     return LoadResult(kinds=kinds, errors=errors, timeline=timeline,
                       viewer_counts=summary.get("viewer_counts", {}), ome_samples=ome_samples,
-                      interrupted=out.interrupted, ran=bool(summary))
+                      interrupted_by=signal.Signals(out.stop_signal).name if out.stop_signal else None,
+                      ran=bool(summary))
 
 
 def judge(result: LoadResult, settings: LoadSettings) -> Verdict:

@@ -32,8 +32,12 @@ class LocustOutputs:
 
     folder: Path
     exit_codes: list[int | None] = field(default_factory=list)
-    interrupted: bool = False
+    stop_signal: int | None = None  # the SIGINT/SIGTERM that stopped the run early
     timed_out: bool = False
+
+    @property
+    def interrupted(self) -> bool:
+        return self.stop_signal is not None
 
     @property
     def csv_prefix(self) -> Path:
@@ -73,13 +77,13 @@ def locust_commands(settings: LoadSettings, host: str, out: LocustOutputs) -> li
 
 
 @contextlib.contextmanager
-def _stop_requests() -> Iterator[Callable[[], bool]]:
+def _stop_requests() -> Iterator[Callable[[], int | None]]:
     """While the run lasts, SIGINT and SIGTERM to the harness mean "stop the run", not "die now"."""
     asked: list[int] = []
     previous = {sig: signal.signal(sig, lambda number, _frame: asked.append(number))
                 for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield lambda: bool(asked)
+        yield lambda: asked[0] if asked else None
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -101,7 +105,7 @@ def run_locust(settings: LoadSettings, host: str, folder: Path) -> LocustOutputs
             def probe() -> Ready[str] | str:
                 if master.poll() is not None:
                     return Ready("ended")
-                if stop_asked():
+                if stop_asked() is not None:
                     return Ready("stop asked")
                 return "Locust still running"
 
@@ -110,7 +114,7 @@ def run_locust(settings: LoadSettings, host: str, folder: Path) -> LocustOutputs
                                    what="Locust to end its timed run", interval_s=0.2)
             except WaitTimedOut:
                 ended, out.timed_out = "overran", True
-            out.interrupted = ended == "stop asked"
+            out.stop_signal = stop_asked() if ended == "stop asked" else None
             _stop_all(processes)
     finally:
         _stop_all(processes)

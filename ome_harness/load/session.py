@@ -4,9 +4,11 @@ meanwhile, Locust to the end, then results, verdict and report."""
 from __future__ import annotations
 
 import contextlib
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from ome_harness.container.stop_signals import stop_signals_deferred
 from ome_harness.load.ome_view import OmeStatsPoller
 from ome_harness.load.report import write_load_report
 from ome_harness.load.results import LoadResult, Verdict, judge, read_results
@@ -28,6 +30,9 @@ class LoadOutcome:
 
     @property
     def exit_code(self) -> int:
+        """0 pass, 1 fail, 2 Locust did not run; 128 + the signal when stopped early (130 / 143)."""
+        if self.result.interrupted_by:
+            return 128 + signal.Signals[self.result.interrupted_by].value
         if not self.result.ran:
             return 2
         return 0 if self.verdict.passed else 1
@@ -50,12 +55,14 @@ def run_load(target: OmeTarget, settings: LoadSettings, out: Path, *, publish: b
                                                  settings=LOAD_SIGNAL))
         with OmeStatsPoller(target, settings.app, settings.name) as poller:
             locust = run_locust(settings, host, out)
-    result = read_results(locust, poller.samples)
-    verdict = judge(result, settings)
-    secrets = [*(secrets or []), *([target.token] if target.token else [])]
-    _redact_locust_files(out, Redactor(secrets))
-    files = write_load_report(out, target, settings, result, verdict, emulated=target.emulated(),
-                              secrets=secrets)
+    # A signal now waits until the report is written (then it unwinds as usual).
+    with stop_signals_deferred():
+        result = read_results(locust, poller.samples)
+        verdict = judge(result, settings)
+        secrets = [*(secrets or []), *([target.token] if target.token else [])]
+        _redact_locust_files(out, Redactor(secrets))
+        files = write_load_report(out, target, settings, result, verdict, emulated=target.emulated(),
+                                  secrets=secrets)
     return LoadOutcome(result, verdict, files)
 
 
