@@ -146,6 +146,8 @@ def test_sigterm_stops_every_locust_process_and_still_writes_the_report(
     (["--duration", "soon"], "--duration 'soon'"),
     (["--workers", "3", "--viewers", "2"], "--workers 3 is more than --viewers 2"),
     (["--stream", "nostream"], "give APP/STREAM"),
+    (["--max-error-rate", "5"], "--max-error-rate 5: give a share from 0 to 1"),
+    (["--max-p95-ms", "0"], "--max-p95-ms 0"),
 ])
 def test_out_of_bounds_settings_are_refused_in_one_line(run_cli, args: list[str], words: str) -> None:
     base = {"--stream": "app/stream"}

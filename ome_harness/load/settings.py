@@ -70,4 +70,10 @@ def check_settings(settings: LoadSettings) -> LoadSettings:
     if settings.workers > settings.viewers:
         raise LoadSettingsError(f"--workers {settings.workers} is more than --viewers {settings.viewers}: "
                                 "a worker would have no viewer")
+    limits = settings.thresholds
+    if not limits.max_p95_ms > 0:
+        raise LoadSettingsError(f"--max-p95-ms {limits.max_p95_ms:g}: give a number of milliseconds above 0")
+    for option, rate in (("--max-error-rate", limits.max_error_rate), ("--max-stall-rate", limits.max_stall_rate)):
+        if not 0 <= rate <= 1:
+            raise LoadSettingsError(f"{option} {rate:g}: give a share from 0 to 1 (0.01 = 1%)")
     return settings
