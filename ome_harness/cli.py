@@ -77,8 +77,21 @@ def diagnose(
     use_emulator: Annotated[bool, typer.Option("--emulator", help="Start the built-in OME API emulator and diagnose it.")] = False,
     launch: Annotated[bool, typer.Option("--launch", help="Launch an OME container, diagnose it, remove it.")] = False,
     image: Annotated[str | None, typer.Option(help="OME image for --launch.")] = None,
+    targets: Annotated[Path | None, typer.Option("--targets", help="YAML list of nodes: diagnose the fleet "
+                                                 "and write fleet-report.md/.json/.junit.xml.")] = None,
+    concurrency: Annotated[int | None, typer.Option(
+        help="Nodes diagnosed at once with --targets (default 16, at most 256).")] = None,
 ) -> None:
     """Diagnose an OME deployment and write connection-report.md/.json/.junit.xml (exit 0 ok, 1 failed, 2 bad input)."""
+    if targets is not None:
+        others = {"--api-url": api_url, "--token": token, "--emulator": use_emulator, "--launch": launch,
+                  "--vhost": vhost, "--app": app_name, "--server-xml": server_xml, "--env-file": env_file,
+                  "--domain": domain, "--image": image}
+        for option, value in others.items():
+            refuse_together({"--targets": True, option: bool(value)}, "each node's settings are in the targets file")
+        _diagnose_fleet(targets, concurrency, config, out, template_dir)
+    if concurrency is not None:
+        fail("--concurrency goes with --targets")
     from ome_harness.checks.diagnosis import diagnose as run_diagnosis
     from ome_harness.container.errors import ContainerError
     from ome_harness.redaction import Redactor
@@ -121,6 +134,33 @@ def diagnose(
                 fail(str(exc))
             print_summary(report, files, Redactor(secrets))
             typer.echo(str(files["markdown"].resolve()))
+    raise typer.Exit(report.exit_code)
+
+
+def _diagnose_fleet(targets: Path, concurrency: int | None, config: Path | None, out: Path | None,
+                    template_dir: Path | None) -> None:
+    from ome_harness.fleet import DEFAULT_CONCURRENCY, diagnose_targets_file
+    from ome_harness.redaction import Redactor
+    from ome_harness.report.fleet import write_fleet_report
+
+    check_file(targets, "--targets")
+    if concurrency is not None and not 1 <= concurrency <= 256:
+        fail(f"--concurrency {concurrency}: choose 1 to 256")
+    cfg = configure(config, {"report": {"out": out, "template_dir": template_dir}})
+    check_template_dir(cfg.report.template_dir)
+    cfg.report.out = check_out_folder(cfg.report.out)
+    try:
+        report, secrets = diagnose_targets_file(targets, concurrency=concurrency or DEFAULT_CONCURRENCY,
+                                                connect_timeout=cfg.api.connect_timeout,
+                                                read_timeout=cfg.api.read_timeout)
+    except ConfigError as exc:
+        fail(str(exc))
+    redact = Redactor([*cfg.secrets(), *secrets])
+    files = write_fleet_report(report, cfg.report.out, secrets=[*cfg.secrets(), *secrets],
+                               template_dir=cfg.report.template_dir)
+    failed = ", ".join(report.failed) or "none"
+    typer.echo(redact(f"{report.status.value}: {len(report.targets)} node(s), failed: {failed}"), err=True)
+    typer.echo(str(files["markdown"].resolve()))
     raise typer.Exit(report.exit_code)
 
 

@@ -32,7 +32,8 @@ def container_probe(tmp_path: Path, docker_engine: docker.DockerClient, standin_
 
 
 def _ffmpeg_of(probe: LeftoverProbe) -> list[str]:
-    return [p for p in probe.processes() if "ffmpeg" in p]
+    # The test encoder (its test signal), not the short `ffmpeg -version`/`-protocols` probes a run makes.
+    return [p for p in probe.processes() if "ffmpeg" in p and "testsrc2" in p]
 
 
 def _assert_interrupted_report(probe: LeftoverProbe, name: str, signum: int) -> dict:

@@ -50,15 +50,21 @@ class EmulatorProcess:
 
     def __init__(self) -> None:
         self.api, self.rtmp, self.llhls = free_ports(3)
+        # SRT's default (9999/udp) too would collide with any other emulator started the same way.
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", 0))
+            self.srt = udp.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.api}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ome_harness.cli", "emulator", "--host", "127.0.0.1",
              "--port", str(self.api), "--rtmp-port", str(self.rtmp), "--llhls-port", str(self.llhls),
-             "--token", TOKEN],
+             "--srt-port", str(self.srt), "--token", TOKEN],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
     def wait_ready(self) -> None:
         def answers() -> Ready[str] | str:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the emulator exited ({self.process.returncode}): {self.process.stderr.read()}")
             try:
                 with OmeClient(self.url, TOKEN, connect_timeout=0.5, read_timeout=1) as client:
                     return Ready(client.version().version)

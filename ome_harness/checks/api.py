@@ -37,6 +37,8 @@ def describe_failure(exc: OmeError) -> str:
         return {"html": "API answered with HTML — is this OME?",
                 "not-json": "API answered with something that is not JSON",
                 "not-http": "Something that does not speak HTTP answers on this port",
+                "reset": "The connection was reset before any answer",
+                "redirect": "API redirects elsewhere: " + exc.detail.split(";")[0].removeprefix("redirects to "),
                 "plain-http": "This port speaks plain HTTP (TLS handshake failed): use http://",
                 "tls": f"TLS handshake failed ({exc.detail.removeprefix('TLS handshake failed: ')})",
                 }.get(exc.kind, "Unexpected answer shape")
@@ -123,8 +125,8 @@ def diagnose_auth(ctx: CheckContext) -> CheckResult:
         return CheckResult(id="auth", title=title, status=Status.ERROR, summary="no API token configured",
                            remediation="Set api.token (or OMH_API__TOKEN) to Server.xml's Managers/API/AccessToken.")
     with ctx.client() as client, ctx.client(token="wrong-" + secrets.token_hex(8)) as wrong:
-        _, configured_error = _call(client, OmeClient.vhosts)
-        _, wrong_error = _call(wrong, OmeClient.vhosts)
+        (_, configured_error), (_, wrong_error) = ctx.concurrently(lambda: _call(client, OmeClient.vhosts),
+                                                               lambda: _call(wrong, OmeClient.vhosts))
         client.exchanges.extend(wrong.exchanges)
         if isinstance(configured_error, OmeUnauthorized):
             return _result("auth", title, Status.ERROR, f"token rejected: {configured_error.message}", client,
@@ -152,13 +154,15 @@ def diagnose_vhosts(ctx: CheckContext) -> CheckResult:
         return skipped
     vhost, app = ctx.target.vhost, ctx.target.app
     with ctx.client() as client:
-        vhosts, error = _call(client, OmeClient.vhosts)
+        # Both at once: the apps answer is only read once the vhost is known to exist.
+        (vhosts, error), (apps, apps_error) = ctx.concurrently(lambda: _call(client, OmeClient.vhosts),
+                                                           lambda: _call(client, lambda c: c.apps(vhost)))
         if error is not None:
             return _result("vhosts", title, Status.ERROR, describe_failure(error), client)
         if vhost not in (vhosts or []):
             return _result("vhosts", title, Status.ERROR, f"vhost '{vhost}' not found; OME has {vhosts}", client,
                            remediation="Set api.vhost to one of OME's virtual hosts.", facts={"vhosts": vhosts})
-        apps, error = _call(client, lambda c: c.apps(vhost))
+        error = apps_error
         if error is not None:
             return _result("vhosts", title, Status.ERROR, describe_failure(error), client)
         if app not in (apps or []):
@@ -166,7 +170,7 @@ def diagnose_vhosts(ctx: CheckContext) -> CheckResult:
                            client, remediation="Set api.app to one of the vhost's applications.",
                            facts={"apps": apps})
         return _result("vhosts", title, Status.OK, f"vhost '{vhost}' with app '{app}' ({len(vhosts or [])} vhost(s), "
-                       f"{len(apps or [])} app(s))", client)
+                       f"{len(apps or [])} app(s))", client, facts={"vhosts": vhosts, "apps": apps})
 
 
 @check("streams", "Streams Endpoint", needs=("api", "auth"), order=50)
@@ -202,10 +206,13 @@ def diagnose_metrics(ctx: CheckContext) -> CheckResult:
         return skipped
     vhost, app = ctx.target.vhost, ctx.target.app
     with ctx.client() as client:
-        for level in (lambda c: c.stats(), lambda c: c.stats(vhost), lambda c: c.stats(vhost, app)):
-            stats, error = _call(client, level)
+        levels = ctx.concurrently(lambda: _call(client, lambda c: c.stats()),
+                              lambda: _call(client, lambda c: c.stats(vhost)),
+                              lambda: _call(client, lambda c: c.stats(vhost, app)))
+        for _, error in levels:
             if error is not None:
                 return _result("metrics", title, Status.ERROR, describe_failure(error) + f": {error}", client)
+        stats = levels[-1][0]
         assert stats is not None
         live = (ctx.done.get("streams").facts.get("streams") if ctx.done.get("streams") else None) or []
         if not live:

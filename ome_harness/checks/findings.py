@@ -216,12 +216,13 @@ def api_misbehaves(results: Mapping[str, CheckResult], hints: RuntimeHints, url:
                 [NextStep(title="Use the server root as the API URL",
                           commands=[f"ome-harness diagnose --api-url {url.split('/v1')[0].rstrip('/')}"])])
     port = api_host_port(url)[1]
-    if kind == "not-http":
+    if kind in ("not-http", "reset"):  # Docker's proxy accepts, then closes or resets
         published = _published_by_container(hints, port)
         if published is not None:
             return published
     title = {"html": "API Answered with HTML — Is This OME?",
              "not-http": "Something Other Than HTTP Answers on the API Port",
+             "reset": "The API Port Resets Connections", "redirect": "The API URL Redirects Elsewhere",
              "tls": "TLS Handshake With the API Failed"}.get(kind or "", "API Answer Is Not OME's JSON")
     return (Finding(key=f"api_bad_response_{kind or 'other'}", title=title,
                     details=[api.facts.get("error", api.summary),

@@ -11,9 +11,11 @@ import errno as errno_codes
 import ipaddress
 import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from ome_harness.addresses import url_host
@@ -23,6 +25,7 @@ from ome_harness.results import CheckResult, Evidence, Status
 
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
 LOOPBACKS = ("::1", "127.0.0.1")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,21 @@ def connect(address: str, port: int, timeout: float) -> Probe:
     return Probe(address, True, outcome, round((time.perf_counter() - started) * 1000, 2))
 
 
+class _Immediate:
+    """The executor interface for a call that cannot block: run it now."""
+
+    def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
+        done: Future[T] = Future()
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # re-raised by result(), as a pool would
+            done.set_exception(exc)
+        return done
+
+    def shutdown(self, wait: bool = True) -> None:
+        pass
+
+
 def resolve(host: str, port: int, timeout: float) -> tuple[list[str], str | None]:
     """The host's addresses in the resolver's order (bounded in time), or the resolver's complaint."""
     if _is_ip(host):
@@ -118,7 +136,9 @@ def node_first_address(host: str, timeout: float) -> tuple[str | None, str | Non
 def probe_addresses(host: str, port: int, timeout: float) -> tuple[list[Probe], str | None]:
     """Connect to every address of `host` (and both loopbacks for a loopback host)."""
     # The resolver has no timeout of its own: bound it so a stuck DNS cannot hold the diagnosis.
-    lookup = ThreadPoolExecutor(max_workers=1, thread_name_prefix="omh-resolve")
+    # A literal address or a loopback name needs no DNS (getaddrinfo answers at once): no thread for it.
+    local = _is_ip(host) or host.lower() in LOOPBACK_NAMES
+    lookup = _Immediate() if local else ThreadPoolExecutor(max_workers=1, thread_name_prefix="omh-resolve")
     try:
         infos = lookup.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM).result(timeout=timeout)
         resolved = list(dict.fromkeys(str(i[4][0]) for i in infos))
@@ -136,8 +156,12 @@ def probe_addresses(host: str, port: int, timeout: float) -> tuple[list[Probe], 
         addresses += [a for a in LOOPBACKS if a not in addresses]
     if not addresses:
         return [], resolve_error
-    with ThreadPoolExecutor(max_workers=len(addresses)) as pool:
-        probes = list(pool.map(lambda a: connect(a, port, timeout), addresses))
+    if all(is_loopback(a) for a in addresses):
+        # A loopback connect is answered by this kernel at once (open or refused): no threads needed.
+        probes = [connect(a, port, timeout) for a in addresses]
+    else:
+        with ThreadPoolExecutor(max_workers=len(addresses)) as pool:
+            probes = list(pool.map(lambda a: connect(a, port, timeout), addresses))
     return [Probe(p.address, p.address in resolved, p.outcome, p.latency_ms) for p in probes], resolve_error
 
 

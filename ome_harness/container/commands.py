@@ -72,14 +72,18 @@ def _print_launched(ome: LaunchedOme, cfg: HarnessConfig) -> None:
     typer.echo(f"OME is ready: container {ome.name}, image {ome.image} ({ome.image_digest[:19]}), "
                f"OME {ome.version or '?'} answered after {ome.ready_seconds:.1f}s")
     typer.echo(f"  API     {ome.api_url}")
-    # The one place a token is printed: the user asked for a server and needs its key.
-    typer.echo(f"  token   {ome.token}")
+    # The one place a token is printed: the user asked for a server and needs its key — unless the
+    # user gave it (--token or config), then there is nothing to learn and a log must not catch it.
+    given = cfg.container.token is not None
+    shown = "(the one you gave)" if given else ome.token
+    typer.echo(f"  token   {shown}")
     typer.echo(f"  RTMP    {ome.rtmp_base}/{cfg.api.app}/{stream}")
     typer.echo(f"  SRT     {ome.srt_base}?streamid={cfg.api.vhost}/{cfg.api.app}/{stream}")
     typer.echo(f"  LL-HLS  {ome.llhls_base}/{cfg.api.app}/{stream}/llhls.m3u8")
     if ome.log_path:
         typer.echo(f"  log     {ome.log_path} (written when the container is removed)")
-    typer.echo(f"Use it: export OMH_API__URL={ome.api_url} OMH_API__TOKEN={ome.token}")
+    typer.echo(f"Use it: export OMH_API__URL={ome.api_url} OMH_API__TOKEN="
+               + ("<your token>" if given else ome.token))
 
 
 def _wait_while_running(ome_container: OmeContainer) -> int:

@@ -13,6 +13,7 @@ import uvicorn
 from ome_harness.addresses import dial_host
 from ome_harness.config import HarnessConfig
 from ome_harness.emulator.api import OmeApi
+from ome_harness.emulator.edge import EdgeApi, EdgeOrigin
 from ome_harness.emulator.libsrt import SrtUnavailable
 from ome_harness.emulator.llhls import LlhlsPackager
 from ome_harness.emulator.rtmp import RtmpIngest
@@ -36,6 +37,8 @@ class EmulatorSettings:
     llhls_daterange: bool = False
     llhls_segment_s: float = 6.0
     llhls_part_s: float = 0.5
+    # Edge mode: mirror this origin's streams through its REST API — not OVT (emulator/edge.py).
+    edge_of: EdgeOrigin | None = None
 
 
 def emulator_settings(cfg: HarnessConfig, *, default_ports: tuple[int, int, int] = (0, 0, 0),
@@ -63,7 +66,8 @@ class EmulatorServer:
         self.state = state or EmulatorState(version=self.settings.version, vhost=self.settings.vhost,
                                             apps=self.settings.apps)
         self.state.llhls_segment_s, self.state.llhls_part_s = self.settings.llhls_segment_s, self.settings.llhls_part_s
-        self.app = OmeApi(self.state, self.settings.token)
+        self.app = (EdgeApi(self.state, self.settings.token, self.settings.edge_of) if self.settings.edge_of
+                    else OmeApi(self.state, self.settings.token))
         self._api = LoopbackServer(self.app, self.settings.hosts, self.settings.port, name="ome-emulator")
         self.llhls = LlhlsPackager(self.state, segment_s=self.settings.llhls_segment_s,
                                    part_s=self.settings.llhls_part_s, daterange=self.settings.llhls_daterange)
@@ -123,6 +127,8 @@ class EmulatorServer:
     def stop(self) -> None:
         self._api.stop()
         self._stop_media()
+        if isinstance(self.app, EdgeApi):
+            self.app.close()
 
     def _start_media(self) -> None:
         self._media.start(self.settings)

@@ -18,6 +18,7 @@ import certifi
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
+from ome_harness.ome.deadline import deadline, deadline_transport
 from ome_harness.ome.errors import (
     OmeApiError,
     OmeBadRequest,
@@ -75,21 +76,22 @@ class OmeClient:
     """Typed access to OME's REST API v1 with connect/read timeouts and OME's auth."""
 
     def __init__(self, base_url: str, token: str | None, *, connect_timeout: float = 3.0,
-                 read_timeout: float = 5.0) -> None:
+                 read_timeout: float = 5.0, connection: httpx.Client | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
-        headers = {"Accept": "application/json", "User-Agent": "ome-harness"}
-        if token is not None:
-            headers["Authorization"] = auth_header(token)
-        timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
-        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, verify=_tls_context(),
-                                  follow_redirects=False, trust_env=False)
+        # Auth goes with each request, so clients with different tokens can share one connection.
+        self._auth = {"Authorization": auth_header(token)} if token is not None else {}
+        self._owns_http = connection is None
+        self._http = connection or open_connection(self.base_url, connect_timeout=connect_timeout,
+                                                   read_timeout=read_timeout)
         self._lock = threading.Lock()
         self.exchanges: list[Exchange] = []
 
     # -- life cycle -------------------------------------------------------------------------
     def close(self) -> None:
-        self._http.close()
+        """Close the connection, unless it is shared (its opener closes it)."""
+        if self._owns_http:
+            self._http.close()
 
     def __enter__(self) -> OmeClient:
         return self
@@ -155,7 +157,7 @@ class OmeClient:
     # -- transport --------------------------------------------------------------------------
     def _get(self, path: str, shape: type[T] | Any) -> T:
         payload = self._call("GET", path)
-        adapter = shape if isinstance(shape, TypeAdapter) else TypeAdapter(shape)
+        adapter = shape if isinstance(shape, TypeAdapter) else _adapter(shape)
         return _parse(adapter, payload, self._url(path), 200)
 
     def _url(self, path: str) -> str:
@@ -165,7 +167,8 @@ class OmeClient:
         url = self._url(path)
         started = time.perf_counter()
         try:
-            response = self._fetch(method, path, json_body, deadline=started + self.connect_timeout + self.read_timeout)
+            response = self._fetch(method, path, json_body,
+                                   deadline_at=started + self.connect_timeout + self.read_timeout)
         except _TooSlow:
             self._record(method, path, None, started, error="deadline")
             raise OmeTimeout(url=url, phase="read", seconds=self.read_timeout) from None
@@ -173,7 +176,8 @@ class OmeClient:
             phase = "connect" if isinstance(exc, httpx.ConnectTimeout) else "read"
             seconds = self.connect_timeout if phase == "connect" else self.read_timeout
             self._record(method, path, None, started, error=f"{phase} timeout")
-            if phase == "read" and (banner := self._non_http_greeting()) is not None:
+            deadline_at = started + self.connect_timeout + self.read_timeout
+            if phase == "read" and (banner := self._non_http_greeting(deadline_at)) is not None:
                 # h11 waits for a whole header block, so a service that sends one line and keeps the
                 # socket open looks "slow"; its first bytes show it is not HTTP at all.
                 raise OmeBadResponse(url=url, status=0, kind="not-http",
@@ -191,6 +195,9 @@ class OmeClient:
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             # A connection was made, but what answered does not speak HTTP (or hung up mid-answer).
             self._record(method, path, None, started, error=type(exc).__name__)
+            if _hung_up(exc):
+                raise OmeBadResponse(url=url, status=0, kind="reset",
+                                     detail="the peer reset the connection without answering") from None
             raise OmeBadResponse(url=url, status=0, kind="not-http",
                                  detail=f"the peer does not answer HTTP ({type(exc).__name__}: {exc})") from None
         self._record(method, path, response.status_code, started,
@@ -198,13 +205,14 @@ class OmeClient:
                      emulator=response.headers.get(EMULATOR_HEADER))
         return _unwrap(response, url, bare=bare)
 
-    def _fetch(self, method: str, path: str, json_body: Any, *, deadline: float) -> httpx.Response:
+    def _fetch(self, method: str, path: str, json_body: Any, *, deadline_at: float) -> httpx.Response:
         """The whole answer within connect + read timeout: httpx bounds each read, not a peer that trickles."""
-        with self._http.stream(method, path, json=json_body) as streamed:
+        with deadline(deadline_at), self._http.stream(method, path, json=json_body,
+                                                      headers=self._auth) as streamed:
             body = bytearray()
             for chunk in streamed.iter_bytes():
                 body += chunk
-                if time.perf_counter() > deadline:
+                if time.perf_counter() > deadline_at:
                     raise _TooSlow
                 if len(body) > MAX_ANSWER_BYTES:
                     raise OmeBadResponse(url=self._url(path), status=streamed.status_code, kind="too-large",
@@ -212,28 +220,47 @@ class OmeClient:
             return httpx.Response(streamed.status_code, headers=streamed.headers, content=bytes(body),
                                   request=streamed.request)
 
-    def _non_http_greeting(self) -> str | None:
-        """The first bytes of a fresh plain connection when they are not an HTTP answer (None otherwise)."""
+    def _non_http_greeting(self, deadline_at: float) -> str | None:
+        """The first bytes of a fresh plain connection when they are not an HTTP answer (None otherwise).
+
+        The look fits in what is left of the request's own bound (connect + read timeout), so a
+        silent peer still ends within it."""
         parts = urlsplit(self.base_url)
-        if parts.scheme != "http" or parts.hostname is None:
+        left = deadline_at - time.perf_counter()
+        if parts.scheme != "http" or parts.hostname is None or left < 0.05:
             return None
         port = parts.port if parts.port is not None else 80
         request = f"GET /v1/version HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n".encode()
         try:
-            with socket.create_connection((parts.hostname, port), timeout=self.connect_timeout) as sock:
-                sock.settimeout(min(self.read_timeout, NON_HTTP_PEEK_S))
+            with socket.create_connection((parts.hostname, port), timeout=min(self.connect_timeout, left)) as sock:
+                peek = min(self.read_timeout, NON_HTTP_PEEK_S, deadline_at - time.perf_counter())
+                sock.settimeout(max(0.01, peek))
                 sock.sendall(request)
                 first = sock.recv(64)
         except OSError:  # timeout included: silence is a slow peer, not a foreign protocol
             return None
-        if not first or first.startswith(b"HTTP/"):
-            return None
+        if not first or first.startswith(b"HTTP/") or b"HTTP/".startswith(first):
+            return None  # an HTTP answer, or the start of one trickling in: slow, not foreign
         return first.decode("latin-1").strip()[:40]
 
     def _record(self, method: str, path: str, status: int | None, started: float, **extra: Any) -> None:
         exchange = Exchange(method, path, status, round((time.perf_counter() - started) * 1000, 2), **extra)
         with self._lock:
             self.exchanges.append(exchange)
+
+
+def open_connection(base_url: str, *, connect_timeout: float = 3.0, read_timeout: float = 5.0) -> httpx.Client:
+    """A keep-alive connection pool to one OME, shareable by clients (and threads) with any token."""
+    return httpx.Client(base_url=base_url.rstrip("/"), headers={"Accept": "application/json",
+                                                                "User-Agent": "ome-harness"},
+                        timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+                        transport=deadline_transport(_tls_context()), follow_redirects=False, trust_env=False)
+
+
+@functools.cache
+def _adapter(shape: Any) -> TypeAdapter[Any]:
+    # Building a TypeAdapter costs about as much as a loopback request: build each shape's once.
+    return TypeAdapter(shape)
 
 
 @functools.cache
@@ -256,6 +283,12 @@ def _stream_path(vhost: str, app: str, stream: str) -> str:
 
 def _unwrap(response: httpx.Response, url: str, *, bare: bool) -> Any:
     status = response.status_code
+    if 300 <= status < 400:
+        # OME's API never redirects (samples/); a redirect means a proxy or another service answers.
+        where = _without_userinfo(response.headers.get("location", ""))
+        raise OmeBadResponse(url=url, status=status, kind="redirect",
+                             detail=f"redirects to {where or '(no Location)'}; the harness does not follow "
+                                    "redirects: point it at OME's API itself")
     try:
         body = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
@@ -270,6 +303,19 @@ def _unwrap(response: httpx.Response, url: str, *, bare: bool) -> Any:
     message = str(body.get("message", ""))
     error_type = {400: OmeBadRequest, 401: OmeUnauthorized, 404: OmeNotFound}.get(status, OmeApiError)
     raise error_type(url=url, status=status, message=message)
+
+
+def _without_userinfo(location: str) -> str:
+    parts = urlsplit(location)
+    if "@" not in parts.netloc:
+        return location[:200]
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()[:200]
+
+
+def _hung_up(exc: Exception) -> bool:
+    """The peer reset the connection (RST). A plain close is left as not-HTTP: h11 cannot tell a
+    peer that hung up at once from one that sent a banner of another protocol and then closed."""
+    return any(isinstance(e, ConnectionResetError) for e in _causes(exc))
 
 
 def _not_json(response: httpx.Response, url: str) -> OmeBadResponse:

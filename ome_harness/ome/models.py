@@ -30,6 +30,8 @@ class VirtualHost(OmeModel):
     name: str
     distribution: str | None = None
     host: HostNames | None = None
+    # An edge's OriginMap (OME's own openapi, VHost.origins.origin[].pass.urls.url[]); absent on an origin.
+    origins: dict[str, Any] | None = None
 
 
 class Application(OmeModel):

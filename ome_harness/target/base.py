@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import httpx
+
 from ome_harness.config import HarnessConfig
-from ome_harness.ome.client import OmeClient
+from ome_harness.ome.client import OmeClient, open_connection
 from ome_harness.ome.errors import OmeError
 from ome_harness.target.media_addresses import (
     APP_SECTIONS,
@@ -44,11 +46,30 @@ class OmeTarget:
     image: str | None = None
     image_digest: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    _connection: httpx.Client | None = field(default=None, repr=False, compare=False)
 
-    def client(self, token: str | None | Literal[False] = False) -> OmeClient:
-        """A fresh API client (pass a token to override the configured one, None for no auth)."""
+    def connection(self) -> httpx.Client:
+        """This target's keep-alive pool, opened on first use and kept until close(): one per target."""
+        if self._connection is None or self._connection.is_closed:
+            self._connection = open_connection(self.api_url, connect_timeout=self.connect_timeout,
+                                               read_timeout=self.read_timeout)
+        return self._connection
+
+    def close(self) -> None:
+        """Close the keep-alive pool (a later connection() opens a new one)."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def client(self, token: str | None | Literal[False] = False, *,
+               connection: httpx.Client | None = None) -> OmeClient:
+        """A fresh API client (pass a token to override the configured one, None for no auth).
+
+        With `connection` (from `open_connection`) it reuses that keep-alive pool instead of its own.
+        """
         return OmeClient(self.api_url, self.token if token is False else token,
-                         connect_timeout=self.connect_timeout, read_timeout=self.read_timeout)
+                         connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
+                         connection=connection)
 
     def emulated(self) -> bool:
         """True when the target is the built-in emulator (in-process, or the stand-in image behind a URL)."""
@@ -137,12 +158,15 @@ def emulator_target(cfg: HarnessConfig) -> Iterator[OmeTarget]:
 def open_target(cfg: HarnessConfig) -> Iterator[OmeTarget]:
     """The target the config names; whatever the harness starts here, it also stops."""
     if cfg.target == "emulator":
-        with emulator_target(cfg) as target:
-            yield target
+        opened = emulator_target(cfg)
     elif cfg.target == "container":
         from ome_harness.target.container import container_target
 
-        with container_target(cfg) as target:
-            yield target
+        opened = container_target(cfg)
     else:
-        yield attach_target(cfg)
+        opened = contextlib.nullcontext(attach_target(cfg))
+    with opened as target:
+        try:
+            yield target
+        finally:
+            target.close()

@@ -1,0 +1,147 @@
+"""Many emulated OME APIs in one process: one uvicorn server, one listening socket per node.
+
+A fleet test needs tens to a thousand nodes; a server (and thread) each would not fit on two
+cores. uvicorn tells the app which local socket a request came in on (`scope["server"]`), so one
+event loop answers for every port and routes each request to that node's own API and state.
+Only the REST API is served per node (no RTMP, SRT or LL-HLS).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+from ome_harness.addresses import dial_host
+from ome_harness.emulator.api import OmeApi
+from ome_harness.emulator.edge import EdgeApi, EdgeOrigin
+from ome_harness.emulator.state import EmulatorState
+from ome_harness.polling import Ready, poll_until
+from ome_harness.serving import bind_sockets
+
+
+@dataclass
+class EmulatedNode:
+    """One node of an emulated fleet: its port, token, state and API."""
+
+    port: int
+    token: str = field(repr=False)
+    state: EmulatorState
+    api: OmeApi
+    host: str = "127.0.0.1"
+
+    @property
+    def url(self) -> str:
+        return f"http://{dial_host(self.host)}:{self.port}"
+
+
+class _ByLocalPort:
+    """ASGI app: hand each request to the node that owns the socket it arrived on."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[int, OmeApi] = {}
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable, send: Callable) -> None:
+        server = scope.get("server") or (None, None)
+        api = self.nodes.get(server[1])
+        if api is not None:
+            await api(scope, receive, send)
+
+
+class EmulatorFleet:
+    """Emulated OME nodes on loopback, all served by one background thread; a context manager."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.nodes: list[EmulatedNode] = []
+        self._app = _ByLocalPort()
+        self._sockets: list[socket.socket] = []
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def add(
+        self,
+        *,
+        token: str,
+        version: str = "0.20.0",
+        vhost: str = "default",
+        apps: tuple[str, ...] = ("app",),
+        edge_of: EmulatedNode | None = None,
+        origin_token: str | None = None,
+    ) -> EmulatedNode:
+        """A node on a fresh port (before start()); `edge_of` makes it an edge mirroring that origin."""
+        if self._server is not None:
+            raise RuntimeError("add every node before start()")
+        [sock] = bind_sockets((self.host,), 0)
+        self._sockets.append(sock)
+        port = sock.getsockname()[1]
+        state = EmulatorState(version=version, vhost=vhost, apps=apps)
+        if edge_of is not None:
+            api: OmeApi = EdgeApi(state, token, EdgeOrigin(edge_of.url, origin_token or edge_of.token))
+        else:
+            api = OmeApi(state, token)
+        node = EmulatedNode(port=port, token=token, state=state, api=api, host=self.host)
+        self._app.nodes[port] = api
+        self.nodes.append(node)
+        return node
+
+    def start(self) -> EmulatorFleet:
+        config = uvicorn.Config(
+            self._app,
+            log_level="warning",
+            access_log=False,
+            server_header=False,
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+            backlog=128,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": self._sockets}, name="ome-emulator-fleet", daemon=True
+        )
+        self._thread.start()
+        server = self._server
+        try:
+            poll_until(
+                lambda: (
+                    Ready(True)
+                    if server.started
+                    else (
+                        "the server thread died"
+                        if not self._thread or not self._thread.is_alive()
+                        else "starting"
+                    )
+                ),
+                deadline_s=30,
+                what="the emulated fleet to serve",
+                interval_s=0.01,
+                max_interval_s=0.2,
+            )
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        for node in self.nodes:
+            if isinstance(node.api, EdgeApi):
+                node.api.close()
+        for sock in self._sockets:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def __enter__(self) -> EmulatorFleet:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,94 @@
+"""Misbehaving peers on loopback for the fleet tests: silent, trickling, resetting, redirecting."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import socketserver
+import struct
+import threading
+from collections.abc import Iterator
+
+
+class _Peer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    stop = threading.Event()
+
+
+class _Trickle(socketserver.BaseRequestHandler):
+    """Answers one byte a second: each read is quick, only a total deadline ends the request."""
+
+    def handle(self) -> None:
+        answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n" + b" " * 100000
+        for byte in answer:
+            if self.server.stop.wait(1.0):  # type: ignore[attr-defined]
+                return
+            with contextlib.suppress(OSError):
+                self.request.sendall(bytes([byte]))
+
+
+class _Reset(socketserver.BaseRequestHandler):
+    """Reads the request, then resets the connection (RST, not FIN)."""
+
+    def handle(self) -> None:
+        with contextlib.suppress(OSError):
+            self.request.recv(4096)
+        self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.request.close()  # now, before socketserver's shutdown(SHUT_WR) could send a FIN instead
+
+
+class _Redirect(socketserver.BaseRequestHandler):
+    """Answers every request with a redirect to another host."""
+
+    def handle(self) -> None:
+        with contextlib.suppress(OSError):
+            self.request.recv(4096)
+            self.request.sendall(b"HTTP/1.1 302 Found\r\nLocation: http://elsewhere.invalid:8081/v1/version\r\n"
+                                 b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+
+
+@contextlib.contextmanager
+def peer(kind: str) -> Iterator[int]:
+    """A port where a peer of `kind` (trickle, reset, redirect) answers; stopped on exit."""
+    handler = {"trickle": _Trickle, "reset": _Reset, "redirect": _Redirect}[kind]
+    server = _Peer(("127.0.0.1", 0), handler)
+    server.stop = threading.Event()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.stop.set()
+        server.shutdown()
+        server.server_close()
+
+
+@contextlib.contextmanager
+def silent() -> Iterator[int]:
+    """Accepts connections (kernel backlog) and never answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        yield sock.getsockname()[1]
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def unanswered_syn() -> Iterator[int]:
+    """A port whose SYNs go unanswered, like a filtered address: its accept queue is full.
+
+    With backlog 0 Linux queues one connection; this fills it, so later connects wait for their
+    timeout exactly as with a host that drops packets (no such host is reachable from a sandbox).
+    """
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            yield port
