@@ -35,8 +35,8 @@ def render_markdown(target: OmeTarget, settings: LoadSettings, result: LoadResul
              f"**Date:** {datetime.now(UTC).strftime('%B %d, %Y %H:%M UTC')}  ",
              f"**Stream:** {settings.stream}"]
     if emulated:
-        lines += ["", "> **Target: OME emulator — not a real OvenMediaEngine.** Its parts are placeholders "
-                  "and it does not hold blocking reloads, so these numbers say nothing about a real OME."]
+        lines += ["", "> **Target: OME emulator — not a real OvenMediaEngine.** A test double on this machine: "
+                  "these numbers say nothing about what a real OME holds."]
     lines += ["", "## Verdict", "", f"**Status:** [{status}] "
               + ("every threshold held" if verdict.passed else "; ".join(verdict.reasons)), ""]
     if result.interrupted_by:
