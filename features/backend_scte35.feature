@@ -5,6 +5,7 @@ Feature: SCTE-35 cues through the backend
   the cue. On the emulator the harness reads what OME received; on a real OME (which tells nobody,
   and answers 200 even to a cue it drops) it proves the effect in the LL-HLS output instead.
 
+  @endpoint_scte35 @ome_client
   Scenario: A cue on a live channel reaches OME with the marker's values
     Given the stream backend
     And OME accepts SCTE-35 through its API
@@ -17,6 +18,7 @@ Feature: SCTE-35 cues through the backend
     And the database records the marker as inserted on the channel
     And OME received the marker's cue
 
+  @endpoint_scte35 @error_handling
   Scenario: A break OME would drop is refused and never sent
     Given the stream backend
     And OME accepts SCTE-35 through its API
@@ -29,6 +31,7 @@ Feature: SCTE-35 cues through the backend
     And the database does not record the marker as inserted
     And OME received no cue for the channel
 
+  @endpoint_scte35 @error_handling @audit
   Scenario: An OME without SCTE-35 in its API refuses the cue and the backend says so
     Given a stream backend in front of an OME without SCTE-35 in its API
     And a new channel
@@ -40,6 +43,7 @@ Feature: SCTE-35 cues through the backend
     And the audit log records a failed "scte35.insert" for the channel
     And the database does not record the marker as inserted
 
+  @endpoint_scte35 @error_handling
   Scenario: A cue on an inactive channel is refused without reaching OME
     # The stream is live, so a backend that forwarded the cue would see OME accept it.
     Given the stream backend
@@ -51,6 +55,7 @@ Feature: SCTE-35 cues through the backend
     And the database does not record the marker as inserted
     And OME received no cue for the channel
 
+  @endpoint_scte35 @error_handling
   Scenario: An unknown marker is refused
     Given the stream backend
     And a new channel

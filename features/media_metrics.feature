@@ -8,6 +8,7 @@ Feature: Stream stats while publishing
     Given an OME target
     And a test encoder
 
+  @stream_metrics
   Scenario: Stats follow a live publish
     Given a live stream published over RTMP
     When its stats are sampled while it publishes

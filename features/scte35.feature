@@ -10,6 +10,7 @@ Feature: SCTE-35 cues
     Given an OME target
     And a test encoder
 
+  @cue_output
   Scenario: A cue-out on a live stream shows in the LL-HLS output
     Given OME offers on-demand SCTE-35 insertion
     And a live stream published over RTMP

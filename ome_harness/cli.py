@@ -201,7 +201,7 @@ def run(
     token: Annotated[str | None, typer.Option(help="OME API access token.")] = None,
     image: Annotated[str | None, typer.Option(help="OME image (with --target container).")] = None,
     config: ConfigOption = None,
-    out: Annotated[Path | None, typer.Option(help="Folder for test-report.md and junit.xml (default reports/out).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for the run report files (default reports/out).")] = None,
     allow_mutating: Annotated[bool, typer.Option("--allow-mutating", help="Run @mutating scenarios on a target the harness did not launch.")] = False,
     select: Annotated[str | None, typer.Option("-k", help="Only scenarios matching this pytest -k expression.")] = None,
     tags: Annotated[str | None, typer.Option("--tags", "-m", help="Tag expression, e.g. 'not media'.")] = None,
@@ -219,10 +219,17 @@ def run(
     stream_prefix: Annotated[str | None, typer.Option(
         "--stream-prefix", help="Prefix of the test streams' names (default omh-).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    fail_on: Annotated[str, typer.Option("--fail-on", help="Fail the run on 'error' (default) or also on 'warn'.")] = "error",
+    features: Annotated[Path | None, typer.Option("--features", help="Also run your own .feature files from this folder (steps: docs/steps.md).")] = None,
 ) -> None:
-    """Run the Gherkin scenarios against a target; writes test-report.md and junit.xml (exit 0/1/2)."""
+    """Diagnose the target, run the Gherkin scenarios, write the run report in every format (exit 0/1/2)."""
     from ome_harness.scenarios.runner import run_scenarios
 
+    # The report's own options; everything else is checked in _run_config.
+    if fail_on not in ("warn", "error"):
+        fail(f"--fail-on {fail_on!r}: choose warn or error")
+    if features is not None and not (features.is_dir() and any(features.rglob("*.feature"))):
+        fail(f"--features {features}: not a folder with .feature files")
     endpoints = {"rtmp": rtmp_url, "srt": srt_url, "llhls": llhls_url, "webrtc": webrtc_url}
     with interruptible_command() as interruption:
         cfg = _run_config(target=target, api_url=api_url, token=token, image=image, config=config, out=out,
@@ -231,7 +238,8 @@ def run(
                  "stream-prefix": stream_prefix}
         result = run_scenarios(cfg.report.out, config=config, target=cfg.target, api_url=api_url, token=token,
                                image=image, allow_mutating=allow_mutating, select=select, tags=tags,
-                               verbose=verbose, media={k: str(v) for k, v in media.items() if v is not None})
+                               verbose=verbose, media={k: str(v) for k, v in media.items() if v is not None},
+                               fail_on=fail_on, team_features=features.resolve() if features else None)
         # The report is written: a signal from here on changes nothing, the exit code matches the report.
         with interruption.hold():
             if result.exit_code > 128:

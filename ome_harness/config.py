@@ -100,6 +100,14 @@ class EmulatorConfig(Section):
     # The app's LL-HLS segment duration (OME's default 6 s); shorter keeps SCTE-35 runs fast, since
     # OME drops a break not longer than 1.5 × this (ome-api.md).
     llhls_segment_s: float = Field(6.0, ge=1, le=60)
+    # Faults to inject (names of emulator.state.Faults, `name=value` for numbers, or ignore_cues), comma
+    # separated in OMH_EMULATOR__FAULTS: how the suite proves a broken deployment is reported.
+    faults: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("faults", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        return [f.strip() for f in value.split(",") if f.strip()] if isinstance(value, str) else value
 
 
 class MediaConfig(Section):

@@ -40,6 +40,36 @@ class Evidence(BaseModel):
     obtained: str = OBSERVED
 
 
+class ScenarioStep(BaseModel):
+    """One Gherkin step as it ran: what Cucumber JSON and the report's failed-step line need."""
+
+    keyword: str
+    name: str
+    line: int = 0
+    status: Literal["passed", "failed", "skipped", "undefined"] = "skipped"
+    duration_ms: float = 0.0
+    error: str | None = None
+
+
+class ScenarioRun(BaseModel):
+    """Where a scenario result came from: its feature, its tags (which map it to endpoints) and its steps."""
+
+    feature: str
+    feature_file: str = ""
+    feature_line: int = 0
+    feature_tags: list[str] = Field(default_factory=list)
+    scenario: str
+    line: int = 0
+    tags: list[str] = Field(default_factory=list)
+    steps: list[ScenarioStep] = Field(default_factory=list)
+    failed_step: str | None = None
+    # Measurements a step kept for the report's charts (report/charts.py), as plain data.
+    charts: dict[str, Any] = Field(default_factory=dict)
+    uses_target: bool = True  # the scenario asked for the run's OME target (so an OME-down cause covers it)
+    # Why it failed, when a typed error told us (e.g. "ome_unreachable"); None when only an assertion did.
+    cause: str | None = None
+
+
 class CheckResult(BaseModel):
     """A check = what is looked at + what is expected + what was found."""
 
@@ -51,6 +81,8 @@ class CheckResult(BaseModel):
     remediation: str | None = None
     duration_ms: float = 0.0
     facts: dict[str, Any] = Field(default_factory=dict)
+    kind: Literal["check", "scenario"] = "check"
+    scenario: ScenarioRun | None = None
 
 
 class Finding(BaseModel):
@@ -65,6 +97,41 @@ class NextStep(BaseModel):
     title: str
     details: list[str] = Field(default_factory=list)
     commands: list[str] = Field(default_factory=list)
+
+
+class Behaviour(BaseModel):
+    """A behaviour of an endpoint or a checklist item, and whether the scenario proving it passed."""
+
+    title: str
+    status: Status
+    scenario_id: str
+
+
+class EndpointVerdict(BaseModel):
+    """One backend endpoint of the contract: VERIFIED, FAILED or NOT TESTED (with why)."""
+
+    key: str
+    title: str
+    route: str
+    status: Literal["VERIFIED", "FAILED", "NOT TESTED"]
+    reason: str | None = None
+    behaviours: list[Behaviour] = Field(default_factory=list)
+
+
+class ChecklistItem(BaseModel):
+    """An 'Implementation Status' line: done only when every scenario mapped to it passed."""
+
+    title: str
+    done: bool
+    reason: str | None = None
+    behaviours: list[Behaviour] = Field(default_factory=list)
+
+
+class LogTail(BaseModel):
+    """The end of a launched container's log (secrets masked on output) and where the whole log is."""
+
+    lines: str
+    path: str | None = None
 
 
 class TargetInfo(BaseModel):
@@ -83,7 +150,7 @@ class TargetInfo(BaseModel):
 
 class Report(BaseModel):
     schema_version: str = SCHEMA_VERSION
-    kind: Literal["connection", "scenarios"]
+    kind: Literal["connection", "scenarios", "run"]
     title: str
     generated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     domain: str | None = None
@@ -94,6 +161,14 @@ class Report(BaseModel):
     issues: list[Finding] = Field(default_factory=list)
     next_steps: list[NextStep] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    # The run report (`ome-harness run`): diagnosis checks and scenarios in `results`, plus:
+    harness_version: str | None = None
+    mode: Literal["read-only", "mutating"] | None = None
+    fail_on: Literal["warn", "error"] = "error"
+    endpoints: list[EndpointVerdict] = Field(default_factory=list)
+    checklist: list[ChecklistItem] = Field(default_factory=list)
+    container_log: LogTail | None = None
+    charts: list[str] = Field(default_factory=list)
     # "SIGINT" / "SIGTERM" when a signal stopped the run early: never a success, whatever finished.
     interrupted_by: str | None = None
 
@@ -107,13 +182,15 @@ class Report(BaseModel):
 
     @property
     def exit_code(self) -> int:
-        """Part of the interface: 0 nothing failed, 1 a check failed, 130/143 interrupted by SIGINT/SIGTERM.
+        """Part of the interface: 0 nothing failed, 1 a check failed — or warned, with fail_on "warn" —,
+        130/143 interrupted by SIGINT/SIGTERM.
 
         2 (bad input) and 3 (a bug of the harness) end a command before any report exists.
         """
         if self.interrupted_by:
             return 128 + signal.Signals[self.interrupted_by].value
-        return 1 if any(r.status is Status.ERROR for r in self.results) else 0
+        failing = {Status.ERROR, Status.WARN} if self.fail_on == "warn" else {Status.ERROR}
+        return 1 if any(r.status in failing for r in self.results) else 0
 
     def mark_interrupted(self, signal_name: str, detail: str) -> None:
         """Say in the headline and the issues that a signal stopped the run, and what was cleaned up."""
@@ -124,3 +201,18 @@ class Report(BaseModel):
 
     def counts(self) -> dict[str, int]:
         return {s.value: sum(1 for r in self.results if r.status is s) for s in Status}
+
+    @property
+    def checks(self) -> list[CheckResult]:
+        return [r for r in self.results if r.kind == "check"]
+
+    @property
+    def scenarios(self) -> list[CheckResult]:
+        return [r for r in self.results if r.kind == "scenario"]
+
+    def scenarios_by_feature(self) -> dict[str, list[CheckResult]]:
+        grouped: dict[str, list[CheckResult]] = {}
+        for result in self.scenarios:
+            feature = result.scenario.feature if result.scenario else result.title.partition(": ")[0]
+            grouped.setdefault(feature, []).append(result)
+        return grouped

@@ -1,4 +1,4 @@
-"""Steps shared by the backend features (loaded as a plugin by steps/test_backend_*.py)."""
+"""Steps shared by the backend features (shared with every steps/ module through steps/conftest.py)."""
 
 from pytest_bdd import given, parsers, then, when
 
@@ -55,6 +55,11 @@ def list_the_streams(backend, step_started):
     return backend.api.streams()
 
 
+@when("the channel's details are asked for", target_fixture="answer")
+def ask_the_details(backend, channel, step_started):
+    return backend.api.stream(channel.id)
+
+
 @then(parsers.parse("the backend answers {status:d}"))
 def the_backend_answers(backend, answer, status):
     backend.expect(answer, status)
@@ -84,3 +89,9 @@ def the_audit_log_records(backend, channel, action, step_started):
 @then(parsers.parse('the audit log records a {outcome} "{action}" for the channel'))
 def the_audit_log_records_outcome(backend, channel, outcome, action, step_started):
     needs(lambda: backend.db).expect_audit(action, channel.id, after=step_started, outcome=outcome)
+
+
+@then("the details show the stream live with its metrics")
+def the_details_show_live(backend, answer):
+    details = backend.expect(answer, 200)
+    assert details.get("live") is True and details.get("metrics"), f"not live with metrics: {backend.shown(details)}"

@@ -1,9 +1,17 @@
-"""Steps shared by every feature: the target, the diagnosis, and what an answer should look like."""
+"""Steps shared by every feature: the target, the diagnosis, and what an answer should look like.
 
+pytest-bdd shares steps through conftest.py: the backend and media step libraries (and the backend
+fixtures) are imported here, so every module under steps/ sees them and nothing outside does.
+pytest-bdd defines each step as a fixture in the module namespace it was declared in, hence `*`.
+"""
+
+from backend_steps import *  # noqa: F403
+from media_steps import *  # noqa: F403
 from pytest_bdd import given, parsers, then, when
 
 from ome_harness.checks.diagnosis import diagnose
 from ome_harness.results import Status
+from ome_harness.scenarios.backend_fixtures import *  # noqa: F403
 from ome_harness.scenarios.outcome import expect_check, expect_refusal, expect_success
 
 

@@ -1,4 +1,4 @@
-"""Steps shared by the media features (loaded as a plugin by steps/test_ingest.py and friends)."""
+"""Steps shared by the media features (shared with every steps/ module through steps/conftest.py)."""
 
 import shutil
 from contextlib import ExitStack

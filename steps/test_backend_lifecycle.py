@@ -4,8 +4,6 @@ from pytest_bdd import scenarios, then, when
 
 from ome_harness.backend.under_test import needs
 
-pytest_plugins = ["ome_harness.scenarios.backend_fixtures", "backend_steps"]
-
 scenarios("backend_lifecycle.feature")
 
 

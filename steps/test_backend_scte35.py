@@ -5,8 +5,6 @@ from pytest_bdd import given, scenarios, then
 from ome_harness.backend.under_test import needs
 from ome_harness.scenarios.scte35 import skip_unless_insertion_possible
 
-pytest_plugins = ["ome_harness.scenarios.backend_fixtures", "backend_steps"]
-
 scenarios("backend_scte35.feature")
 
 

@@ -5,8 +5,6 @@ from pytest_bdd import parsers, scenarios, then, when
 from ome_harness.media.encoder import EncoderError
 from ome_harness.media.publishing import expect_live, input_track_layout
 
-pytest_plugins = ["media_steps"]
-
 scenarios("ingest.feature")
 
 

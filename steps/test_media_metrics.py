@@ -5,14 +5,13 @@ from pytest_bdd import scenarios, then, when
 from ome_harness.media.metrics import stats_after_stop
 from ome_harness.media.publishing import expect_live, measure_ingest
 
-pytest_plugins = ["media_steps"]
-
 scenarios("media_metrics.feature")
 
 
 @when("its stats are sampled while it publishes", target_fixture="metrics")
-def sample_the_stats(ome_client, publication, harness_config):
-    return measure_ingest(ome_client, expect_live(publication), window_s=harness_config.media.stats_window_s)
+def sample_the_stats(ome_client, publication, harness_config, keep_for_report):
+    measured = measure_ingest(ome_client, expect_live(publication), window_s=harness_config.media.stats_window_s)
+    return keep_for_report("bitrate", measured)
 
 
 @then("the received bytes grow and the clocks move")

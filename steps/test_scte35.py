@@ -8,8 +8,6 @@ from ome_harness.scenarios import scte35 as support
 from ome_harness.scte35.capability import diagnose_scte35_capability
 from ome_harness.scte35.insertion import CueRefused, attempt_cue_via_api
 
-pytest_plugins = ["media_steps"]
-
 scenarios("scte35.feature")
 
 
@@ -65,8 +63,8 @@ def an_inband_cue(publication, seconds, event_id):
 
 
 @then("the LL-HLS output shows the cue", target_fixture="verification")
-def output_shows_the_cue(target, publication, cue, harness_config):
-    return support.expect_cue_in_output(target, publication, cue, harness_config)
+def output_shows_the_cue(target, publication, cue, harness_config, keep_for_report):
+    return keep_for_report("cue_timeline", support.expect_cue_in_output(target, publication, cue, harness_config))
 
 
 @then("a segment of the output is cut at the cue time")

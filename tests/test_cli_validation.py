@@ -105,7 +105,7 @@ def test_api_url_without_target_tests_that_url_not_the_emulator(run_cli, tmp_pat
                       ([], {"OMH_API__URL": f"http://127.0.0.1:{closed_port}"})):
         run = run_cli("run", *args, "-k", "names_its_version", "--out", "o", env=env)
         assert run.code == 1, run.output
-        data = json.loads((tmp_path / "o" / "test-report.json").read_text())
+        data = json.loads((tmp_path / "o" / "results.json").read_text())
         assert data["target"]["kind"] == "url" and data["counts"]["ERROR"] >= 1
 
 
@@ -118,4 +118,4 @@ def test_report_folder_from_the_environment_is_used_and_printed_absolute(
     run = run_cli("run", "--target", "emulator", "-k", "names_its_version", env=env)
     assert run.code == 0, run.output
     assert run.stdout.strip().splitlines()[-1] == str(tmp_path / "ci-reports" / "test-report.md")
-    assert (tmp_path / "ci-reports" / "test-report.json").is_file()
+    assert (tmp_path / "ci-reports" / "results.json").is_file()

@@ -41,7 +41,8 @@ def _assert_interrupted_report(probe: LeftoverProbe, name: str, signum: int) -> 
     assert data["interrupted_by"] == signal.Signals(signum).name, data
     assert data["status"] == "ERROR" and data["exit_code"] == EXIT[signum], data
     assert data["issues"][0]["key"] == "interrupted"
-    markdown = (probe.out / name.replace(".json", ".md")).read_text(encoding="utf-8")
+    markdown_name = "test-report.md" if name == "results.json" else name.replace(".json", ".md")
+    markdown = (probe.out / markdown_name).read_text(encoding="utf-8")
     assert f"INTERRUPTED by {signal.Signals(signum).name}" in markdown
     return data
 
@@ -56,7 +57,7 @@ def test_a_signal_while_a_container_scenario_runs_removes_it_and_reports_the_int
     run = interrupt(proc, signum)
     assert run.code == EXIT[signum], run.stderr[-2000:]
     assert container_probe.leftovers() == []
-    _assert_interrupted_report(container_probe, "test-report.json", signum)
+    _assert_interrupted_report(container_probe, "results.json", signum)
     assert "interrupted; everything the run started was removed" in run.stderr
 
 
@@ -68,7 +69,7 @@ def test_ctrl_c_after_some_scenarios_passed_is_not_a_success(probe: LeftoverProb
             break
     run = interrupt(proc, signal.SIGINT)
     assert run.code == 130, run.stderr[-2000:]
-    data = _assert_interrupted_report(probe, "test-report.json", signal.SIGINT)
+    data = _assert_interrupted_report(probe, "results.json", signal.SIGINT)
     assert data["counts"]["OK"] >= 1, "the scenarios that finished are still listed"
     assert probe.leftovers() == []
 
@@ -85,7 +86,7 @@ def test_sigint_reaches_run_started_in_the_background_of_a_non_interactive_shell
             break
     run = interrupt(proc, signal.SIGINT, pid=harness_pid)
     assert run.code == 130, run.stderr[-2000:]
-    _assert_interrupted_report(probe, "test-report.json", signal.SIGINT)
+    _assert_interrupted_report(probe, "results.json", signal.SIGINT)
     assert probe.leftovers() == []
 
 
@@ -99,7 +100,7 @@ def test_sigterm_while_ffmpeg_publishes_stops_it_and_removes_the_backends_databa
     run = interrupt(proc, signal.SIGTERM)
     assert run.code == 143, run.stderr[-2000:]
     assert probe.leftovers() == []
-    _assert_interrupted_report(probe, "test-report.json", signal.SIGTERM)
+    _assert_interrupted_report(probe, "results.json", signal.SIGTERM)
 
 
 @pytest.mark.docker

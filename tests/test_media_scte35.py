@@ -460,7 +460,8 @@ def test_the_emulators_cut_layout_follows_the_real_10s_break():
 
 
 def test_the_reports_show_which_evidence_was_inferred_by_version(start_emulator):
-    from ome_harness.report.render import render_junit, render_markdown
+    from ome_harness.report.junit import render_junit
+    from ome_harness.report.render import render_markdown
 
     server = start_emulator(version="0.21.0", token=TOKEN, rtmp_port=None, llhls_port=None)
     report = diagnose(OmeTarget(kind="url", api_url=server.url, token=TOKEN), probe_host=False)
@@ -475,7 +476,8 @@ def test_a_run_against_v021_lists_scte35_insertion_as_impossible_never_as_passed
     run = run_cli("run", "--target", "emulator", "--out", str(tmp_path / "out"), "-k", "scte35 or SCTE",
                   "-m", "media and not backend", env={"OMH_EMULATOR__VERSION": "0.21.0"})
     assert run.code == 0, run.output
-    results = json.loads((tmp_path / "out" / "test-report.json").read_text())["results"]
+    results = [r for r in json.loads((tmp_path / "out" / "results.json").read_text())["results"]
+               if r["kind"] == "scenario"]
     by_title = {r["title"].split(": ", 1)[-1]: r for r in results}
     shown = by_title["A cue-out on a live stream shows in the LL-HLS output"]
     assert shown["status"] == "SKIP" and shown["summary"].startswith("impossible on this version: OME v0.21.0 "

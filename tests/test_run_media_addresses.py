@@ -92,8 +92,8 @@ def emulator_elsewhere() -> Iterator[EmulatorProcess]:
 
 
 def results(out: Path) -> dict[str, dict]:
-    data = json.loads((out / "test-report.json").read_text())
-    return {r["title"]: r for r in data["results"]}
+    data = json.loads((out / "results.json").read_text())
+    return {r["title"]: r for r in data["results"] if r["kind"] == "scenario"}  # not the diagnosis checks
 
 
 def url_run(emulator_url: str, out: Path, *more: str) -> tuple[str, ...]:
@@ -110,7 +110,7 @@ def test_run_refuses_in_one_line_when_the_ingest_address_is_unknown(
     assert "RTMP ingest address of this OME is unknown" in lines[0]
     assert "--rtmp-url rtmp://HOST:PORT" in lines[0]
     assert "-m 'not media'" in lines[0]
-    assert "passed" not in run.stdout and not (tmp_path / "out" / "test-report.json").exists()
+    assert "passed" not in run.stdout and not (tmp_path / "out" / "results.json").exists()
 
 
 def test_run_publishes_to_the_given_rtmp_and_llhls_addresses(
@@ -124,7 +124,7 @@ def test_run_publishes_to_the_given_rtmp_and_llhls_addresses(
     assert run.code == 0, run.output[-3000:]
     found = results(out)
     assert found[RTMP_LISTED]["status"] == "OK" and found[CUE_IN_LLHLS]["status"] == "OK", found
-    notes = json.loads((out / "test-report.json").read_text())["notes"]
+    notes = json.loads((out / "results.json").read_text())["notes"]
     assert any(f"RTMP ingest rtmp://127.0.0.1:{emulator_elsewhere.rtmp} (endpoints.rtmp)" in n for n in notes)
 
 
@@ -200,7 +200,7 @@ def test_tag_selection_lists_the_scenarios_it_picked(run_cli, tmp_path: Path) ->
     run = run_cli("run", "--target", "emulator", "--out", str(out), "-m", "streams")
     assert run.code == 0, run.output[-3000:]
     picked = set(results(out))
-    notes = json.loads((out / "test-report.json").read_text())["notes"]
+    notes = json.loads((out / "results.json").read_text())["notes"]
     selection = next(n for n in notes if n.startswith("Selected by -m 'streams':"))
     assert f"{len(picked)} scenario(s)" in selection
     # Each picked title with its tags, @streams among them (a scenario may carry more, e.g. @media).

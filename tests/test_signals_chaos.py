@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.container]
 
 RUNS_PER_COMMAND = int(os.environ.get("OMH_CHAOS_RUNS") or 10)
 SEED = int(os.environ.get("OMH_CHAOS_SEED") or time.time_ns() % 2**32)
-REPORTS = {"run": "test-report.json", "diagnose": "connection-report.json"}
+REPORTS = {"run": "results.json", "diagnose": "connection-report.json"}
 
 
 def _args(command: str, image: str) -> list[str]:

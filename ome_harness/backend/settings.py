@@ -16,10 +16,17 @@ SWALLOW_OME_REFUSAL = "swallow-ome-refusal"
 SKIP_AUDIT = "skip-audit"
 """Fault: no operation writes its audit log entry (the audit checks must catch it)."""
 
+SKIP_OME_DELETE = "skip-ome-delete"
+"""Fault: stop deactivates the channel and answers 'deleted' without ever calling OME (its stream keeps running)."""
+
+FAKE_SCTE35_SUCCESS = "fake-scte35-success"
+"""Fault: SCTE-35 answers 200 and records the insertion without ever calling OME."""
+
 ACCEPT_ANY_TOKEN = "accept-any-token"
 """Fault: requests with a missing or wrong bearer token are let in (backend_auth.feature must catch it)."""
 
-KNOWN_FAULTS = frozenset({FORGET_DB_WRITE, SERVER_ERROR, SWALLOW_OME_REFUSAL, SKIP_AUDIT, ACCEPT_ANY_TOKEN})
+KNOWN_FAULTS = frozenset({FORGET_DB_WRITE, SERVER_ERROR, SWALLOW_OME_REFUSAL, SKIP_AUDIT, SKIP_OME_DELETE,
+                          FAKE_SCTE35_SUCCESS, ACCEPT_ANY_TOKEN})
 
 
 @dataclass

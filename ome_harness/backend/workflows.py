@@ -21,9 +21,11 @@ from ome_harness.backend import contract
 from ome_harness.backend.errors import BackendError
 from ome_harness.backend.models import ACTIVE, INACTIVE, AuditEntry, Channel, Scte35Marker, utcnow
 from ome_harness.backend.settings import (
+    FAKE_SCTE35_SUCCESS,
     FORGET_DB_WRITE,
     SERVER_ERROR,
     SKIP_AUDIT,
+    SKIP_OME_DELETE,
     SWALLOW_OME_REFUSAL,
     BackendSettings,
 )
@@ -213,8 +215,9 @@ class StreamWorkflows:
             session.commit()  # end the read transaction before talking to OME
             outcome, note = "ok", ""
             try:
-                with self.ome() as ome:
-                    ome.delete_stream(where.vhost, where.app, where.stream)
+                if SKIP_OME_DELETE not in self.settings.faults:
+                    with self.ome() as ome:
+                        ome.delete_stream(where.vhost, where.app, where.stream)
                 result = "deleted"
             except OmeNotFound:
                 # A stopped publisher or a second stop: nothing to delete is not a failure.
@@ -277,6 +280,8 @@ class StreamWorkflows:
         action = "scte35.insert"
         facts: dict[str, Any] = {"event": event}
         version = "unknown"
+        if FAKE_SCTE35_SUCCESS in self.settings.faults:
+            return version
         try:
             with self.ome() as ome:
                 version = ome.version().version

@@ -180,7 +180,8 @@ class OmeApi:
             return _ok(["bypass_stream"])
         if rest == ["streams"]:
             if verb == "GET":
-                return _ok([s.name for s in self.state.streams(vhost, app)])
+                hidden = self.state.faults.hide_streams
+                return _ok([] if hidden else [s.name for s in self.state.streams(vhost, app)])
             if verb == "POST":
                 return self._create_pull_stream(vhost, app, body)
         if len(rest) == 2 and rest[0] == "streams":
@@ -248,7 +249,8 @@ class OmeApi:
                 or not isinstance(request.get("events"), list)):
             raise ApiError(400, "eventFormat(string) and events(array) are required")
         event_format = request["eventFormat"]
-        if event_format.lower() not in capabilities(self.state.version).event_formats:
+        refused = self.state.faults.refuse_scte35 and event_format.lower() == "scte35"
+        if refused or event_format.lower() not in capabilities(self.state.version).event_formats:
             raise ApiError(400, f"eventFormat is not supported: [{event_format}]")
         if event_format.lower() == "scte35":
             _validate_scte35(request["events"])

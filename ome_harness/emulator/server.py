@@ -6,19 +6,19 @@ import asyncio
 import contextlib
 import socket
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import uvicorn
 
 from ome_harness.addresses import dial_host
-from ome_harness.config import HarnessConfig
+from ome_harness.config import ConfigError, HarnessConfig
 from ome_harness.emulator.api import OmeApi
 from ome_harness.emulator.edge import EdgeApi, EdgeOrigin
 from ome_harness.emulator.libsrt import SrtUnavailable
 from ome_harness.emulator.llhls import LlhlsPackager
 from ome_harness.emulator.rtmp import RtmpIngest
 from ome_harness.emulator.srt import SrtIngest
-from ome_harness.emulator.state import EmulatorState
+from ome_harness.emulator.state import EmulatorState, Faults
 from ome_harness.serving import LoopbackServer, bind_sockets
 
 
@@ -37,6 +37,7 @@ class EmulatorSettings:
     llhls_daterange: bool = False
     llhls_segment_s: float = 6.0
     llhls_part_s: float = 0.5
+    faults: tuple[str, ...] = ()  # see apply_faults
     # Edge mode: mirror this origin's streams through its REST API — not OVT (emulator/edge.py).
     edge_of: EdgeOrigin | None = None
 
@@ -51,7 +52,21 @@ def emulator_settings(cfg: HarnessConfig, *, default_ports: tuple[int, int, int]
                             vhost=cfg.api.vhost, apps=(cfg.api.app,), rtmp_port=section.rtmp_port or rtmp,
                             srt_port=section.srt_port or default_srt_port,
                             llhls_port=section.llhls_port or llhls, llhls_daterange=section.llhls_daterange,
-                            llhls_segment_s=section.llhls_segment_s)
+                            llhls_segment_s=section.llhls_segment_s,
+                            faults=tuple(section.faults))
+
+
+def apply_faults(server: EmulatorServer, faults: tuple[str, ...]) -> None:
+    """`name` switches a Faults flag on, `name=value` sets a number; `ignore_cues` drops cues from LL-HLS."""
+    known = {f.name: f.type for f in fields(Faults)}
+    for fault in faults:
+        name, _, value = fault.partition("=")
+        if name == "ignore_cues":
+            server.llhls.ignore_cues = True
+        elif name in known:
+            setattr(server.state.faults, name, float(value) if value else True)
+        else:
+            raise ConfigError(f"unknown emulator fault {name!r}; known: {', '.join(sorted([*known, 'ignore_cues']))}")
 
 
 class EmulatorServer:
@@ -76,6 +91,7 @@ class EmulatorServer:
         # Why SRT is not served although asked for (libsrt missing); None when it is served or not asked.
         self.srt_unavailable: str | None = None
         self._media = _MediaThread(self.ingest, self.llhls)
+        apply_faults(self, self.settings.faults)
 
     @property
     def port(self) -> int:

@@ -31,6 +31,10 @@ class Faults:
     html: bool = False
     stale_metrics: bool = False
     wrong_shape: bool = False
+    # No captured OME does these; they stand for a broken deployment so the report's fault matrix can
+    # prove each is named (tests/test_report_faults.py).
+    refuse_scte35: bool = False  # every scte35 event refused with the unknown-format 400 (sample 45's wording)
+    hide_streams: bool = False  # publishing works but the streams listing stays empty
 
 
 @dataclass

@@ -1,10 +1,16 @@
-"""Write a Report as Markdown, JSON and JUnit; every file passes the secret redactor on its way out."""
+"""Write a Report in every format registered for its kind; every file passes the secret redactor on its way out.
+
+Renderers are registered by name (goss's `Outputer` map): a new format is one function and one
+`@renderer(...)` line, and `write_report` never changes.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import re
-import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from jinja2 import (
@@ -18,9 +24,31 @@ from jinja2 import (
 
 from ome_harness.redaction import Redactor
 from ome_harness.resources import resource_dir
-from ome_harness.results import OBSERVED, Report, Status
+from ome_harness.results import Report
 
-BASENAMES = {"connection": "connection-report", "scenarios": "test-report"}
+STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
+
+
+@dataclass(frozen=True)
+class Renderer:
+    name: str
+    kinds: tuple[str, ...]
+    filename: Callable[[Report], str]
+    render: Callable[[Report, Path | None], str | None]  # None: nothing to write for this report
+
+
+RENDERERS: dict[str, Renderer] = {}
+
+
+def renderer(name: str, *, kinds: tuple[str, ...], filename: Callable[[Report], str] | str):
+    """Register `fn(report, template_dir) -> text` as the format `name` for reports of `kinds`."""
+    named = filename if callable(filename) else (lambda _report: filename)
+
+    def register(fn: Callable[[Report, Path | None], str | None]) -> Callable[[Report, Path | None], str | None]:
+        RENDERERS[name] = Renderer(name, kinds, named, fn)
+        return fn
+
+    return register
 
 
 class TemplateProblem(ValueError):
@@ -29,7 +57,7 @@ class TemplateProblem(ValueError):
 
 def check_templates(template_dir: Path) -> None:
     """Compile every *.j2 of a user's template folder now, before any work is done."""
-    env = _environment(template_dir)
+    env = environment(template_dir)
     for path in sorted(template_dir.glob("*.j2")):
         try:
             env.get_template(path.name)
@@ -39,25 +67,14 @@ def check_templates(template_dir: Path) -> None:
             raise TemplateProblem(f"--template-dir: {path}: cannot be used as a template: {exc}") from None
 
 
-def _environment(template_dir: Path | None) -> Environment:
-    # A user's folder comes first; templates it does not override fall back to ours.
-    loaders = [FileSystemLoader(str(template_dir))] if template_dir else []
-    loaders.append(FileSystemLoader(str(resource_dir("templates"))))
-    return Environment(loader=ChoiceLoader(loaders), undefined=StrictUndefined, trim_blocks=True,
-                       lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
-
-
-def render_markdown(report: Report, template_dir: Path | None = None) -> str:
-    name = f"{BASENAMES[report.kind]}.md.j2"
-    template = _environment(template_dir).get_template(name)
+def render_template(env: Environment, name: str, **context: object) -> str:
+    """Render one template; a render error of a user's override is a TemplateProblem naming file and line."""
+    template = env.get_template(name)
     try:
-        text = template.render(report=report)
+        return template.render(**context)
     except TemplateError as exc:
         # Ours are tested; a user's override can name something a report does not have.
-        line = _template_line(exc)
-        raise TemplateProblem(f"template {template.filename}{line}: {exc}") from None
-    # Collapse the blank runs the macros leave behind; keep Markdown's two-space line breaks.
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+        raise TemplateProblem(f"template {template.filename}{_template_line(exc)}: {exc}") from None
 
 
 def _template_line(exc: BaseException) -> str:
@@ -71,7 +88,27 @@ def _template_line(exc: BaseException) -> str:
     return f", line {line}" if line else ""
 
 
-def render_json(report: Report) -> str:
+def environment(template_dir: Path | None) -> Environment:
+    # A user's folder comes first; templates it does not override fall back to ours.
+    loaders = [FileSystemLoader(str(template_dir))] if template_dir else []
+    loaders.append(FileSystemLoader(str(resource_dir("templates"))))
+    return Environment(loader=ChoiceLoader(loaders), undefined=StrictUndefined, trim_blocks=True,
+                       lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
+
+
+MARKDOWN_TEMPLATES = {"connection": "connection-report", "scenarios": "test-report", "run": "test-report"}
+
+
+@renderer("markdown", kinds=("connection", "run"), filename=lambda r: f"{MARKDOWN_TEMPLATES[r.kind]}.md")
+def render_markdown(report: Report, template_dir: Path | None = None) -> str:
+    text = render_template(environment(template_dir), f"{MARKDOWN_TEMPLATES[report.kind]}.md.j2", report=report)
+    # Collapse the blank runs the macros leave behind; keep Markdown's two-space line breaks.
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+@renderer("json", kinds=("connection", "run"),
+          filename=lambda r: "results.json" if r.kind == "run" else "connection-report.json")
+def render_json(report: Report, template_dir: Path | None = None) -> str:
     data = report.model_dump(mode="json")
     data["status"] = report.status.value
     data["exit_code"] = report.exit_code
@@ -79,37 +116,30 @@ def render_json(report: Report) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def render_junit(report: Report) -> str:
-    suite = ET.Element("testsuite", name=f"ome-harness {report.kind}", tests=str(len(report.results)),
-                       failures=str(report.counts()["ERROR"]), skipped=str(report.counts()["SKIP"]),
-                       errors="0", timestamp=report.generated_at.isoformat(timespec="seconds"),
-                       time=f"{sum(r.duration_ms for r in report.results) / 1000:.3f}")
-    for result in report.results:
-        case = ET.SubElement(suite, "testcase", classname=f"ome_harness.{report.kind}", name=result.title,
-                             time=f"{result.duration_ms / 1000:.3f}")
-        evidence = "\n".join(f"{e.what} -> {e.outcome}" + (f" [{e.obtained}]" if e.obtained != OBSERVED else "")
-                             for e in result.evidence)
-        if result.status is Status.ERROR:
-            failure = ET.SubElement(case, "failure", message=result.summary, type="ERROR")
-            failure.text = "\n".join(filter(None, [evidence, result.remediation]))
-        elif result.status is Status.SKIP:
-            ET.SubElement(case, "skipped", message=result.summary)
-        else:
-            ET.SubElement(case, "system-out").text = f"{result.status.value}: {result.summary}\n{evidence}"
-    ET.indent(suite)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+def _import_renderers() -> None:
+    # The other formats live in their own modules and register themselves on import.
+    from ome_harness.report import charts, cucumber, html, junit  # noqa: F401
 
 
 def write_report(report: Report, out: Path, *, secrets: list[str], template_dir: Path | None = None,
-                 junit: bool = True) -> dict[str, Path]:
-    """Write the Markdown, JSON (and JUnit) files; returns their paths by format."""
+                 junit: bool = True, formats: list[str] | None = None) -> dict[str, Path]:
+    """Write every format registered for the report's kind (or only `formats`); returns the paths by format."""
+    _import_renderers()
     redact = Redactor(secrets)
     out.mkdir(parents=True, exist_ok=True)
-    base = BASENAMES[report.kind]
-    contents = {"markdown": (out / f"{base}.md", render_markdown(report, template_dir)),
-                "json": (out / f"{base}.json", render_json(report))}
-    if junit:
-        contents["junit"] = (out / f"{base}.junit.xml", render_junit(report))
-    for path, text in contents.values():
+    chosen = [r for r in RENDERERS.values() if report.kind in r.kinds and (formats is None or r.name in formats)
+              and (junit or r.name != "junit")]
+    written: dict[str, Path] = {}
+    for fmt in chosen:
+        text = fmt.render(report, template_dir)
+        if text is None:
+            continue
+        path = out / fmt.filename(report)
         path.write_text(redact(text), encoding="utf-8")
-    return {kind: path for kind, (path, _) in contents.items()}
+        written[fmt.name] = path
+    summary = os.environ.get(STEP_SUMMARY_ENV)
+    if summary and report.kind == "run":
+        # GitHub Actions shows this file on the run's page; append, as other steps may have written to it.
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(redact(render_markdown(report, template_dir)) + "\n")
+    return written

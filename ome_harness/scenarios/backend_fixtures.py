@@ -1,6 +1,6 @@
 """Scenario fixtures for the stream backend: the backend under test, and one whose OME the harness can stop.
 
-A pytest plugin: the backend step modules load it with `pytest_plugins`, so it also works in an
+Imported by steps/conftest.py (pytest-bdd shares fixtures and steps through conftest), so it also works in an
 installed `ome-harness run`.
 """
 

@@ -7,7 +7,7 @@ fixtures serve a developer's `pytest` and a user's installed `ome-harness run`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,10 @@ from ome_harness.config import ConfigError, HarnessConfig, load_config, scenario
 from ome_harness.container.errors import ContainerError
 from ome_harness.ome.client import OmeClient
 from ome_harness.redaction import install_log_redaction
-from ome_harness.scenarios.collector import ScenarioCollector
+from ome_harness.report.charts import chart_data
+from ome_harness.report.coverage import COVERAGE_TAGS
+from ome_harness.report.run_facts import add_container_log, launch_failure, session_facts
+from ome_harness.scenarios.collector import ScenarioCollector, scenario_of
 from ome_harness.target import OmeTarget, open_target
 from ome_harness.target.media_addresses import EXAMPLES, NAMES, require_ingest_address
 
@@ -51,7 +54,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--omh-image", default=None, help="OME image (with --omh-target container)")
     group.addoption("--omh-allow-mutating", action="store_true", default=None,
                     help="allow @mutating scenarios against a target the harness did not launch")
-    group.addoption("--omh-report", default=None, help="write test-report.md and test-report.json here")
+    group.addoption("--omh-report", default=None,
+                    help="diagnose the target first and write the run report (test-report.md, results.json, "
+                         "junit.xml, cucumber.json, test-report.html) here")
+    group.addoption("--omh-features", default=None,
+                    help="a folder of your own .feature files to run with the harness's shared steps")
+    group.addoption("--omh-fail-on", default="error", choices=("warn", "error"),
+                    help="which outcome makes the run fail (default: error)")
     for protocol, example in EXAMPLES.items():
         group.addoption(f"--omh-{protocol}-url", default=None,
                         help=f"{NAMES[protocol]} base URL of an OME the harness did not launch ({example})")
@@ -62,10 +71,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                        "not a container (this repository's own test run)")
 
 
+_TEAM_FEATURES: list[Path] = []
+
+
+def team_features_dir() -> Path | None:
+    """The folder given with --omh-features in this session (read by steps/test_team_features.py)."""
+    return _TEAM_FEATURES[-1] if _TEAM_FEATURES else None
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    for name, text in MARKERS.items():
+    _TEAM_FEATURES.clear()
+    if config.getoption("--omh-features", None):
+        _TEAM_FEATURES.append(Path(config.getoption("--omh-features")).resolve())
+    for name, text in (MARKERS | COVERAGE_TAGS).items():
         config.addinivalue_line("markers", f"{name}: {text}")
-    collector = ScenarioCollector()
+    collector = ScenarioCollector(config)
     config.stash[ScenarioCollector.KEY] = collector
     config.pluginmanager.register(collector, "omh-scenario-collector")
 
@@ -112,14 +132,38 @@ def harness_config(pytestconfig: pytest.Config) -> HarnessConfig:
 @pytest.fixture(scope="session")
 def ome_target(harness_config: HarnessConfig, pytestconfig: pytest.Config) -> Iterator[OmeTarget]:
     """The OME under test; whatever the harness starts for it is stopped at the end of the session."""
+    collector: ScenarioCollector = pytestconfig.stash[ScenarioCollector.KEY]
     with contextlib.ExitStack() as owned:
         try:
             target = owned.enter_context(open_target(harness_config))
         except ContainerError as exc:
+            collector.session.update(launch_failure(exc, harness_config))
             pytest.exit(f"could not launch OME: {exc}", returncode=2)
-        pytestconfig.stash[ScenarioCollector.KEY].target = target
+        collector.target = target
+        if pytestconfig.getoption("--omh-report"):
+            collector.session.update(session_facts(target, harness_config))
         # pytest resumes the generator at teardown; the ExitStack then stops what open_target started.
         yield target
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _diagnosis_first(request: pytest.FixtureRequest) -> None:
+    """`ome-harness run` opens and diagnoses the target (read-only) before any scenario, for its report."""
+    if request.config.getoption("--omh-report"):
+        request.getfixturevalue("ome_target")
+
+
+@pytest.fixture
+def keep_for_report(request: pytest.FixtureRequest) -> Callable[[str, Any], Any]:
+    """`keep_for_report(chart, value)`: a step keeps a measurement for the report's charts; returns the value."""
+
+    def keep(chart: str, value: Any) -> Any:
+        run = scenario_of(request.node)
+        if run is not None:
+            run.charts[chart] = chart_data(chart, value)
+        return value
+
+    return keep
 
 
 @pytest.fixture
@@ -144,8 +188,17 @@ def _mutating_gate(request: pytest.FixtureRequest) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # trylast: after pytest's own sessionfinish has torn down every fixture (containers removed).
     out = session.config.getoption("--omh-report")
+    if not out or hasattr(session.config, "workerinput"):  # xdist workers ship results; the controller writes
+        return
     collector: ScenarioCollector = session.config.stash[ScenarioCollector.KEY]
     collector.note_interruption()
-    # An interrupted run always gets a report, even before its first scenario finished.
-    if out and (collector.results or collector.interrupted_by):
-        collector.write_report(Path(out))
+    # Nothing ran and no target was opened (a usage error, say): nothing to report — unless a signal
+    # stopped the run, which always gets a report, even before its first scenario finished.
+    if collector.results or collector.interrupted_by or {"diagnosis", "launch_error"} & collector.session.keys():
+        collector.session.setdefault("fail_on", session.config.getoption("--omh-fail-on"))
+        add_container_log(collector.session)
+        report = collector.build_report()
+        collector.write_report(Path(out), report)
+        if report.exit_code == 1 and session.exitstatus == pytest.ExitCode.OK:
+            # --fail-on warn, or a failed diagnosis check: the report's verdict is the run's.
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED

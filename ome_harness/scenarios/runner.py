@@ -39,17 +39,19 @@ class _SessionProbe:
 
 def pytest_args(out: Path, *, config: Path | None, target: str | None, api_url: str | None, token: str | None,
                 image: str | None, allow_mutating: bool, select: str | None, tags: str | None,
-                verbose: bool, media: dict[str, str | None] | None = None) -> list[str]:
+                verbose: bool, media: dict[str, str | None] | None = None, fail_on: str = "error",
+                team_features: Path | None = None) -> list[str]:
     """`media`: --omh-* options for where media goes (rtmp-url, srt-url, llhls-url, webrtc-url, server-xml,
     stream-prefix)."""
     steps, features = resource_dir("steps"), resource_dir("features")
     args = [str(steps), "-p", "ome_harness.scenarios.plugin", "-p", "no:cacheprovider",
             # An empty ini keeps a user's own pytest configuration (in the folder they run from) out of it.
             "-c", os.devnull, "--rootdir", str(steps.parent), "-o", f"bdd_features_base_dir={features}",
-            f"--junitxml={out / 'junit.xml'}", "--omh-report", str(out), "-rs",
+            # The plugin writes every report file (junit.xml included) from the results it collected.
+            "--omh-report", str(out), "--omh-fail-on", fail_on, "-rs",
             "-v" if verbose else "-q"]
     options = {"--omh-config": config, "--omh-target": target, "--omh-api-url": api_url, "--omh-token": token,
-               "--omh-image": image, "-k": select, "-m": tags,
+               "--omh-image": image, "-k": select, "-m": tags, "--omh-features": team_features,
                **{f"--omh-{name}": value for name, value in (media or {}).items()}}
     for flag, value in options.items():
         if value is not None:

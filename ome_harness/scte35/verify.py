@@ -77,6 +77,8 @@ class CueVerification:
     sent: CueSent
     evidence: list[CueEvidence] = field(default_factory=list)
     decoded: list[SpliceFacts] = field(default_factory=list)
+    # The playlists judged, kept for the report's segment-timeline chart (report/charts.py).
+    renditions: list[Rendition] = field(default_factory=list, repr=False)
 
     @property
     def found(self) -> list[CueEvidence]:
@@ -260,7 +262,7 @@ def assess_cue(renditions: list[Rendition], sent: CueSent, *, tolerance: CueTole
                ts_source: Path | None = None) -> CueVerification:
     """Judge playlists already fetched (or read from files) against the cue sent."""
     tolerance = tolerance or CueTolerance()
-    result = CueVerification(sent=sent)
+    result = CueVerification(sent=sent, renditions=renditions)
     for rendition in renditions:
         result.evidence += _cut_evidence(rendition, sent, tolerance)
         result.evidence += _tag_evidence(rendition, sent, result.decoded)
