@@ -12,6 +12,7 @@ from media_support import TOKEN
 from ome_harness.emulator import EmulatorServer, EmulatorSettings
 from ome_harness.load.session import LOAD_SIGNAL
 from ome_harness.media.publishing import open_publication
+from ome_harness.polling import Ready, poll_until
 from ome_harness.target.base import OmeTarget
 from ome_harness.testing import require
 
@@ -37,4 +38,12 @@ def live_emulator(ffmpeg: str, locust_installed: None) -> Iterator[LiveEmulator]
         target = OmeTarget(kind="url", api_url=server.url, token=TOKEN, rtmp_base=bases["rtmp_base"],
                            llhls_base=bases["llhls_base"])
         with target.client() as client, open_publication(target, client, "stream", settings=LOAD_SIGNAL):
+            # Viewers join at the live edge and fetch the last complete segment: let one close first.
+            poll_until(lambda: _segments_closed(server) or "no complete segment yet", deadline_s=15,
+                       what="the first LL-HLS segment to close", interval_s=0.2)
             yield LiveEmulator(server, target)
+
+
+def _segments_closed(server: EmulatorServer) -> Ready[bool] | None:
+    timeline = server.llhls.timeline("default", "app", "stream")
+    return Ready(True) if timeline is not None and len(timeline.segments) >= 2 else None
