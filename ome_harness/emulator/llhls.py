@@ -28,6 +28,7 @@ import gzip
 import re
 import secrets
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -350,6 +351,11 @@ class LlhlsPackager:
         if scope["type"] != "http":
             return
         request = Request(scope, receive)
+        if self.faults.part_delay_s and request.url.path.rsplit("/", 1)[-1].startswith("part_"):
+            await asyncio.sleep(self.faults.part_delay_s)  # on the server's loop: other requests go on
+        if self.faults.unavailable():
+            await Response(status_code=503, headers={"Server": "OvenMediaEngine"})(scope, receive, send)
+            return
         blocking = _blocking_request(request)
         if blocking is not None:
             # Held off the event loop: the media thread adds parts and notifies the condition.
@@ -399,7 +405,11 @@ class LlhlsPackager:
                 msn, part = _blocking_request(request) or (0, 0)
                 if not timeline.lists(msn, part) and not self.faults.reloads_not_held:
                     return Response(status_code=503, headers=headers)
-            session = request.query_params.get("session") or f"{secrets.randbelow(90) + 10}_{secrets.token_hex(4)}"
+            session = request.query_params.get("session")
+            if session:
+                timeline.stream.llhls_request(session)  # the stats API's LL-HLS connections
+            else:
+                session = f"{secrets.randbelow(90) + 10}_{secrets.token_hex(4)}"
             if file == "llhls.m3u8":
                 return _playlist(_master(app, name, timeline, session), request, headers, blocking=False)
             if file.startswith("chunklist_") and file.endswith("_llhls.m3u8"):
@@ -450,6 +460,13 @@ class LlhlsFaults:
     hang_blocking_reloads: bool = False  # blocking reloads are held until the hold limit
     parts_missing: bool = False  # every part URI answers 404
     reloads_not_held: bool = False  # blocking reloads answered at once, the asked part not yet listed
+    # Ways the LL-HLS side fails under load, for the load verdict to name: they stand for an overloaded
+    # origin or edge, or a proxy in front of it.
+    unavailable_from: float | None = None  # time.monotonic() from which every request answers 503
+    part_delay_s: float = 0.0  # each part (`part_*.m4s`) is answered this much later
+
+    def unavailable(self) -> bool:
+        return self.unavailable_from is not None and time.monotonic() >= self.unavailable_from
 
 
 def _blocking_request(request: Request) -> tuple[int, int] | None:
