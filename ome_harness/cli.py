@@ -94,6 +94,10 @@ def diagnose(
         bool, typer.Option("--launch", help="Launch an OME container, diagnose it, remove it.")
     ] = False,
     image: Annotated[str | None, typer.Option(help="OME image for --launch.")] = None,
+    playback: Annotated[str | None, typer.Option(
+        "--playback", help="Also watch this live stream over LL-HLS (read-only) and report it.")] = None,
+    llhls_url: Annotated[str | None, typer.Option(
+        "--llhls-url", help="LL-HLS base for --playback, http(s)://HOST:PORT (or endpoints.llhls).")] = None,
     targets: Annotated[Path | None, typer.Option("--targets", help="YAML list of nodes: diagnose the fleet "
                                                  "and write fleet-report.md/.json/.junit.xml.")] = None,
     concurrency: Annotated[int | None, typer.Option(
@@ -104,7 +108,7 @@ def diagnose(
     if targets is not None:
         others = {"--api-url": api_url, "--token": token, "--emulator": use_emulator, "--launch": launch,
                   "--vhost": vhost, "--app": app_name, "--server-xml": server_xml, "--env-file": env_file,
-                  "--domain": domain, "--image": image}
+                  "--domain": domain, "--image": image, "--playback": playback, "--llhls-url": llhls_url}
         for option, value in others.items():
             refuse_together(
                 {"--targets": True, option: bool(value)}, "each node's settings are in the targets file"
@@ -123,7 +127,8 @@ def diagnose(
 
     cfg = _diagnose_config(api_url=api_url, token=token, config=config, out=out, domain=domain, vhost=vhost,
                            app_name=app_name, server_xml=server_xml, env_file=env_file,
-                           template_dir=template_dir, use_emulator=use_emulator, launch=launch, image=image)
+                           template_dir=template_dir, use_emulator=use_emulator, launch=launch, image=image,
+                           playback=playback, llhls_url=llhls_url)
     secrets = cfg.secrets()
     with interruptible_command() as interruption:
         target = None
@@ -132,7 +137,8 @@ def diagnose(
             with contextlib.ExitStack() as cleanup_held, open_target(cfg) as target:
                 secrets += [target.token] if target.token else []
                 report = run_diagnosis(target, server_xml=cfg.checks.server_xml, env_file=cfg.checks.env_file,
-                                       env_token_key=cfg.checks.env_token_key, domain=cfg.report.domain)
+                                       env_token_key=cfg.checks.env_token_key, domain=cfg.report.domain,
+                                       playback=playback)
                 cleanup_held.enter_context(interruption.hold())
         except ContainerError as exc:
             fail(str(exc))
@@ -184,11 +190,29 @@ def _diagnose_fleet(targets: Path, concurrency: int | None, config: Path | None,
     raise typer.Exit(report.exit_code)
 
 
-def _diagnose_config(*, api_url: str | None, token: str | None, config: Path | None, out: Path | None,
-                     domain: str | None, vhost: str | None, app_name: str | None, server_xml: Path | None,
-                     env_file: Path | None, template_dir: Path | None, use_emulator: bool, launch: bool,
-                     image: str | None) -> HarnessConfig:
+def _diagnose_config(
+    *,
+    api_url: str | None,
+    token: str | None,
+    config: Path | None,
+    out: Path | None,
+    domain: str | None,
+    vhost: str | None,
+    app_name: str | None,
+    server_xml: Path | None,
+    env_file: Path | None,
+    template_dir: Path | None,
+    use_emulator: bool,
+    launch: bool,
+    image: str | None,
+    playback: str | None = None,
+    llhls_url: str | None = None,
+) -> HarnessConfig:
     """Every check of `diagnose`'s input, before any connection is made."""
+    if playback is not None and (not playback.strip() or "/" in playback or "?" in playback):
+        fail(f"--playback {playback!r}: give a stream name of the application (no '/' or '?')")
+    if llhls_url is not None and playback is None:
+        fail("--llhls-url is the LL-HLS address for --playback: give --playback STREAM too")
     refuse_together({"--emulator": use_emulator, "--launch": launch}, "choose one target")
     own = "--emulator" if use_emulator else "--launch" if launch else None
     if own is not None:
@@ -203,7 +227,7 @@ def _diagnose_config(*, api_url: str | None, token: str | None, config: Path | N
     cfg = configure(config, {"target": target_kind, "api": {"url": api_url, "token": token, "vhost": vhost,
                                                             "app": app_name},
                              "report": {"out": out, "domain": domain, "template_dir": template_dir},
-                             "container": {"image": image},
+                             "container": {"image": image}, "endpoints": {"llhls": llhls_url},
                              "checks": {"server_xml": server_xml, "env_file": env_file}})
     cfg.target = cfg.target or "url"
     check_file(cfg.checks.server_xml, "checks.server_xml")

@@ -119,6 +119,8 @@ class MediaConfig(Section):
     stats_window_s: float = Field(5.0, ge=1, le=120)
     # Clock difference allowed between this host and OME's when judging cue timing (0 on one host).
     clock_skew_s: float = Field(0.25, ge=0, le=10)
+    # The playback scenario's limit on live edge latency (p95 over its window; docs/playback.md).
+    max_live_latency_s: float = Field(3.0, gt=0, le=60)
     # Test streams are named PREFIX + 8 hex digits, so a shared OME's operators can tell them apart.
     stream_prefix: str = Field("omh-", min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -70,7 +71,15 @@ def test_template_that_fails_while_rendering_is_bad_input_not_an_internal_error(
     folder = tmp_path / "tpl"
     folder.mkdir()
     (folder / "connection-report.md.j2").write_text("ok\n{{ report.no_such_field }}\n")
-    stderr = one_line_exit_2(run_cli("diagnose", "--emulator", "--template-dir", str(folder)))
+    with socket.socket() as target:
+        target.bind(("127.0.0.1", 0))
+        target.listen(8)
+        url = f"http://127.0.0.1:{target.getsockname()[1]}"
+        stderr = one_line_exit_2(run_cli("diagnose", "--api-url", url, "--template-dir", str(folder)))
+        # Found by rendering a sample report before any work: the target was never contacted.
+        target.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            target.accept()
     assert "connection-report.md.j2, line 2" in stderr and "internal error" not in stderr
 
 

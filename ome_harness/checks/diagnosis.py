@@ -21,8 +21,8 @@ EMULATOR_NOTE = (
 
 def diagnose(target: OmeTarget, *, server_xml: Path | None = None, env_file: Path | None = None,
              env_token_key: str = "OME_API_TOKEN", domain: str | None = None,
-             probe_host: bool = True) -> Report:
-    """Read-only: looks at the target, changes nothing."""
+             probe_host: bool = True, playback: str | None = None) -> Report:
+    """Read-only: looks at the target, changes nothing (`playback`: also watch that stream over LL-HLS)."""
     checks = all_checks()
     # Every check's requests go over the target's one keep-alive pool (kept for the target's next use).
     # On loopback there is no network wait to overlap: one thread runs the checks in turn (measured
@@ -32,6 +32,8 @@ def diagnose(target: OmeTarget, *, server_xml: Path | None = None, env_file: Pat
                        connection=target.connection(), parallel=parallel)
     applicable = [c for c in checks if c.applies(ctx)]
     results = run_checks(applicable, ctx, workers=8 if parallel else 1)
+    if playback is not None:
+        results.append(playback_check(target, playback))
     by_id = {r.id: r for r in results}
     hints = _runtime_hints(target, by_id) if probe_host else RuntimeHints()
     issues, steps = derive(results, hints, target.api_url)
@@ -80,6 +82,19 @@ def diagnose(target: OmeTarget, *, server_xml: Path | None = None, env_file: Pat
         next_steps=steps,
         notes=notes,
     )
+
+
+def playback_check(target: OmeTarget, stream: str) -> CheckResult:
+    """The read-only LL-HLS playback section; an unknown LL-HLS address is said, never guessed."""
+    from ome_harness.playback.check import check_playback
+    from ome_harness.target.media_addresses import MediaAddressUnknown
+
+    try:
+        url = target.llhls_url(stream)
+    except MediaAddressUnknown as exc:
+        return CheckResult(id="playback", title="Playback (LL-HLS viewer)", status=Status.ERROR,
+                           summary=f"{stream}: not watched: {exc}")
+    return check_playback(url, stream, emulated=target.kind == "emulator")
 
 
 def _runtime_hints(target: OmeTarget, results: dict[str, CheckResult]) -> RuntimeHints:

@@ -32,7 +32,7 @@ OME_CONFIG_PATH = "/opt/ovenmediaengine/bin/origin_conf/Server.xml"
 PORTS = OmePorts()
 # Published ports; 8081 is not in the image's EXPOSE list, so it has to be named here.
 PUBLISHED = {"api": f"{PORTS.api}/tcp", "rtmp": f"{PORTS.rtmp}/tcp", "srt": f"{PORTS.srt}/udp",
-             "llhls": f"{PORTS.llhls}/tcp"}
+             "llhls": f"{PORTS.llhls}/tcp", "webrtc_relay": f"{PORTS.webrtc_relay}/tcp"}
 
 
 @dataclass

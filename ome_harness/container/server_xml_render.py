@@ -21,6 +21,9 @@ class OmePorts:
     rtmp: int = 1935
     srt: int = 9999
     llhls: int = 3333
+    webrtc_relay: int = (
+        3478  # OME's WebRTC TCP relay (TURN over TCP: iceServers in webrtc_signalling_offer.json)
+    )
 
 
 def template_path(override: Path | None = None) -> Path:

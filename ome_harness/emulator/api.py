@@ -301,7 +301,7 @@ class OmeApi:
             total, last = total + count, max(last, recv)
         throughput = sum(s.bitrate for s in streams) if not stale else 0
         return payloads.stats(created=ome_time(created), bytes_in=total, last_recv=ome_time(last),
-                              throughput_in=throughput)
+                              throughput_in=throughput, llhls=sum(s.llhls_viewers() for s in streams))
 
 
 def _parse_json(body: bytes) -> Any:

@@ -1,6 +1,8 @@
 """LL-HLS playlists for ingested streams, at OME's paths, with OME v0.20's SCTE-35 behaviour.
 
-Only playlists are real: segment and part URIs answer tiny placeholders. The timeline comes
+The video track of an RTMP publish is served as real fMP4 (init, parts, segments: fmp4.py);
+audio and SRT-ingested video answer tiny placeholders. Blocking reloads are held until the
+asked part is listed (docs/playback.md has every fact and gap). The timeline comes
 from the encoder's own frames (timestamps and keyframes): segments close on the first keyframe
 past each multiple of the segment duration (a fixed grid: a cut does not move it), parts close
 every part target. As measured on a real v0.20.0 (samples/v0.20.0-media/cue_*):
@@ -21,8 +23,13 @@ with threefive, so that every path of the verifier can be exercised (OME v0.20.0
 
 from __future__ import annotations
 
+import asyncio
+import gzip
+import re
 import secrets
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +37,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ome_harness.emulator import flv, fmp4
 from ome_harness.emulator.state import EmulatedStream, EmulatorState, ReceivedEvent, now, ome_time
 from ome_harness.scte35.break_rule import honoured, min_break_ms
 from ome_harness.scte35.splice import splice_insert
@@ -43,6 +51,8 @@ class Part:
     start: datetime
     independent: bool
     duration: float = 0.0
+    samples: list[fmp4.Sample] = field(default_factory=list)  # the ingested H.264 frames it carries
+    emsgs: list[bytes] = field(default_factory=list)  # timed metadata (id3v2 events) placed before its moof
 
 
 @dataclass
@@ -82,9 +92,26 @@ class Timeline:
         self._outs: dict[int | None, datetime] = {}
         self._sequence = 0
         self._next_boundary: datetime | None = None
+        self.avc_record: bytes | None = None
+        self.size: tuple[int, int] | None = None  # the ingested video's true size (from its SPS)
+        self._last_sample: fmp4.Sample | None = None
 
     # -- input ------------------------------------------------------------------------------
-    def frame(self, timestamp_ms: int, keyframe: bool) -> None:
+    def frame(self, timestamp_ms: int, keyframe: bool, *, sample: bytes | None = None, cts_ms: int = 0,
+              config: bytes | None = None) -> None:
+        """Place a frame on the timeline; its H.264 data (if given) goes into the part it falls in."""
+        self._place_frame(timestamp_ms, keyframe)
+        if config is not None and config != self.avc_record:
+            avc = flv.parse_avc_config(b"\x00" * 5 + config)
+            self.avc_record, self.size = config, (avc.width, avc.height) if avc else None
+        if sample is None or self.avc_record is None or not self.segments:
+            return
+        if self._last_sample is not None:
+            self._last_sample.duration_ms = max(0, timestamp_ms - self._last_sample.dts_ms)
+        self._last_sample = fmp4.Sample(timestamp_ms, cts_ms, keyframe, sample)
+        self.segments[-1].parts[-1].samples.append(self._last_sample)
+
+    def _place_frame(self, timestamp_ms: int, keyframe: bool) -> None:
         if self.first_ts is None:
             self.first_ts, self.origin = timestamp_ms, now()
         assert self.origin is not None
@@ -177,6 +204,39 @@ class Timeline:
         ]
 
     # -- output -----------------------------------------------------------------------------
+    def lists(self, msn: int, part: int) -> bool:
+        """Whether the chunklist lists part `part` of segment `msn` (a closed segment lists them all)."""
+        for segment in self.segments:
+            if segment.sequence == msn:
+                return segment is not self.segments[-1] or part < len(segment.parts) - 1
+        return bool(self.segments) and msn < self.segments[0].sequence
+
+    def find_part(self, msn: int, index: int) -> tuple[Part, bool] | None:
+        """The part and whether it is complete (listed), or None when outside the live window."""
+        for segment in self.segments:
+            if segment.sequence == msn and index < len(segment.parts):
+                complete = segment is not self.segments[-1] or index < len(segment.parts) - 1
+                return segment.parts[index], complete
+        return None
+
+    def part_media(self, msn: int, index: int) -> bytes | None:
+        found = self.find_part(msn, index)
+        if found is None or not found[0].samples:
+            return None
+        return b"".join(found[0].emsgs) + fmp4.fragment(msn * 1000 + index + 1, found[0].samples)
+
+    def segment_media(self, msn: int) -> bytes | None:
+        segment = next((s for s in self.segments if s.sequence == msn), None)
+        if segment is None or segment is self.segments[-1]:
+            return None
+        return b"".join(b"".join(p.emsgs) + fmp4.fragment(msn * 1000 + i + 1, p.samples)
+                        for i, p in enumerate(segment.parts))
+
+    def init_media(self) -> bytes | None:
+        if self.avc_record is None or self.size is None:
+            return None
+        return fmp4.init_section(self.avc_record, *self.size)
+
     def chunklist(self, track: int, kind: str, session: str) -> str:
         name = f"{kind}_{self.key}_llhls"
         closed = self.segments[:-1]
@@ -218,8 +278,15 @@ class LlhlsPackager:
         self.segment_s, self.part_s, self.segment_count = segment_s, part_s, segment_count
         self.daterange = daterange
         self.ignore_cues = False
+        self.faults = LlhlsFaults()
+        self.blocking_hold_s = 30.0
         self._timelines: dict[tuple[str, str, str], Timeline] = {}
         self._lock = threading.Lock()
+        # Notified whenever a timeline changes, so held blocking reloads re-check their part.
+        self._listed = threading.Condition(self._lock)
+        # Held reloads wait in their own pool: asyncio's default one (a handful of threads on 2 cores)
+        # would run out with a few viewers and stall every other request.
+        self._holders = ThreadPoolExecutor(max_workers=256, thread_name_prefix="llhls-hold")
         state.subscribe_events(self._on_event)
 
     def timeline(self, vhost: str, app: str, name: str) -> Timeline | None:
@@ -233,18 +300,24 @@ class LlhlsPackager:
                 stream, segment_s=self.segment_s, part_s=self.part_s, segment_count=self.segment_count,
                 daterange=self.daterange)
 
-    def frame(self, vhost: str, app: str, name: str, timestamp_ms: int, keyframe: bool) -> None:
+    def frame(self, vhost: str, app: str, name: str, timestamp_ms: int, keyframe: bool, *,
+              sample: bytes | None = None, cts_ms: int = 0, config: bytes | None = None) -> None:
         with self._lock:
             timeline = self._timelines.get((vhost, app, name))
             if timeline is not None:
-                timeline.frame(timestamp_ms, keyframe)
+                timeline.frame(timestamp_ms, keyframe, sample=sample, cts_ms=cts_ms, config=config)
+                self._listed.notify_all()
 
     def publish_ended(self, vhost: str, app: str, name: str) -> None:
         with self._lock:
             self._timelines.pop((vhost, app, name), None)
+            self._listed.notify_all()
 
     # -- cues (called by EmulatorState.record_event on the API's thread) --------------------
     def _on_event(self, event: ReceivedEvent) -> None:
+        if str(event.body.get("eventFormat", "")).lower() == "id3v2":
+            self._timed_metadata(event)
+            return
         if self.ignore_cues:
             return
         cue = _cue_of(event.body)
@@ -277,19 +350,68 @@ class LlhlsPackager:
             if timeline is not None:
                 timeline.cue(kind, event.at, event_id, duration_s)
 
+    def _timed_metadata(self, event: ReceivedEvent) -> None:
+        """An id3v2 `:sendEvent` goes into the part being written now, as an emsg box before its moof.
+
+        No capture shows how OME carries id3v2 events in LL-HLS parts: this is the AOM ID3-in-CMAF
+        way (emsg, scheme https://aomedia.org/emsg/ID3), a stand-in and said so in docs/playback.md.
+        """
+        with self._lock:
+            timeline = self._timelines.get((event.vhost, event.app, event.stream))
+            if timeline is None or not timeline.segments:
+                return
+            part = timeline.segments[-1].parts[-1]
+            for index, item in enumerate(event.body.get("events") or []):
+                if isinstance(item, dict) and str(item.get("frameType", "")).upper() == "TXXX":
+                    tag = fmp4.id3_txxx(str(item.get("info", "")), str(item.get("data", "")))
+                    part.emsgs.append(fmp4.emsg_id3(tag, timeline.last_ts, index + 1))
+
     # -- HTTP -------------------------------------------------------------------------------
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        response = self._answer(Request(scope, receive))
+        request = Request(scope, receive)
+        if self.faults.part_delay_s and request.url.path.rsplit("/", 1)[-1].startswith("part_"):
+            await asyncio.sleep(self.faults.part_delay_s)  # on the server's loop: other requests go on
+        if self.faults.unavailable():
+            await Response(status_code=503, headers={"Server": "OvenMediaEngine"})(scope, receive, send)
+            return
+        blocking = _blocking_request(request)
+        if blocking is not None:
+            # Held off the event loop: the media thread adds parts and notifies the condition.
+            await asyncio.get_running_loop().run_in_executor(self._holders, self._hold_until_listed,
+                                                             request, *blocking)
+        response = self._answer(request, blocking is not None)
         await response(scope, receive, send)
 
-    def _answer(self, request: Request) -> Response:
-        headers = {
-            "Access-Control-Allow-Origin": "*",
-            "Server": "OvenMediaEngine",
-            "Cache-Control": "no-cache",
-        }
+    def _hold_until_listed(self, request: Request, msn: int, part: int) -> None:
+        """Wait until the playlist lists part `part` of segment `msn` (or the hold limit passes).
+
+        Real OME never answers a reload asked far ahead (no answer within 20 s in
+        llhls_blocking_reload_far_future.txt); it does not reject it with 400 as RFC 8216bis
+        suggests. The emulator holds it too, but only `blocking_hold_s`: after that it answers 503
+        (what RFC 8216bis asks for) — no fact says what OME does past 20 s.
+        """
+        if self.faults.hang_blocking_reloads:
+            msn += 10_000  # a fault: never listed, held for the whole hold limit
+        if self.faults.reloads_not_held:
+            return
+        app, name = (request.url.path.strip("/").split("/") + ["", ""])[:2]
+        key = (self.state.vhost_names()[0], app, name)
+        with self._listed:
+            self._listed.wait_for(lambda: self._is_listed(key, msn, part), timeout=self.blocking_hold_s)
+
+    def _is_listed(self, key: tuple[str, str, str], msn: int, part: int) -> bool:
+        timeline = self._timelines.get(key)
+        if timeline is None:
+            return True  # the stream ended: answer now (404)
+        return timeline.lists(msn, part)
+
+    def _answer(self, request: Request, blocking: bool = False) -> Response:
+        # Headers as captured from OME v0.20/v0.21 (llhls_*.http); playlists are gzip-encoded there.
+        headers = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Credentials": "true",
+                   "Access-Control-Allow-Methods": "OPTIONS, GET, HEAD", "Vary": "Origin",
+                   "Server": "OvenMediaEngine"}
         parts = request.url.path.strip("/").split("/")
         if request.method not in ("GET", "HEAD") or len(parts) != 3:
             return Response(status_code=404, headers=headers)
@@ -299,21 +421,95 @@ class LlhlsPackager:
             timeline = self._timelines.get((vhost, app, name))
             if timeline is None or not timeline.segments:
                 return Response(status_code=404, headers=headers)
-            session = (
-                request.query_params.get("session") or f"{secrets.randbelow(90) + 10}_{secrets.token_hex(4)}"
-            )
+            if blocking:
+                msn, part = _blocking_request(request) or (0, 0)
+                if not timeline.lists(msn, part) and not self.faults.reloads_not_held:
+                    return Response(status_code=503, headers=headers)
+            session = request.query_params.get("session")
+            if session:
+                timeline.stream.llhls_request(session)  # the stats API's LL-HLS connections
+            else:
+                session = f"{secrets.randbelow(90) + 10}_{secrets.token_hex(4)}"
             if file == "llhls.m3u8":
-                return Response(
-                    _master(app, name, timeline, session), media_type=PLAYLIST_TYPE, headers=headers
-                )
+                return _playlist(_master(app, name, timeline, session), request, headers, blocking=False)
             if file.startswith("chunklist_") and file.endswith("_llhls.m3u8"):
                 track, kind = file.split("_")[1:3]
                 if kind in ("video", "audio") and track.isdigit():
-                    return Response(timeline.chunklist(int(track), kind, session), media_type=PLAYLIST_TYPE,
-                                    headers=headers)
+                    text = timeline.chunklist(int(track), kind, session)
+                    if self.faults.target_duration is not None:
+                        text = re.sub(r"#EXT-X-TARGETDURATION:\d+",
+                                      f"#EXT-X-TARGETDURATION:{self.faults.target_duration}", text)
+                    return _playlist(text, request, headers, blocking=blocking)
             if file.endswith(".m4s"):
-                return Response(PLACEHOLDER, media_type="video/mp4", headers=headers)
+                if file.startswith("part_") and self.faults.parts_missing:
+                    return Response(status_code=404, headers=headers)
+                media = _media_of(timeline, file)
+                if media is False:
+                    return Response(status_code=404, headers=headers)
+                # Real frames for the video track of an RTMP publish; other tracks (audio, SRT input)
+                # still answer a placeholder: the emulator does not mux them (say so, docs/playback.md).
+                return Response(
+                    PLACEHOLDER if media is None else media, media_type="video/mp4", headers=headers
+                )
         return Response(status_code=404, headers=headers)
+
+
+def _media_of(timeline: Timeline, file: str) -> bytes | None | bool:
+    """The fMP4 bytes of init_/part_/seg_ files of the video track; None: no media (placeholder);
+    False: a video part or segment that is not (or no longer) in the live window."""
+    fields = file.split("_")
+    if "video" not in fields or timeline.avc_record is None:
+        return None
+    try:
+        if fields[0] == "init":
+            return timeline.init_media()
+        if fields[0] == "part":
+            media = timeline.part_media(int(fields[2]), int(fields[3]))
+        elif fields[0] == "seg":
+            media = timeline.segment_media(int(fields[2]))
+        else:
+            return None
+    except ValueError:
+        return False
+    return False if media is None else media
+
+
+@dataclass
+class LlhlsFaults:
+    """Faults a test can switch on to prove the viewer's checks catch them (not OME behaviour)."""
+
+    target_duration: int | None = None  # EXT-X-TARGETDURATION replaced by this (a lie)
+    hang_blocking_reloads: bool = False  # blocking reloads are held until the hold limit
+    parts_missing: bool = False  # every part URI answers 404
+    reloads_not_held: bool = False  # blocking reloads answered at once, the asked part not yet listed
+    # Ways the LL-HLS side fails under load, for the load verdict to name: they stand for an overloaded
+    # origin or edge, or a proxy in front of it.
+    unavailable_from: float | None = None  # time.monotonic() from which every request answers 503
+    part_delay_s: float = 0.0  # each part (`part_*.m4s`) is answered this much later
+
+    def unavailable(self) -> bool:
+        return self.unavailable_from is not None and time.monotonic() >= self.unavailable_from
+
+
+def _blocking_request(request: Request) -> tuple[int, int] | None:
+    """(msn, part) of a blocking playlist reload (`_HLS_msn`, optional `_HLS_part`), else None."""
+    msn = request.query_params.get("_HLS_msn")
+    if msn is None or not msn.isdigit() or not request.url.path.endswith(".m3u8"):
+        return None
+    part = request.query_params.get("_HLS_part", "0")
+    return int(msn), int(part) if part.isdigit() else 0
+
+
+def _playlist(text: str, request: Request, headers: dict[str, str], *, blocking: bool) -> Response:
+    # OME answers a blocking reload with `cache-control: max-age=60` and plain loads with
+    # `no-cache, no-store` (llhls_blocking_reload.m3u8.http vs llhls_video_chunklist.m3u8.http).
+    headers = {**headers, "Cache-Control": "max-age=60" if blocking else "no-cache, no-store"}
+    body = text.encode()
+    # Captured with a client that accepts gzip; no fact for one that does not, so plain text then.
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        body = gzip.compress(body)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type=PLAYLIST_TYPE, headers=headers)
 
 
 def _master(app: str, name: str, timeline: Timeline, session: str) -> str:
@@ -331,11 +527,11 @@ def _master(app: str, name: str, timeline: Timeline, session: str) -> str:
     video = stream.video
     if video is not None:
         codecs.insert(0, "avc1.64001e")
-        height = video.height - video.height % 16
-        lines.append(
-            f"#EXT-X-STREAM-INF:BANDWIDTH={max(stream.bitrate, 1)},RESOLUTION={video.width}x{height},"
-            f'FRAME-RATE={video.framerate:.3f},CODECS="{",".join(codecs)}"{audio_group}'
-        )
+        # OME's API reports 16-aligned heights (352 for 360) but its master names the true size
+        # (llhls_master.m3u8.http: RESOLUTION=640x360 for a 640x360 publish): the SPS's, when known.
+        width, height = timeline.size or (video.width, video.height - video.height % 16)
+        lines.append(f"#EXT-X-STREAM-INF:BANDWIDTH={max(stream.bitrate, 1)},RESOLUTION={width}x{height},"
+                     f'FRAME-RATE={video.framerate:.3f},CODECS="{",".join(codecs)}"{audio_group}')
         lines.append(f"/{app}/{name}/chunklist_0_video_{timeline.key}_llhls.m3u8?session={session}")
     return "\n".join(lines) + "\n"
 

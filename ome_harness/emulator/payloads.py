@@ -283,12 +283,14 @@ def _add_v021_track_fields(detail: dict[str, Any]) -> None:
 CONNECTION_KINDS = ("file", "hlsv3", "llhls", "ovt", "push", "srt", "thumbnail", "webrtc")
 
 
-def stats(*, created: str, bytes_in: int, last_recv: str, throughput_in: int) -> dict[str, Any]:
+def stats(
+    *, created: str, bytes_in: int, last_recv: str, throughput_in: int, llhls: int = 0
+) -> dict[str, Any]:
     return {
         "avgThroughputIn": throughput_in, "avgThroughputOut": 0,
-        "connections": dict.fromkeys(CONNECTION_KINDS, 0),
+        "connections": {**dict.fromkeys(CONNECTION_KINDS, 0), "llhls": llhls},
         "createdTime": created, "lastRecvTime": last_recv, "lastSentTime": created,
         "lastThroughputIn": throughput_in // 8, "lastThroughputOut": 0, "lastUpdatedTime": last_recv,
         "maxThroughputIn": throughput_in, "maxThroughputOut": 0, "maxTotalConnectionTime": created,
-        "maxTotalConnections": 0, "totalBytesIn": bytes_in, "totalBytesOut": 0, "totalConnections": 0,
+        "maxTotalConnections": llhls, "totalBytesIn": bytes_in, "totalBytesOut": 0, "totalConnections": llhls,
     }

@@ -38,7 +38,8 @@ class MediaSink(Protocol):
     """Who else wants to know about a publish (the LL-HLS packager)."""
 
     def publish_started(self, vhost: str, app: str, stream: EmulatedStream) -> None: ...
-    def frame(self, vhost: str, app: str, name: str, timestamp_ms: int, keyframe: bool) -> None: ...
+    def frame(self, vhost: str, app: str, name: str, timestamp_ms: int, keyframe: bool, *,
+              sample: bytes | None = None, cts_ms: int = 0, config: bytes | None = None) -> None: ...
     def publish_ended(self, vhost: str, app: str, name: str) -> None: ...
 
 
@@ -62,6 +63,7 @@ class _Tracks:
     metadata: dict[str, Any] = field(default_factory=dict)
     video_codec: str | None = None
     avc: flv.AvcConfig | None = None
+    avc_record: bytes | None = None  # the AVCDecoderConfigurationRecord itself (the LL-HLS init's avcC)
     audio_codec: str | None = None
     aac: flv.AacConfig | None = None
     video_bytes: int = 0
@@ -341,6 +343,7 @@ class _Session:
         tracks.video_bytes += len(payload)
         if tag.config:
             tracks.avc = flv.parse_avc_config(payload) or tracks.avc
+            tracks.avc_record = payload[5:] if tracks.avc else tracks.avc_record
             return
         if tracks.first_video_ts is None:
             tracks.first_video_ts = timestamp
@@ -349,7 +352,11 @@ class _Session:
         tracks.key_frames += tag.keyframe
         self._maybe_list()
         if self.stream is not None and self.ingest.sink is not None and self.app and self.name:
-            self.ingest.sink.frame(self.vhost, self.app, self.name, timestamp, tag.keyframe)
+            # The AVCPacket body is already an MP4 sample; the LL-HLS parts carry it as it came.
+            cts = int.from_bytes(payload[2:5], "big", signed=True) if tag.codec == "H264" else 0
+            self.ingest.sink.frame(self.vhost, self.app, self.name, timestamp, tag.keyframe,
+                                   sample=payload[5:] if tag.codec == "H264" else None, cts_ms=cts,
+                                   config=tracks.avc_record)
 
     def _on_audio(self, payload: bytes) -> None:
         tag = flv.parse_audio_tag(payload)

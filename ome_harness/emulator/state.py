@@ -76,6 +76,20 @@ class EmulatedStream:
     _bytes_in: int = 0
     _last_recv: datetime | None = None
     _frozen: tuple[int, datetime] | None = None
+    # LL-HLS session → when it last fetched (time.monotonic()); see llhls_viewers().
+    _llhls_sessions: dict[str, float] = field(default_factory=dict)
+
+    def llhls_request(self, session: str) -> None:
+        self._llhls_sessions[session] = time.monotonic()
+
+    def llhls_viewers(self, within_s: float = 5.0) -> int:
+        """LL-HLS sessions that fetched in the last `within_s` seconds.
+
+        No captured fact says how OME counts LL-HLS connections; the emulator counts distinct session ids
+        (the `session` query it hands out in playlist URIs) that were active recently.
+        """
+        since = time.monotonic() - within_s
+        return sum(1 for seen in list(self._llhls_sessions.values()) if seen >= since)
 
     def record_bytes(self, count: int) -> None:
         self._bytes_in += count

@@ -26,7 +26,7 @@ from jinja2 import (
 
 from ome_harness.redaction import Redactor
 from ome_harness.resources import resource_dir
-from ome_harness.results import Report
+from ome_harness.results import CheckResult, Evidence, Finding, NextStep, Report, Status, TargetInfo
 
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 
@@ -60,7 +60,8 @@ class TemplateProblem(ValueError):
 
 
 def check_templates(template_dir: Path) -> None:
-    """Compile every *.j2 of a user's template folder now, before any work is done."""
+    """Compile every *.j2 of a user's template folder, and render the report templates it overrides
+    with a sample report, now — before any work is done, so a broken override never costs a diagnosis."""
     env = environment(template_dir)
     for path in sorted(template_dir.glob("*.j2")):
         try:
@@ -69,6 +70,30 @@ def check_templates(template_dir: Path) -> None:
             raise TemplateProblem(f"--template-dir: {path}, line {exc.lineno}: {exc.message}") from None
         except (UnicodeDecodeError, TemplateError) as exc:
             raise TemplateProblem(f"--template-dir: {path}: cannot be used as a template: {exc}") from None
+    for sample in _sample_reports():
+        render_markdown(sample, template_dir)
+
+
+def _sample_reports() -> list[Report]:
+    """One report of each kind with a result of every status, for rendering a user's templates once."""
+    results = [CheckResult(id=f"sample.{status.value.lower()}", title=f"Sample {status.value}", status=status,
+                           summary="sample", evidence=[Evidence(what="sample", outcome="sample")],
+                           remediation="sample")
+               for status in Status]
+    target = TargetInfo(api_url="http://127.0.0.1:8081", key="Configured (sample)")
+    return [
+        Report(
+            kind=kind,
+            title="Sample",
+            domain="localhost",
+            target=target,
+            results=results,
+            issues=[Finding(key="sample", title="Sample", details=["sample"])],
+            next_steps=[NextStep(title="Sample", details=["sample"], commands=["true"])],
+            notes=["sample"],
+        )
+        for kind in ("connection", "run")
+    ]
 
 
 def render_template(env: Environment, name: str, **context: object) -> str:

@@ -35,6 +35,7 @@ MARKERS = {
     "streams": "the streams endpoint",
     "metrics": "the stats endpoints",
     "media": "needs a real encoder (ffmpeg) pushing media",
+    "playback": "a viewer plays a stream (LL-HLS, WebRTC)",
     "mutating": "changes state on the target (skipped on a target the harness did not launch, "
                 "unless --allow-mutating)",
     "docker": "needs a Docker engine",
