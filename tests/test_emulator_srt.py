@@ -175,8 +175,10 @@ def test_an_srt_publish_plays_over_llhls_with_segments_cut_at_its_keyframes(ffmp
     base = server.target_addresses()["llhls_base"]
     with api(server) as client, FfmpegEncoder(srt_url(server, "cam")):
         wait_for(lambda: detail(client, "cam"), "the SRT stream to be listed")
-        master = httpx.get(f"{base}/app/cam/llhls.m3u8", timeout=5)
-        assert master.status_code == 200 and master.text.startswith("#EXTM3U"), master.text
+        # The playlist exists once the first segment does (a moment after the listing on a busy machine).
+        master = wait_for(lambda: (m := httpx.get(f"{base}/app/cam/llhls.m3u8", timeout=5)).status_code == 200
+                          and m, "the LL-HLS master playlist", 10)
+        assert master.text.startswith("#EXTM3U"), master.text
         # The master's URIs are absolute paths (follow them, never build them: ome-api.md).
         chunklist = next(
             line for line in master.text.splitlines() if line.startswith("/") and "video" in line

@@ -15,6 +15,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
 from ome_harness.fleet.model import FleetReport
 from ome_harness.redaction import Redactor
+from ome_harness.report.junit import junit_case
 from ome_harness.report.render import render_markdown
 from ome_harness.resources import resource_dir
 from ome_harness.results import Report, Status
@@ -40,16 +41,7 @@ def _node_suite(report: Report, name: str, api_url: str) -> ET.Element:
     suite = ET.Element("testsuite", name=name, hostname=api_url,
                        timestamp=report.generated_at.isoformat(timespec="seconds"))
     for result in report.results:
-        case = ET.SubElement(suite, "testcase", classname="ome_harness.connection", name=result.title,
-                             time=f"{result.duration_ms / 1000:.3f}")
-        evidence = "\n".join(f"{e.what} -> {e.outcome}" for e in result.evidence)
-        if result.status is Status.ERROR:
-            failure = ET.SubElement(case, "failure", message=result.summary, type="ERROR")
-            failure.text = "\n".join(filter(None, [evidence, result.remediation]))
-        elif result.status is Status.SKIP:
-            ET.SubElement(case, "skipped", message=result.summary)
-        else:
-            ET.SubElement(case, "system-out").text = f"{result.status.value}: {result.summary}\n{evidence}"
+        junit_case(suite, "ome_harness.connection", result)
     _count(suite)
     return suite
 

@@ -39,7 +39,8 @@ def _counts(results: list[CheckResult]) -> dict[str, str]:
             "time": f"{sum(r.duration_ms for r in results) / 1000:.3f}"}
 
 
-def _case(suite: ET.Element, classname: str, result: CheckResult) -> None:
+def junit_case(suite: ET.Element, classname: str, result: CheckResult) -> None:
+    """One <testcase> for a check or scenario result (the fleet report's node suites use it too)."""
     name = result.scenario.scenario if result.scenario else result.title
     case = ET.SubElement(
         suite, "testcase", classname=classname, name=name, time=f"{result.duration_ms / 1000:.3f}"
@@ -67,6 +68,6 @@ def render_junit(report: Report, template_dir: Path | None = None) -> str:
         for key, value in _properties(report).items():
             ET.SubElement(props, "property", name=key, value=value)
         for result in results:
-            _case(suite, "diagnosis" if result.kind == "check" else name, result)
+            junit_case(suite, "diagnosis" if result.kind == "check" else name, result)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
