@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from media_support import free_ports, free_udp_port
 
 from ome_harness.media.encoder import publish
 from ome_harness.ome.client import OmeClient
@@ -33,23 +34,6 @@ SERVER_XML = """<?xml version="1.0" encoding="UTF-8"?>
   <Managers><Host><Names><Name>*</Name></Names></Host><API><AccessToken>{token}</AccessToken></API></Managers>
 </Server>
 """
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_port(port: int, deadline_s: float = 15) -> None:

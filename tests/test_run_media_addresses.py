@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from media_support import free_ports, free_udp_port
 from ome_samples import TOKEN
 
 from ome_harness.config import ConfigError, load_config
@@ -34,26 +34,13 @@ RTMP_LISTED = "Ingest: A stream published over RTMP is listed with its tracks"
 CUE_IN_LLHLS = "SCTE-35 cues: A cue-out on a live stream shows in the LL-HLS output"
 
 
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
 class EmulatorProcess:
     """`ome-harness emulator --port X --rtmp-port Y --llhls-port Z` in a subprocess, as a user starts it."""
 
     def __init__(self) -> None:
         self.api, self.rtmp, self.llhls = free_ports(3)
         # SRT's default (9999/udp) too would collide with any other emulator started the same way.
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            self.srt = udp.getsockname()[1]
+        self.srt = free_udp_port()
         self.url = f"http://127.0.0.1:{self.api}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ome_harness", "emulator", "--host", "127.0.0.1",
