@@ -27,9 +27,11 @@ from ome_harness.polling import Ready, poll_until
 from ome_harness.target import OmeTarget
 
 TOKEN = "bench-token"
+# Every request of one diagnose (its evidence lists them): api, auth (the wrong-token probe is sent
+# below), vhosts and apps, streams, three stats levels, and the app's config (the SCTE-35 check).
 PATHS = ("/v1/version", "/v1/vhosts", "/v1/vhosts", "/v1/vhosts/default/apps",
          "/v1/vhosts/default/apps/app/streams", "/v1/stats/current", "/v1/stats/current/vhosts/default",
-         "/v1/stats/current/vhosts/default/apps/app")
+         "/v1/stats/current/vhosts/default/apps/app", "/v1/vhosts/default/apps/app")
 
 
 def floor_round(client: httpx.Client, port: int) -> None:

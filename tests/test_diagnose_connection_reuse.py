@@ -11,7 +11,7 @@ from ome_harness.target import OmeTarget
 
 
 def _connections(target: OmeTarget) -> int:
-    return len(target.connection()._transport._pool.connections)  # type: ignore[attr-defined]
+    return target.connection().open_sockets
 
 
 def test_every_check_of_a_loopback_diagnosis_shares_one_connection(emulator: EmulatorServer) -> None:

@@ -8,9 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
-
-from ome_harness.ome.client import OmeClient
+from ome_harness.ome.client import Connection, OmeClient
 from ome_harness.results import CheckResult, Evidence
 from ome_harness.target import OmeTarget
 from ome_harness.target.base import USE_CONFIGURED_TOKEN, UseConfiguredToken
@@ -26,7 +24,7 @@ class CheckContext:
     env_token_key: str = "OME_API_TOKEN"
     done: Mapping[str, CheckResult] = field(default_factory=dict)
     # One keep-alive pool per diagnosis, shared by every check's client (each keeps its own evidence).
-    connection: httpx.Client | None = None
+    connection: Connection | None = None
     # Overlap independent requests (threads) — worth it where a round trip waits on the network; on
     # loopback a round trip is CPU in this process and threads only add GIL hand-offs (bench/README.md).
     parallel: bool = True

@@ -85,18 +85,27 @@ class _Schedule:
                 self._launch(ready[1:])
 
 
+# Threads for the checks that start beside the first (tcp beside api) when checks run in turn, kept
+# across diagnoses: a thread started per diagnosis cost ~5 % of a loopback diagnose (bench/README.md).
+# Threads are made only when none is idle, and the bound is far above what a fleet's concurrent
+# diagnoses (at most 256, each with one such check) can hold, so a silent node's probe queues nobody.
+_BESIDE = ThreadPoolExecutor(max_workers=1024, thread_name_prefix="omh-check")
+
+
 def run_checks(checks: list[Check], ctx: CheckContext, *, workers: int = 8) -> list[CheckResult]:
     """Results in registry order; independent checks overlap in time.
 
     workers=1: the checks that need nothing (tcp, api) still start at once — each may wait out a
     timeout and those must not add up — but whatever they unblock runs in turn on their thread.
     """
-    in_turn = workers == 1
-    roots = sum(1 for c in checks if not c.needs)
-    with ThreadPoolExecutor(max_workers=max(roots, 1) if in_turn else workers,
-                            thread_name_prefix="omh-check") as pool:
-        schedule = _Schedule(checks, ctx, pool, in_turn=in_turn)
+    if workers == 1:
+        schedule = _Schedule(checks, ctx, _BESIDE, in_turn=True)
         schedule.start()
         schedule.finished.wait()
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="omh-check") as pool:
+            schedule = _Schedule(checks, ctx, pool, in_turn=False)
+            schedule.start()
+            schedule.finished.wait()
     order = {c.id: i for i, c in enumerate(checks)}
     return sorted(schedule.done.values(), key=lambda r: order[r.id])

@@ -15,10 +15,11 @@ from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import certifi
+import httpcore
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
-from ome_harness.ome.deadline import deadline, deadline_transport
+from ome_harness.ome.deadline import deadline, deadline_pool
 from ome_harness.ome.errors import (
     AnswerTooLarge,
     ConnectionReset,
@@ -85,7 +86,7 @@ class OmeClient:
     """Typed access to OME's REST API v1 with connect/read timeouts and OME's auth."""
 
     def __init__(self, base_url: str, token: str | None, *, connect_timeout: float = 3.0,
-                 read_timeout: float = 5.0, connection: httpx.Client | None = None) -> None:
+                 read_timeout: float = 5.0, connection: Connection | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
         # Auth goes with each request, so clients with different tokens can share one connection.
@@ -183,8 +184,8 @@ class OmeClient:
         except _TooSlow as exc:
             self._record(method, path, None, started, error="deadline")
             raise OmeTimeout(url=url, phase="read", seconds=self.read_timeout) from exc
-        except httpx.TimeoutException as exc:
-            phase = "connect" if isinstance(exc, httpx.ConnectTimeout) else "read"
+        except httpcore.TimeoutException as exc:
+            phase = "connect" if isinstance(exc, httpcore.ConnectTimeout) else "read"
             seconds = self.connect_timeout if phase == "connect" else self.read_timeout
             self._record(method, path, None, started, error=f"{phase} timeout")
             deadline_at = started + self.connect_timeout + self.read_timeout
@@ -194,7 +195,7 @@ class OmeClient:
                 raise NotHttpAnswer(url=url, status=0,
                                     detail=f"the peer does not answer HTTP: it sent {banner!r}") from exc
             raise OmeTimeout(url=url, phase=phase, seconds=seconds) from exc
-        except httpx.ConnectError as exc:
+        except httpcore.ConnectError as exc:
             self._record(method, path, None, started, error=type(exc).__name__)
             tls = next((e for e in _causes(exc) if isinstance(e, ssl.SSLError)), None)
             if tls is not None:
@@ -203,7 +204,7 @@ class OmeClient:
         except UnicodeError as exc:
             self._record(method, path, None, started, error=type(exc).__name__)
             raise _unreachable(url, exc) from exc
-        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        except (httpcore.RemoteProtocolError, httpcore.ReadError, httpcore.WriteError) as exc:
             # A connection was made, but what answered does not speak HTTP (or hung up mid-answer).
             self._record(method, path, None, started, error=type(exc).__name__)
             if _hung_up(exc):
@@ -220,18 +221,24 @@ class OmeClient:
     def _fetch(self, method: str, path: str, json_body: Any, *, deadline_at: float) -> httpx.Response:
         """The whole answer within connect + read timeout: httpx bounds each read, not a peer that
         trickles."""
-        with deadline(deadline_at), self._http.stream(method, path, json=json_body,
-                                                      headers=self._auth) as streamed:
-            body = bytearray()
-            for chunk in streamed.iter_bytes():
-                body += chunk
-                if time.perf_counter() > deadline_at:
-                    raise _TooSlow
-                if len(body) > MAX_ANSWER_BYTES:
-                    raise AnswerTooLarge(url=self._url(path), status=streamed.status_code,
-                                         detail=f"answer larger than {MAX_ANSWER_BYTES} bytes: not OME's API")
-            return httpx.Response(streamed.status_code, headers=streamed.headers, content=bytes(body),
-                                  request=streamed.request)
+        with deadline(deadline_at):
+            streamed = self._http.send(method, path, self._auth, json_body)
+            try:
+                body = bytearray()
+                for chunk in streamed.iter_bytes():
+                    body += chunk
+                    if time.perf_counter() > deadline_at:
+                        raise _TooSlow
+                    if len(body) > MAX_ANSWER_BYTES:
+                        raise AnswerTooLarge(url=self._url(path), status=streamed.status_code, detail=(
+                            f"answer larger than {MAX_ANSWER_BYTES} bytes: not OME's API"))
+            finally:
+                streamed.close()
+        headers = streamed.headers
+        if "content-encoding" in headers:  # `body` is decoded already: the answer must not decode it again
+            headers = httpx.Headers([(k, v) for k, v in headers.multi_items()
+                                     if k.lower() != "content-encoding"])
+        return httpx.Response(streamed.status_code, headers=headers, content=bytes(body))
 
     def _non_http_greeting(self, deadline_at: float) -> str | None:
         """The first bytes of a fresh plain connection when they are not an HTTP answer (None otherwise).
@@ -264,14 +271,84 @@ class OmeClient:
             self.exchanges.append(exchange)
 
 
-def open_connection(
-    base_url: str, *, connect_timeout: float = 3.0, read_timeout: float = 5.0
-) -> httpx.Client:
+class Connection:
+    """A keep-alive connection pool to one OME, shareable by clients (and threads) with any token.
+
+    Requests go to httpcore's pool, the one under httpx, without httpx.Client's per-request layers
+    (URL merging, cookies, auth and redirect flows, event hooks, its request and exception
+    wrappers): about half of a loopback request's CPU, none of it needed here — auth travels as a
+    header and redirects are diagnosed, never followed (bench/README.md). Errors stay httpcore's.
+    """
+
+    def __init__(self, base_url: str, *, connect_timeout: float = 3.0, read_timeout: float = 5.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._timeout = httpx.Timeout(read_timeout, connect=connect_timeout).as_dict()
+        self._pool = deadline_pool(_tls_context())
+        self._origin: tuple[bytes, bytes, int | None, bytes, bytes] | None = None
+        self.is_closed = False
+
+    def send(self, method: str, path: str, headers: dict[str, str], json_body: Any = None) -> httpx.Response:
+        """Send one request to base_url + path; the answer's body is left to stream (close it)."""
+        scheme, host, port, host_header, prefix = self._parsed()
+        raw = [(b"Host", host_header), *_HEADERS, *((k.encode(), v.encode()) for k, v in headers.items())]
+        body = b""
+        if json_body is not None:  # as httpx encodes `json=`
+            body = json.dumps(json_body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+            raw.append((b"Content-Type", b"application/json"))
+        if body or method in ("POST", "PUT", "PATCH"):
+            raw.append((b"Content-Length", str(len(body)).encode()))
+        answer = self._pool.handle_request(httpcore.Request(
+            method.encode(), httpcore.URL(scheme=scheme, host=host, port=port, target=prefix + _ascii(path)),
+            headers=raw, content=body, extensions={"timeout": self._timeout}))
+        return httpx.Response(answer.status, headers=answer.headers, stream=_Body(answer))
+
+    def _parsed(self) -> tuple[bytes, bytes, int | None, bytes, bytes]:
+        # Parsed by httpx (IDNA, IPv6 brackets) on first use, so a bad URL fails as a request would.
+        if self._origin is None:
+            url = httpx.URL(self.base_url)
+            self._origin = (url.raw_scheme, url.raw_host, url.port, url.netloc, url.raw_path.rstrip(b"/"))
+        return self._origin
+
+    @property
+    def open_sockets(self) -> int:
+        """How many connections the pool holds (idle or busy)."""
+        return len(self._pool.connections)
+
+    def close(self) -> None:
+        self.is_closed = True
+        self._pool.close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _Body(httpx.SyncByteStream):
+    """httpcore's streamed body as httpx reads it (decoding, close returns the connection)."""
+
+    def __init__(self, answer: httpcore.Response) -> None:
+        self._answer = answer
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._answer.iter_stream()
+
+    def close(self) -> None:
+        self._answer.close()
+
+
+def _ascii(path: str) -> bytes:
+    # The endpoints quote their segments already; a raw path given to request() is quoted as httpx would.
+    return (path if path.isascii() else quote(path, safe="/:?=&%@!$'()*+,;~")).encode()
+
+
+_HEADERS = ((b"Accept", b"application/json"), (b"User-Agent", b"ome-harness"))
+
+
+def open_connection(base_url: str, *, connect_timeout: float = 3.0, read_timeout: float = 5.0) -> Connection:
     """A keep-alive connection pool to one OME, shareable by clients (and threads) with any token."""
-    return httpx.Client(base_url=base_url.rstrip("/"), headers={"Accept": "application/json",
-                                                                "User-Agent": "ome-harness"},
-                        timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
-                        transport=deadline_transport(_tls_context()), follow_redirects=False, trust_env=False)
+    return Connection(base_url, connect_timeout=connect_timeout, read_timeout=read_timeout)
 
 
 @functools.cache

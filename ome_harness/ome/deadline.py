@@ -1,6 +1,6 @@
 """A total deadline per request, headers included: httpx bounds each read, not a peer that trickles.
 
-httpx's read timeout restarts with every byte, so a peer answering one byte a second (status line
+httpcore's read timeout restarts with every byte, so a peer answering one byte a second (status line
 and headers too) never trips it. The OME client sets a deadline for the current thread; every
 socket read of its connections waits at most until then.
 """
@@ -8,13 +8,13 @@ socket read of its connections waits at most until then.
 from __future__ import annotations
 
 import contextlib
+import ssl
 import threading
 import time
 import typing
 from collections.abc import Iterator
 
 import httpcore
-import httpx
 
 _local = threading.local()
 
@@ -72,12 +72,7 @@ class _DeadlineBackend(httpcore.SyncBackend):
         return _DeadlineStream(super().connect_tcp(host, port, timeout, local_address, socket_options))
 
 
-def deadline_transport(verify: typing.Any) -> httpx.HTTPTransport:
-    """httpx's own transport (no proxy, no env) whose connections honour `deadline()`."""
-    transport = httpx.HTTPTransport(verify=verify, trust_env=False)
-    limits = httpx.Limits()
-    transport._pool = httpcore.ConnectionPool(  # the same pool httpx builds, with our network backend
-        ssl_context=transport._pool._ssl_context, max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
-        network_backend=_DeadlineBackend())
-    return transport
+def deadline_pool(ssl_context: ssl.SSLContext) -> httpcore.ConnectionPool:
+    """httpcore's keep-alive pool (as httpx builds it: no proxy, no limits) whose connections honour
+    `deadline()`."""
+    return httpcore.ConnectionPool(ssl_context=ssl_context, network_backend=_DeadlineBackend())

@@ -7,10 +7,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-import httpx
-
 from ome_harness.config import HarnessConfig
-from ome_harness.ome.client import OmeClient, open_connection
+from ome_harness.ome.client import Connection, OmeClient, open_connection
 from ome_harness.ome.errors import OmeError
 
 if TYPE_CHECKING:  # the emulator (uvicorn, its ingests) loads only when a run uses it
@@ -62,9 +60,9 @@ class OmeTarget:
     image: str | None = None
     image_digest: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-    _connection: httpx.Client | None = field(default=None, repr=False, compare=False)
+    _connection: Connection | None = field(default=None, repr=False, compare=False)
 
-    def connection(self) -> httpx.Client:
+    def connection(self) -> Connection:
         """This target's keep-alive pool, opened on first use and kept until close(): one per target."""
         if self._connection is None or self._connection.is_closed:
             self._connection = open_connection(self.api_url, connect_timeout=self.connect_timeout,
@@ -78,7 +76,7 @@ class OmeTarget:
             self._connection = None
 
     def client(self, token: str | None | UseConfiguredToken = USE_CONFIGURED_TOKEN, *,
-               connection: httpx.Client | None = None) -> OmeClient:
+               connection: Connection | None = None) -> OmeClient:
         """A fresh API client (pass a token to override the configured one, None for no auth).
 
         With `connection` (from `open_connection`) it reuses that keep-alive pool instead of its own.
