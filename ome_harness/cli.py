@@ -101,7 +101,7 @@ def diagnose(
     targets: Annotated[Path | None, typer.Option("--targets", help="YAML list of nodes: diagnose the fleet "
                                                  "and write fleet-report.md/.json/.junit.xml.")] = None,
     concurrency: Annotated[int | None, typer.Option(
-        help="Nodes diagnosed at once with --targets (default 16, at most 256).")] = None,
+        help="Nodes diagnosed at once with --targets (default and most: 256).")] = None,
 ) -> None:
     """Diagnose an OME deployment and write connection-report.md/.json/.junit.xml (exit 0 ok, 1 failed, 2 bad
     input)."""
