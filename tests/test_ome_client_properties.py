@@ -7,6 +7,7 @@ shape in or out of OME's envelope, wrong types, any status, any content type, tr
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import socket
 import threading
@@ -139,6 +140,27 @@ def test_any_bytes_or_a_truncated_body_is_an_ome_error_not_an_exception(answers:
                                                                       content_type, cut) -> None:
     # Content-Length promises more than comes: the peer hangs up mid-answer.
     answers.next = http(status, content_type, raw, declared=len(raw) + cut)
+    call_all(answers.port)
+
+
+def encoded(encoding: str, body: bytes) -> bytes:
+    return (f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nContent-Type: application/json\r\n"
+            f"Content-Encoding: {encoding}\r\nConnection: close\r\n\r\n").encode() + body
+
+
+def test_an_answer_encoded_unasked_is_decoded_once(answers: _Answers) -> None:
+    # The client asks for no encoding; a proxy may gzip anyway. The body is decoded once, not twice.
+    answers.next = encoded("gzip", gzip.compress(b'{"message":"OK","statusCode":200,"response":["default"]}'))
+    with OmeClient(f"http://127.0.0.1:{answers.port}", "t", connect_timeout=1, read_timeout=1) as client:
+        assert client.vhosts() == ["default"]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=st.binary(max_size=200),
+       encoding=st.sampled_from(["gzip", "deflate", "br", "zstd", "identity", "x"]))
+def test_a_body_that_does_not_decode_as_its_encoding_says_is_an_ome_error(answers: _Answers, raw,
+                                                                         encoding) -> None:
+    answers.next = encoded(encoding, raw)
     call_all(answers.port)
 
 

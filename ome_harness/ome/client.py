@@ -225,7 +225,7 @@ class OmeClient:
             streamed = self._http.send(method, path, self._auth, json_body)
             try:
                 body = bytearray()
-                for chunk in streamed.iter_bytes():
+                for chunk in _decoded(streamed, self._url(path)):
                     body += chunk
                     if time.perf_counter() > deadline_at:
                         raise _TooSlow
@@ -269,6 +269,16 @@ class OmeClient:
         exchange = Exchange(method, path, status, round((time.perf_counter() - started) * 1000, 2), **extra)
         with self._lock:
             self.exchanges.append(exchange)
+
+
+def _decoded(streamed: httpx.Response, url: str) -> Iterator[bytes]:
+    """The body as its Content-Encoding says (the client asks for none; a peer may encode anyway)."""
+    try:
+        yield from streamed.iter_bytes()
+    except httpx.DecodingError as exc:
+        raise NotJsonAnswer(url=url, status=streamed.status_code, detail=(
+            f"the body does not decode as its Content-Encoding "
+            f"({streamed.headers.get('content-encoding', '?')[:40]}) says")) from exc
 
 
 class Connection:
