@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from fleet_peers import closed_port, peer, silent
+from fleet_peers import closed_port, peer, silent, unanswered_syn
 
 from ome_harness.emulator.edge import EdgeOrigin
 from ome_harness.emulator.multiport import EmulatedNode, EmulatorFleet
@@ -104,6 +104,21 @@ def test_dead_nodes_cost_only_their_own_timeout(tmp_path: Path) -> None:
     assert all(s.row.cause == "No answer within 1s" for s in report.targets)
     # One after another six silent nodes take 6 × (1 to 2 s); concurrently, about one node's bound.
     assert wall < 3.0, f"six silent nodes took {wall:.1f}s"
+
+
+def test_nodes_whose_connects_hang_cost_one_connect_timeout_together(tmp_path: Path) -> None:
+    # Each node's TCP probe waits out the connect timeout beside its API request, on kept threads
+    # shared by all diagnoses (checks/runner.py): those must never make one node's probe wait for another's.
+    path = tmp_path / "targets.yaml"
+    with contextlib.ExitStack() as stack:
+        ports = [stack.enter_context(unanswered_syn()) for _ in range(6)]
+        path.write_text("targets:\n" + "".join(entry(f"syn-{p}", f"http://127.0.0.1:{p}") for p in ports))
+        started = time.perf_counter()
+        report, _ = diagnose_targets_file(path, concurrency=6, **TIMEOUTS)
+        wall = time.perf_counter() - started
+    causes = [s.row.cause for s in report.targets]
+    assert causes == ["No answer within 1s"] * 6, causes
+    assert wall < 3.0, f"six nodes with unanswered connects took {wall:.1f}s"
 
 
 def test_concurrency_bounds_how_many_nodes_are_in_flight(tmp_path: Path) -> None:
