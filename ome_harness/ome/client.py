@@ -222,23 +222,23 @@ class OmeClient:
         """The whole answer within connect + read timeout: httpx bounds each read, not a peer that
         trickles."""
         with deadline(deadline_at):
-            streamed = self._http.send(method, path, self._auth, json_body)
+            answer = self._http.send(method, path, self._auth, json_body)
             try:
+                headers = httpx.Headers(answer.headers)
                 body = bytearray()
-                for chunk in _decoded(streamed, self._url(path)):
+                for chunk in _body(answer, headers, self._url(path)):
                     body += chunk
                     if time.perf_counter() > deadline_at:
                         raise _TooSlow
                     if len(body) > MAX_ANSWER_BYTES:
-                        raise AnswerTooLarge(url=self._url(path), status=streamed.status_code, detail=(
+                        raise AnswerTooLarge(url=self._url(path), status=answer.status, detail=(
                             f"answer larger than {MAX_ANSWER_BYTES} bytes: not OME's API"))
             finally:
-                streamed.close()
-        headers = streamed.headers
+                answer.close()
         if "content-encoding" in headers:  # `body` is decoded already: the answer must not decode it again
             headers = httpx.Headers([(k, v) for k, v in headers.multi_items()
                                      if k.lower() != "content-encoding"])
-        return httpx.Response(streamed.status_code, headers=headers, content=bytes(body))
+        return httpx.Response(answer.status, headers=headers, content=bytes(body))
 
     def _non_http_greeting(self, deadline_at: float) -> str | None:
         """The first bytes of a fresh plain connection when they are not an HTTP answer (None otherwise).
@@ -271,14 +271,17 @@ class OmeClient:
             self.exchanges.append(exchange)
 
 
-def _decoded(streamed: httpx.Response, url: str) -> Iterator[bytes]:
+def _body(answer: httpcore.Response, headers: httpx.Headers, url: str) -> Iterator[bytes]:
     """The body as its Content-Encoding says (the client asks for none; a peer may encode anyway)."""
-    try:
-        yield from streamed.iter_bytes()
+    if "content-encoding" not in headers:
+        yield from answer.iter_stream()
+        return
+    try:  # httpx's decoders, chunk by chunk, so the size bound holds for what they produce
+        yield from httpx.Response(answer.status, headers=headers, stream=_Body(answer)).iter_bytes()
     except httpx.DecodingError as exc:
-        raise NotJsonAnswer(url=url, status=streamed.status_code, detail=(
+        raise NotJsonAnswer(url=url, status=answer.status, detail=(
             f"the body does not decode as its Content-Encoding "
-            f"({streamed.headers.get('content-encoding', '?')[:40]}) says")) from exc
+            f"({headers.get('content-encoding', '?')[:40]}) says")) from exc
 
 
 class Connection:
@@ -297,7 +300,8 @@ class Connection:
         self._origin: tuple[bytes, bytes, int | None, bytes, bytes] | None = None
         self.is_closed = False
 
-    def send(self, method: str, path: str, headers: dict[str, str], json_body: Any = None) -> httpx.Response:
+    def send(self, method: str, path: str, headers: dict[str, str],
+             json_body: Any = None) -> httpcore.Response:
         """Send one request to base_url + path; the answer's body is left to stream (close it)."""
         scheme, host, port, host_header, prefix = self._parsed()
         raw = [(b"Host", host_header), *_HEADERS, *((k.encode(), v.encode()) for k, v in headers.items())]
@@ -307,10 +311,9 @@ class Connection:
             raw.append((b"Content-Type", b"application/json"))
         if body or method in ("POST", "PUT", "PATCH"):
             raw.append((b"Content-Length", str(len(body)).encode()))
-        answer = self._pool.handle_request(httpcore.Request(
+        return self._pool.handle_request(httpcore.Request(
             method.encode(), httpcore.URL(scheme=scheme, host=host, port=port, target=prefix + _ascii(path)),
             headers=raw, content=body, extensions={"timeout": self._timeout}))
-        return httpx.Response(answer.status, headers=answer.headers, stream=_Body(answer))
 
     def _parsed(self) -> tuple[bytes, bytes, int | None, bytes, bytes]:
         # Parsed by httpx (IDNA, IPv6 brackets) on first use, so a bad URL fails as a request would.
