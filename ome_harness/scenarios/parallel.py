@@ -36,10 +36,23 @@ def _is_worker(config: pytest.Config) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if not _is_worker(config):
+        _refuse_unparsable_selection(config)
     if _is_worker(config):
         stack = contextlib.ExitStack()
         stack.enter_context(interruptible_command())
         config.stash[_WORKER_SIGNALS] = stack
+
+
+def _refuse_unparsable_selection(config: pytest.Config) -> None:
+    """-k/-m are parsed where items are collected, in the workers, whose error xdist shows as an internal
+    error with a traceback; parsed here first, a bad one is pytest's own one-line usage error."""
+    # pytest's own parser and wording (pytest is pinned, pyproject.toml), so the line is the serial run's.
+    from _pytest.mark import _parse_expression
+
+    for flag, given in (("-k", config.option.keyword), ("-m", config.option.markexpr)):
+        if given:
+            _parse_expression(given, f"Wrong expression passed to '{flag}'")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
