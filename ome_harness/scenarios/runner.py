@@ -47,7 +47,7 @@ def worker_count(choice: str, target: str) -> int:
 
 
 @dataclass
-class ScenarioRun:
+class RunOutcome:
     """How a run ended: the exit code, test-report.md if one was written, and why not if none was."""
 
     exit_code: int
@@ -110,7 +110,7 @@ def _no_plugin_autoload() -> Iterator[None]:
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = previous
 
 
-def run_scenarios(out: Path, **options: object) -> ScenarioRun:
+def run_scenarios(out: Path, **options: object) -> RunOutcome:
     """Run pytest in this process; SIGINT/SIGTERM unwind it and still leave an "interrupted" report."""
     out.mkdir(parents=True, exist_ok=True)
     probe = _SessionProbe()
@@ -126,7 +126,7 @@ def run_scenarios(out: Path, **options: object) -> ScenarioRun:
                 shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _run_pytest(out: Path, probe: _SessionProbe, interruption: Interruption, args: list[str]) -> ScenarioRun:
+def _run_pytest(out: Path, probe: _SessionProbe, interruption: Interruption, args: list[str]) -> RunOutcome:
     try:
         with _no_plugin_autoload():
             code: int = pytest.main(args, plugins=[probe])
@@ -141,12 +141,12 @@ def _run_pytest(out: Path, probe: _SessionProbe, interruption: Interruption, arg
                 collector = ScenarioCollector()
             if collector.written is None or collector.interrupted_by is None:
                 collector.write_report(out)
-            return ScenarioRun(interruption.exit_code, collector.written)
+            return RunOutcome(interruption.exit_code, collector.written)
     written = collector.written if collector is not None else None
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
-        return ScenarioRun(2, written, "no scenario matches the -k/-m selection; no report was written")
+        return RunOutcome(2, written, "no scenario matches the -k/-m selection; no report was written")
     if code == pytest.ExitCode.USAGE_ERROR:
         # pytest has said why in one "ERROR: ..." line (a -k/-m that does not parse, a refused run).
-        return ScenarioRun(2, written)
-    return ScenarioRun(EXIT_CODES.get(code, 2), written,
+        return RunOutcome(2, written)
+    return RunOutcome(EXIT_CODES.get(code, 2), written,
                        None if written else "the scenarios could not run (see above); no report was written")
