@@ -303,9 +303,17 @@ def run(
             "--features", help="Also run your own .feature files from this folder (steps: docs/steps.md)."
         ),
     ] = None,
+    workers: Annotated[
+        str,
+        typer.Option(
+            "--workers",
+            help="Scenarios in this many worker processes, or auto: 4 on the emulator (each worker has "
+            "its own), 1 on a container or URL (one OME, scenarios in turn).",
+        ),
+    ] = "auto",
 ) -> None:
     """Diagnose the target, run the Gherkin scenarios, write the run report in every format (exit 0/1/2)."""
-    from ome_harness.scenarios.runner import run_scenarios
+    from ome_harness.scenarios.runner import WorkersError, run_scenarios, worker_count
 
     # The report's own options; everything else is checked in _run_config.
     if fail_on not in ("warn", "error"):
@@ -316,12 +324,17 @@ def run(
     with interruptible_command() as interruption:
         cfg = _run_config(target=target, api_url=api_url, token=token, image=image, config=config, out=out,
                           server_xml=server_xml, endpoints=endpoints, stream_prefix=stream_prefix)
+        try:
+            parallel = worker_count(workers, cfg.target)
+        except WorkersError as exc:
+            fail(str(exc))
         media = {**{f"{p}-url": v for p, v in endpoints.items()}, "server-xml": server_xml,
                  "stream-prefix": stream_prefix}
         result = run_scenarios(cfg.report.out, config=config, target=cfg.target, api_url=api_url, token=token,
                                image=image, allow_mutating=allow_mutating, select=select, tags=tags,
                                verbose=verbose, media={k: str(v) for k, v in media.items() if v is not None},
-                               fail_on=fail_on, team_features=features.resolve() if features else None)
+                               fail_on=fail_on, team_features=features.resolve() if features else None,
+                               workers=parallel)
         # The report is written: a signal from here on changes nothing, the exit code matches the report.
         with interruption.hold():
             if result.exit_code > 128:

@@ -2,8 +2,6 @@
 
 from pytest_bdd import scenarios, when
 
-pytest_plugins = ["ome_harness.scenarios.backend_fixtures", "backend_steps"]
-
 scenarios("backend_auth.feature")
 
 

@@ -12,8 +12,6 @@ from ome_harness.playback.scenario_support import (
     webrtc_view,
 )
 
-pytest_plugins = ["media_steps"]
-
 scenarios("playback.feature")
 
 

@@ -4,8 +4,6 @@ from pytest_bdd import parsers, scenarios, then, when
 
 from ome_harness.scenarios.outcome import attempt, expect_listed, expect_stream_names
 
-pytest_plugins = ["media_steps"]
-
 scenarios("streams_endpoint.feature")
 
 

@@ -10,6 +10,7 @@ import time
 import pytest
 from ome_samples import TOKEN
 
+from ome_harness.checks.api import FRESHNESS_WINDOW_S
 from ome_harness.checks.diagnosis import diagnose
 from ome_harness.emulator import EmulatorServer
 from ome_harness.results import Report, Status
@@ -42,6 +43,8 @@ def test_live_stream_is_read_and_its_stats_move(emulator: EmulatorServer) -> Non
     by_id = {r.id: r for r in report.results}
     assert "stream" in by_id["streams"].summary and "H264 640x352" in by_id["streams"].summary
     assert by_id["metrics"].status is Status.OK and by_id["metrics"].facts["bitrate_bps"] > 0
+    # The second reading came once the counters moved, not at the end of the freshness window.
+    assert by_id["metrics"].facts["sampled_s"] < FRESHNESS_WINDOW_S
 
 
 def test_closed_port_is_diagnosed_as_ome_not_running_on_both_loopbacks(closed_port: int) -> None:

@@ -1,7 +1,8 @@
 """Every command run with one recognisable token: neither it nor its base64 form is printed or written.
 
-`down` is the one command not run: on the shared Docker engine it would remove other runs'
-leftovers (it takes no label to scope it). Its output names containers, never tokens.
+`down` runs last, on a container `up --detach` left with the token: it removes leftovers of any
+run (it takes no label to scope it), which is safe here because the Docker tests run one at a time
+(the xdist group "docker", conftest.py) and `down` keeps containers whose launcher still runs.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import httpx
 
 from ome_harness.emulator import EmulatorServer, EmulatorSettings
 from ome_harness.polling import Ready, poll_until
+from ome_harness.scenarios.container_launch import TOKEN_IN_OME_LOG
 
 pytest_plugins = ["container_fixtures"]
 
@@ -134,8 +136,18 @@ def test_no_command_prints_or_writes_the_token(run_cli, cli_process, tmp_path: P
         code, stderr = up.finish()
     out.append("".join(up.seen) + stderr)
     assert code == 0, stderr
+    # up --detach leaves a container behind; down removes it and keeps its log. Its token is a word OME
+    # writes in its start-up line, so the kept log would show it unless down masks it.
+    detached = run_cli("up", "--detach", "--image", standin_image, "--token", TOKEN_IN_OME_LOG, env=env)
+    assert detached.code == 0, detached.output
+    down = run_cli("down", env=env)
+    assert down.code == 0 and "; log kept in " in down.stdout, down.output
+    kept = Path(down.stdout.split("; log kept in ")[1].split()[0])
+    for text in (detached.output, down.output, kept.read_text()):
+        assert TOKEN_IN_OME_LOG not in text, "down shows or keeps the token"
     written = [p for p in tmp_path.rglob("*") if p.is_file() and p.suffix != ".db"]
     assert any(p.name == "fleet-report.md" for p in written) and any(p.suffix == ".log" for p in written)
+    assert any(p.suffix == ".log" and p.parent.name == "containers" for p in written), "down kept no log"
     for text, where in [
         *((o, "terminal") for o in out),
         *((p.read_text(errors="replace"), str(p)) for p in written),

@@ -14,7 +14,7 @@ from typing import Any
 
 from ome_harness.report.render import renderer
 from ome_harness.results import Report
-from ome_harness.scte35.verify import _cuts as segment_cuts
+from ome_harness.scte35.verify import segment_cuts
 
 BITRATE = "bitrate"
 CUE_TIMELINE = "cue_timeline"

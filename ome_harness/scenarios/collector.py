@@ -49,6 +49,14 @@ def _scenario_run(item: pytest.Item) -> ScenarioRun | None:
         uses_target="ome_target" in getattr(item, "fixturenames", ()))
 
 
+def _collection_order(result: CheckResult) -> tuple[str, str, int, str]:
+    """Results in the order a serial run collects them (module, then feature line), also when xdist
+    workers finish them in another order: the report reads the same however the run was split."""
+    scenario = result.scenario
+    return (result.id.split("::")[0], scenario.feature_file if scenario else "",
+            scenario.line if scenario else 0, result.id)
+
+
 def scenario_of(item: pytest.Item) -> ScenarioRun | None:
     return item.stash.get(SCENARIO_KEY, None)
 
@@ -225,7 +233,8 @@ class ScenarioCollector:
         from ome_harness.report.run_report import run_report
 
         self.note_interruption()
-        return run_report(self.results, {**self.session, "interrupted_by": self.interrupted_by})
+        return run_report(sorted(self.results, key=_collection_order),
+                          {**self.session, "interrupted_by": self.interrupted_by})
 
     def write_report(self, out: Path, report: Report | None = None) -> dict[str, Path]:
         from ome_harness.report.render import write_report

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from ome_harness.child_processes import end_child_processes
-from ome_harness.container.stop_signals import interruptible_command
+from ome_harness.container.stop_signals import Interruption, interruptible_command
 from ome_harness.resources import resource_dir
 from ome_harness.scenarios.collector import ScenarioCollector
 
@@ -18,8 +22,32 @@ from ome_harness.scenarios.collector import ScenarioCollector
 EXIT_CODES = {pytest.ExitCode.OK: 0, pytest.ExitCode.TESTS_FAILED: 1}
 
 
+# Against the emulator each xdist worker runs its own emulator, and the scenarios mostly wait on real
+# time (an encoder publishing, a viewer watching): 4 workers kept 2 cores ~50 % busy and took the
+# bundled run from ~40 s to under 20 s (README, "Measured").
+EMULATOR_WORKERS = 4
+
+
+class WorkersError(ValueError):
+    """--workers that cannot be honoured (not a number, or parallel runs against one container)."""
+
+
+def worker_count(choice: str, target: str) -> int:
+    """`--workers`: "auto" is parallel on the emulator and in turn on one OME (a container or a URL, where
+    parallel scenarios would share the one server); a number is taken as given, except for a container
+    (every worker would launch its own OME)."""
+    if choice == "auto":
+        return EMULATOR_WORKERS if target == "emulator" else 1
+    if not choice.isdigit() or int(choice) < 1:
+        raise WorkersError(f"--workers {choice!r}: a number of 1 or more, or auto")
+    if int(choice) > 1 and target == "container":
+        raise WorkersError("--workers: a container run launches one OME and runs its scenarios in turn "
+                           "(use 1, or --target emulator / url for parallel scenarios)")
+    return int(choice)
+
+
 @dataclass
-class ScenarioRun:
+class RunOutcome:
     """How a run ended: the exit code, test-report.md if one was written, and why not if none was."""
 
     exit_code: int
@@ -40,11 +68,14 @@ class _SessionProbe:
 def pytest_args(out: Path, *, config: Path | None, target: str | None, api_url: str | None, token: str | None,
                 image: str | None, allow_mutating: bool, select: str | None, tags: str | None,
                 verbose: bool, media: dict[str, str | None] | None = None, fail_on: str = "error",
-                team_features: Path | None = None) -> list[str]:
+                team_features: Path | None = None, workers: int = 1) -> list[str]:
     """`media`: --omh-* options for where media goes (rtmp-url, srt-url, llhls-url, webrtc-url, server-xml,
-    stream-prefix)."""
+    stream-prefix). `workers` > 1 runs the scenarios in that many pytest-xdist worker processes."""
     steps, features = resource_dir("steps"), resource_dir("features")
-    args = [str(steps), "-p", "ome_harness.scenarios.plugin", "-p", "no:cacheprovider",
+    # Only the plugins the scenarios need, named here (plugin autoload is off, see run_scenarios).
+    plugins = ["pytest_bdd.plugin", "ome_harness.scenarios.plugin",
+               *(["xdist.plugin", "ome_harness.scenarios.parallel"] if workers > 1 else [])]
+    args = [str(steps), *(arg for name in plugins for arg in ("-p", name)), "-p", "no:cacheprovider",
             # An empty ini keeps a user's own pytest configuration (in the folder they run from) out of it.
             "-c", os.devnull, "--rootdir", str(steps.parent), "-o", f"bdd_features_base_dir={features}",
             # The plugin writes every report file (junit.xml included) from the results it collected.
@@ -58,33 +89,64 @@ def pytest_args(out: Path, *, config: Path | None, target: str | None, api_url: 
             args += [flag, str(value)]
     if allow_mutating:
         args.append("--omh-allow-mutating")
+    if workers > 1:
+        # One scenario at a time to whichever worker is free, in the order parallel.py gives (long first).
+        args += ["-n", str(workers), "--dist", "load", "--maxschedchunk", "1"]
     return args
 
 
-def run_scenarios(out: Path, **options: object) -> ScenarioRun:
+@contextlib.contextmanager
+def _no_plugin_autoload() -> Iterator[None]:
+    """Every pytest plugin installed next to the harness (hypothesis, schemathesis, locust's: 2 s of
+    imports per process, measured) stays out of a run; xdist's workers inherit the setting."""
+    previous = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = previous
+
+
+def run_scenarios(out: Path, **options: object) -> RunOutcome:
     """Run pytest in this process; SIGINT/SIGTERM unwind it and still leave an "interrupted" report."""
     out.mkdir(parents=True, exist_ok=True)
     probe = _SessionProbe()
     with interruptible_command() as interruption:
+        # pytest's own temporary folders (xdist makes one per worker) go here and are removed with it,
+        # not left under /tmp/pytest-of-USER.
+        scratch = Path(tempfile.mkdtemp(prefix="omh-run-"))
         try:
-            code: int = pytest.main(pytest_args(out, **options), plugins=[probe])  # type: ignore[arg-type]
-        except KeyboardInterrupt:
-            # Before pytest's session took over (loading plugins, parsing options): nothing ran yet.
-            code = pytest.ExitCode.INTERRUPTED
-        with interruption.hold():
-            collector = probe.collector
-            if interruption.name is not None:
-                end_child_processes()
-                if collector is None:
-                    collector = ScenarioCollector()
-                if collector.written is None or collector.interrupted_by is None:
-                    collector.write_report(out)
-                return ScenarioRun(interruption.exit_code, collector.written)
+            return _run_pytest(out, probe, interruption, [*pytest_args(out, **options),  # type: ignore[arg-type]
+                                                          "--basetemp", str(scratch / "pytest")])
+        finally:
+            with interruption.hold():
+                shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run_pytest(out: Path, probe: _SessionProbe, interruption: Interruption, args: list[str]) -> RunOutcome:
+    try:
+        with _no_plugin_autoload():
+            code: int = pytest.main(args, plugins=[probe])
+    except KeyboardInterrupt:
+        # Before pytest's session took over (loading plugins, parsing options): nothing ran yet.
+        code = pytest.ExitCode.INTERRUPTED
+    with interruption.hold():
+        collector = probe.collector
+        if interruption.name is not None:
+            end_child_processes()
+            if collector is None:
+                collector = ScenarioCollector()
+            if collector.written is None or collector.interrupted_by is None:
+                collector.write_report(out)
+            return RunOutcome(interruption.exit_code, collector.written)
     written = collector.written if collector is not None else None
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
-        return ScenarioRun(2, written, "no scenario matches the -k/-m selection; no report was written")
+        return RunOutcome(2, written, "no scenario matches the -k/-m selection; no report was written")
     if code == pytest.ExitCode.USAGE_ERROR:
         # pytest has said why in one "ERROR: ..." line (a -k/-m that does not parse, a refused run).
-        return ScenarioRun(2, written)
-    return ScenarioRun(EXIT_CODES.get(code, 2), written,
+        return RunOutcome(2, written)
+    return RunOutcome(EXIT_CODES.get(code, 2), written,
                        None if written else "the scenarios could not run (see above); no report was written")

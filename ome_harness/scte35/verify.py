@@ -331,7 +331,7 @@ def _cue_in_due_before(sent: CueSent, tolerance: CueTolerance, rendition: Rendit
     return time.monotonic() + seconds_until_due < deadline
 
 
-def _cuts(rendition: Rendition) -> list[tuple[datetime, float]]:
+def segment_cuts(rendition: Rendition) -> list[tuple[datetime, float]]:
     """Boundaries that end a segment shorter than the target: cuts, not the regular cadence."""
     short = rendition.target - max(rendition.part_target, 0.1)
     return [(b.start, a.duration) for a, b in zip(rendition.segments, rendition.segments[1:], strict=False)
@@ -342,7 +342,7 @@ def _nearest_cut(rendition: Rendition, at: datetime, tolerance: CueTolerance, *,
                  ) -> tuple[datetime | None, float | None]:
     late = tolerance.late_s(rendition.part_target or 0.5) + grid_s
     best: tuple[datetime | None, float | None] = (None, None)
-    for boundary, _ in _cuts(rendition):
+    for boundary, _ in segment_cuts(rendition):
         offset = (boundary - at).total_seconds()
         if -tolerance.early_s <= offset <= late and (best[1] is None or abs(offset) < abs(best[1])):
             best = (boundary, offset)
