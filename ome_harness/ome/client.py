@@ -204,7 +204,7 @@ class OmeClient:
         except UnicodeError as exc:
             self._record(method, path, None, started, error=type(exc).__name__)
             raise _unreachable(url, exc) from exc
-        except (httpcore.RemoteProtocolError, httpcore.ReadError, httpcore.WriteError) as exc:
+        except (httpcore.ProtocolError, httpcore.NetworkError) as exc:  # read, write, close, protocol
             # A connection was made, but what answered does not speak HTTP (or hung up mid-answer).
             self._record(method, path, None, started, error=type(exc).__name__)
             if _hung_up(exc):
