@@ -1,4 +1,4 @@
-"""A total deadline per request, headers included: httpx bounds each read, not a peer that trickles.
+"""A total deadline per request, headers included: httpcore bounds each read, not a trickling peer.
 
 httpcore's read timeout restarts with every byte, so a peer answering one byte a second (status line
 and headers too) never trips it. The OME client sets a deadline for the current thread; every
@@ -73,6 +73,8 @@ class _DeadlineBackend(httpcore.SyncBackend):
 
 
 def deadline_pool(ssl_context: ssl.SSLContext) -> httpcore.ConnectionPool:
-    """httpcore's keep-alive pool (as httpx builds it: no proxy, no limits) whose connections honour
-    `deadline()`."""
-    return httpcore.ConnectionPool(ssl_context=ssl_context, network_backend=_DeadlineBackend())
+    """httpcore's keep-alive pool as httpx builds it (no proxy, no connection limit, idle connections
+    dropped after 5 s, before a server's own keep-alive timeout closes them under a request), whose
+    connections honour `deadline()`."""
+    return httpcore.ConnectionPool(ssl_context=ssl_context, keepalive_expiry=5.0,
+                                   network_backend=_DeadlineBackend())
