@@ -40,7 +40,8 @@ def test_a_parallel_run_reports_the_same_scenarios_in_the_same_order_and_leaves_
     (["--workers", "0"], "--workers '0': a number of 1 or more, or auto"),
     (["--target", "container", "--workers", "2"], "a container run launches one OME"),
 ])
-def test_workers_that_cannot_be_honoured_are_refused_in_one_line(run_cli, args: list[str], message: str) -> None:
+def test_workers_that_cannot_be_honoured_are_refused_in_one_line(
+        run_cli, args: list[str], message: str) -> None:
     run = run_cli("run", *args)
     assert run.code == 2, run.output
     assert message in run.stderr and "Traceback" not in run.stderr
