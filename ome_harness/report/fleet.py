@@ -11,13 +11,10 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
-
 from ome_harness.fleet.model import FleetReport
 from ome_harness.redaction import Redactor
 from ome_harness.report.junit import junit_case
-from ome_harness.report.render import render_markdown
-from ome_harness.resources import resource_dir
+from ome_harness.report.render import environment, render_markdown, render_template
 from ome_harness.results import Report, Status
 
 BASENAME = "fleet-report"
@@ -26,14 +23,6 @@ BASENAME = "fleet-report"
 def _demoted(markdown: str, name: str) -> str:
     text = re.sub(r"^(#{1,5}) ", r"#\1 ", markdown, flags=re.MULTILINE)
     return re.sub(r"\A## ", f"## {name} — ", text)
-
-
-def _templates(template_dir: Path | None) -> Environment:
-    # As the single-target report: a user's folder first, ours behind it.
-    folders = [str(template_dir)] if template_dir else []
-    loader = ChoiceLoader([FileSystemLoader([*folders, str(resource_dir("templates"))])])
-    return Environment(loader=loader, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                       keep_trailing_newline=True, autoescape=False)
 
 
 def _node_suite(report: Report, name: str, api_url: str) -> ET.Element:
@@ -51,11 +40,10 @@ def render_fleet_markdown(report: FleetReport, template_dir: Path | None = None)
         (s.row.name, _demoted(render_markdown(s.report, template_dir), s.row.name)) for s in report.targets
     ]
     emulated = [s.row.name for s in report.targets if s.row.emulator]
-    text = (
-        _templates(template_dir)
-        .get_template(f"{BASENAME}.md.j2")
-        .render(report=report, sections=sections, emulated=emulated)
-    )
+    # As the single-target report: a user's template folder first, ours behind it; a broken override
+    # is named with its file and line.
+    text = render_template(environment(template_dir), f"{BASENAME}.md.j2", report=report, sections=sections,
+                           emulated=emulated)
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
