@@ -76,6 +76,9 @@ def pytest_args(out: Path, *, config: Path | None, target: str | None, api_url: 
     plugins = ["pytest_bdd.plugin", "ome_harness.scenarios.plugin",
                *(["xdist.plugin", "ome_harness.scenarios.parallel"] if workers > 1 else [])]
     args = [str(steps), *(arg for name in plugins for arg in ("-p", name)), "-p", "no:cacheprovider",
+            # pytest collects garbage five times at exit to report unraisable exceptions: ~0.3 s per
+            # process, each xdist worker included; a scenario run reports its own failures.
+            "-p", "no:unraisableexception",
             # An empty ini keeps a user's own pytest configuration (in the folder they run from) out of it.
             "-c", os.devnull, "--rootdir", str(steps.parent), "-o", f"bdd_features_base_dir={features}",
             # The plugin writes every report file (junit.xml included) from the results it collected.
