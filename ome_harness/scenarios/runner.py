@@ -23,8 +23,8 @@ EXIT_CODES = {pytest.ExitCode.OK: 0, pytest.ExitCode.TESTS_FAILED: 1}
 
 
 # Against the emulator each xdist worker runs its own emulator, and the scenarios mostly wait on real
-# time (an encoder publishing, a viewer watching): 4 workers kept 2 cores ~50 % busy and took the
-# bundled run from ~40 s to under 20 s (README, "Measured").
+# time (an encoder publishing, a viewer watching): with 4 workers the bundled run took 15.5 s instead
+# of 39 s on 2 cores; 6 gained nothing beyond the noise (bench/README.md, run_split.py).
 EMULATOR_WORKERS = 4
 
 
@@ -120,13 +120,15 @@ def run_scenarios(out: Path, **options: object) -> RunOutcome:
     with interruptible_command() as interruption:
         # pytest's own temporary folders (xdist makes one per worker) go here and are removed with it,
         # not left under /tmp/pytest-of-USER.
-        scratch = Path(tempfile.mkdtemp(prefix="omh-run-"))
+        scratch: Path | None = None
         try:
+            scratch = Path(tempfile.mkdtemp(prefix="omh-run-"))
             return _run_pytest(out, probe, interruption, [*pytest_args(out, **options),  # type: ignore[arg-type]
                                                           "--basetemp", str(scratch / "pytest")])
         finally:
             with interruption.hold():
-                shutil.rmtree(scratch, ignore_errors=True)
+                if scratch is not None:
+                    shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _run_pytest(out: Path, probe: _SessionProbe, interruption: Interruption, args: list[str]) -> RunOutcome:
