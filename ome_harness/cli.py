@@ -149,10 +149,11 @@ def diagnose(
                 api_url=target.api_url if target else cfg.api.url if cfg.target == "url" else None,
                 token=target.token if target else None)
         with interruption.hold():
-            interruption.reported = interruption.name is not None
             if interruption.name and not report.interrupted_by:
                 report = interrupted_connection_report(interruption.name, kind=report.target.kind,
                                                        api_url=report.target.api_url, token=None)
+            # This report is the verdict: a signal from here on (while it is written, say) changes nothing.
+            interruption.settle()
             try:
                 files = write_report(report, cfg.report.out, secrets=secrets,
                                      template_dir=cfg.report.template_dir)

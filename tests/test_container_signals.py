@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import subprocess
 import sys
@@ -118,3 +120,35 @@ def test_after_a_held_command_ends_signals_are_dropped_until_the_process_exits()
               "signal.raise_signal(signal.SIGINT)\n"
               "sys.exit(7)\n")
     assert subprocess.run([sys.executable, "-c", script], timeout=30).returncode == 7
+
+
+def test_once_the_verdict_is_settled_a_signal_is_recorded_and_changes_nothing() -> None:
+    with interruptible_command() as interruption:
+        interruption.settle()
+        signal.raise_signal(signal.SIGTERM)  # no Terminated: the report being written stays the verdict
+        assert interruption.reported
+    assert interruption.name == "SIGTERM"
+
+
+# The signal lands while diagnose writes its report (the chaos test hit this once in ~40 runs).
+SIGNAL_WHILE_WRITING = (
+    "import os, signal, sys\n"
+    "import ome_harness.report as report\n"
+    "write = report.write_report\n"
+    "def signalled(*args, **kwargs):\n"
+    "    os.kill(os.getpid(), signal.SIGTERM)\n"
+    "    return write(*args, **kwargs)\n"
+    "report.write_report = signalled\n"
+    "from ome_harness.cli import main\n"
+    "sys.argv = ['ome-harness', *sys.argv[1:]]\n"
+    "main()\n")
+
+
+def test_a_signal_while_the_report_is_written_leaves_the_reports_exit_code(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMH_")}
+    command = [sys.executable, "-c", SIGNAL_WHILE_WRITING, "diagnose", "--emulator",
+               "--out", str(tmp_path / "out")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    written = json.loads((tmp_path / "out" / "connection-report.json").read_text())
+    assert (result.returncode, written["exit_code"]) == (0, 0), result.stderr
+    assert "interrupted" not in result.stderr

@@ -104,6 +104,12 @@ class Interruption:
         if first and not self._held:
             raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
+    def settle(self) -> None:
+        """The command's verdict is decided (its report is being or has been written): from now on a signal
+        is recorded, never raised, and changes neither the report nor the exit code."""
+        self._held += 1
+        self.reported = True
+
     @contextlib.contextmanager
     def hold(self) -> Iterator[None]:
         """Record signals without raising while the block cleans up; the caller looks at `signum` after."""

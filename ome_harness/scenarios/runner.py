@@ -139,6 +139,9 @@ def _run_pytest(out: Path, probe: _SessionProbe, interruption: Interruption, arg
         # Before pytest's session took over (loading plugins, parsing options): nothing ran yet.
         code = pytest.ExitCode.INTERRUPTED
     with interruption.hold():
+        # The run's report is written (or, interrupted, about to be): it is the verdict, and a signal
+        # from here on changes neither it nor the exit code.
+        interruption.settle()
         collector = probe.collector
         if interruption.name is not None:
             end_child_processes()
