@@ -1,4 +1,5 @@
-"""Chaos: SIGINT/SIGTERM at random moments of `run --target container` and `diagnose --launch`.
+"""Chaos: SIGINT/SIGTERM at random moments of `run --target container`, `run --target emulator` (its
+scenarios in xdist workers) and `diagnose --launch`.
 
 Whenever the signal lands — while OME starts, while scenarios run, during removal, while the
 report is written — afterwards no container (by this run's label), no process (by an environment
@@ -6,11 +7,10 @@ marker every child inherits), no temporary file and no copy of the token exists,
 code and the report agree: an interrupted run says so and exits 128 + the signal; a run the
 signal reached only after its report was written stays what it was.
 
-Bounded: 10 runs of each command (OMH_CHAOS_RUNS for more; `-k connectivity` keeps a run to one
-container and three scenarios), each signalled within the time an undisturbed run (timed first)
-takes: 80–130 s for all 22 runs here, depending on load. Set OMH_CHAOS_SEED to replay a failure; the seed is
-in every assertion
-message.
+Bounded: 10 runs of each command (OMH_CHAOS_RUNS for more; `-k connectivity` keeps a container run
+to one container and three scenarios, the emulator run to about ten scenarios), each signalled
+within the time an undisturbed run (timed first) takes: 140–200 s for all 33 runs here, depending
+on load. Set OMH_CHAOS_SEED to replay a failure; the seed is in every assertion message.
 """
 
 from __future__ import annotations
@@ -30,12 +30,15 @@ pytestmark = [pytest.mark.docker, pytest.mark.container]
 
 RUNS_PER_COMMAND = int(os.environ.get("OMH_CHAOS_RUNS") or 10)
 SEED = int(os.environ.get("OMH_CHAOS_SEED") or time.time_ns() % 2**32)
-REPORTS = {"run": "results.json", "diagnose": "connection-report.json"}
+REPORTS = {"run": "results.json", "run-workers": "results.json", "diagnose": "connection-report.json"}
 
 
 def _args(command: str, image: str) -> list[str]:
     if command == "run":
         return ["run", "--target", "container", "--image", image, "-k", "connectivity"]
+    if command == "run-workers":
+        # The emulator in 4 xdist workers, each with its own ffmpeg and backend database.
+        return ["run", "--target", "emulator", "-k", "ingest or backend_lifecycle or connectivity"]
     return ["diagnose", "--launch", "--image", image]
 
 
@@ -61,7 +64,7 @@ def _check_agreement(probe: LeftoverProbe, command: str, signum: int, run: Finis
     return "finished first"
 
 
-@pytest.mark.parametrize("command", ["run", "diagnose"])
+@pytest.mark.parametrize("command", ["run", "run-workers", "diagnose"])
 def test_random_signals_leave_nothing_behind_and_the_report_says_what_happened(
         tmp_path: Path, docker_engine: docker.DockerClient, standin_image: str, command: str) -> None:
     chance = random.Random(f"{SEED}-{command}")
