@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -37,8 +37,18 @@ def open_database(url: str) -> tuple[Engine, sessionmaker[Session]]:
         raise ConfigError(f"no driver for {describe_db_url(url)}: {exc}") from None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         event.listen(engine, "connect", _sqlite_wal)
-    Base.metadata.create_all(engine)
+    _create_tables(engine)
     return engine, sessionmaker(engine, expire_on_commit=False)
+
+
+def _create_tables(engine: Engine) -> None:
+    """The tables, once. Several reference backends may share one database (`run --workers` with
+    backend.reference_db_url): two that both find a table missing both create it, and PostgreSQL refuses
+    the second; by then the table exists, and a second pass finds it."""
+    try:
+        Base.metadata.create_all(engine)
+    except (IntegrityError, ProgrammingError):
+        Base.metadata.create_all(engine)
 
 
 def _sqlite_wal(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
