@@ -6,37 +6,25 @@ the shipped file equal to what the model says and validates real reports against
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from ome_harness.fleet.model import FleetReport
-from ome_harness.results import Status
+from ome_harness.report import schema
 
 SCHEMA_PATH = Path(__file__).with_name("fleet-report.schema.json")
 
 
 def fleet_schema() -> dict[str, Any]:
-    schema = FleetReport.model_json_schema(mode="serialization")
-    # render_fleet_json adds the verdict fields a pipeline reads first.
-    schema["properties"] |= {
-        "status": {"enum": [s.value for s in Status]},
-        "exit_code": {"type": "integer", "enum": [0, 1]},
+    # render_fleet_json adds the verdict and the names of the failed nodes.
+    return schema.closed_schema(FleetReport, {
+        **schema.VERDICT_PROPERTIES,
         "failed": {"type": "array", "items": {"type": "string"}},
-    }
-    for definition in [schema, *schema.get("$defs", {}).values()]:
-        if "properties" in definition:
-            definition["additionalProperties"] = False
-    schema["required"] = sorted(
-        {*schema.get("required", []), "status", "exit_code", "failed", "schema_version"}
-    )
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://github.com/ome-harness/ome-harness/fleet-report.schema.json"
-    return schema
+    }, SCHEMA_PATH.name)
 
 
 def schema_text() -> str:
-    return json.dumps(fleet_schema(), indent=2, sort_keys=True) + "\n"
+    return schema.schema_text(fleet_schema())
 
 
 if __name__ == "__main__":
