@@ -29,6 +29,7 @@ from ome_harness import __version__  # noqa: E402
 from ome_harness.cli_support import (  # noqa: E402
     check_file,
     check_out_folder,
+    check_target_flags,
     check_template_dir,
     check_url_flag,
     configure,
@@ -214,14 +215,8 @@ def _diagnose_config(
         fail(f"--playback {playback!r}: give a stream name of the application (no '/' or '?')")
     if llhls_url is not None and playback is None:
         fail("--llhls-url is the LL-HLS address for --playback: give --playback STREAM too")
-    refuse_together({"--emulator": use_emulator, "--launch": launch}, "choose one target")
-    own = "--emulator" if use_emulator else "--launch" if launch else None
-    if own is not None:
-        refuse_together({own: True, "--api-url": api_url is not None},
-                        f"{own} diagnoses the harness's own OME, --api-url names another one")
-        refuse_together({own: True, "--token": token is not None},
-                        f"{own} starts an OME with its own token; --token is for --api-url")
-    check_url_flag(api_url)
+    check_target_flags(use_emulator=use_emulator, launch=launch, api_url=api_url, token=token,
+                       verb="diagnoses")
     check_file(server_xml, "--server-xml")
     check_file(env_file, "--env-file")
     target_kind = "emulator" if use_emulator else "container" if launch else None

@@ -51,6 +51,20 @@ def refuse_together(given: dict[str, bool], reason: str) -> None:
         fail(f"{' and '.join(named)} cannot be used together: {reason}")
 
 
+def check_target_flags(*, use_emulator: bool, launch: bool, api_url: str | None, token: str | None,
+                       verb: str) -> None:
+    """--emulator / --launch (the harness's own OME) against --api-url / --token (someone else's): one line
+    for a mix that cannot mean anything, then the API URL's own check."""
+    refuse_together({"--emulator": use_emulator, "--launch": launch}, "choose one target")
+    own = "--emulator" if use_emulator else "--launch" if launch else None
+    if own is not None:
+        refuse_together({own: True, "--api-url": api_url is not None},
+                        f"{own} {verb} the harness's own OME, --api-url names another one")
+        refuse_together({own: True, "--token": token is not None},
+                        f"{own} starts an OME with its own token; --token is for --api-url")
+    check_url_flag(api_url)
+
+
 def check_out_folder(out: Path) -> Path:
     """The report folder exists (created now) and is writable, before any check or scenario runs."""
     if out.exists() and not out.is_dir():

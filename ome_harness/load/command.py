@@ -10,10 +10,10 @@ import typer
 
 from ome_harness.cli_support import (
     check_out_folder,
+    check_target_flags,
     check_url_flag,
     configure,
     fail,
-    refuse_together,
 )
 from ome_harness.load.settings import (
     MAX_DURATION_S,
@@ -85,14 +85,7 @@ def load(
     from ome_harness.target import open_target
     from ome_harness.target.media_addresses import MediaAddressUnknown, MediaNotOffered
 
-    refuse_together({"--emulator": use_emulator, "--launch": launch}, "choose one target")
-    own = "--emulator" if use_emulator else "--launch" if launch else None
-    if own is not None:
-        refuse_together({own: True, "--api-url": api_url is not None},
-                        f"{own} loads the harness's own OME, --api-url names another one")
-        refuse_together({own: True, "--token": token is not None},
-                        f"{own} starts an OME with its own token; --token is for --api-url")
-    check_url_flag(api_url)
+    check_target_flags(use_emulator=use_emulator, launch=launch, api_url=api_url, token=token, verb="loads")
     check_url_flag(llhls_url, "--llhls-url")
     if importlib.util.find_spec("locust") is None:  # found without importing it (gevent would patch us)
         fail("load needs Locust: pip install 'ome-harness[load]'")
