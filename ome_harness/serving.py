@@ -44,10 +44,13 @@ class LoopbackServer:
     """Serve `app` on `hosts`:`port`; a context manager that always closes its sockets."""
 
     def __init__(self, app: Any, hosts: tuple[str, ...], port: int = 0, *, name: str = "asgi",
-                 lifespan: str = "off", start_timeout: float = 10.0) -> None:
+                 lifespan: str = "off", start_timeout: float = 10.0,
+                 sockets: list[socket.socket] | None = None) -> None:
+        """`sockets`: already bound and listening (one server for many ports, emulator/multiport.py);
+        they are closed with the server."""
         self.app, self.hosts, self.name = app, hosts, name
         self._requested_port, self._lifespan, self._start_timeout = port, lifespan, start_timeout
-        self._sockets: list[socket.socket] = []
+        self._sockets: list[socket.socket] = list(sockets or [])
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 

@@ -8,21 +8,16 @@ Only the REST API is served per node (no RTMP, SRT or LL-HLS).
 
 from __future__ import annotations
 
-import contextlib
 import socket
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-import uvicorn
 
 from ome_harness.addresses import dial_host
 from ome_harness.emulator.api import OmeApi
 from ome_harness.emulator.edge import EdgeApi, EdgeOrigin
 from ome_harness.emulator.state import EmulatorState
-from ome_harness.polling import Ready, poll_until
-from ome_harness.serving import bind_sockets
+from ome_harness.serving import LoopbackServer, bind_sockets
 
 
 @dataclass
@@ -61,8 +56,7 @@ class EmulatorFleet:
         self.nodes: list[EmulatedNode] = []
         self._app = _ByLocalPort()
         self._sockets: list[socket.socket] = []
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
 
     def add(
         self,
@@ -91,37 +85,10 @@ class EmulatorFleet:
         return node
 
     def start(self) -> EmulatorFleet:
-        config = uvicorn.Config(
-            self._app,
-            log_level="warning",
-            access_log=False,
-            server_header=False,
-            lifespan="off",
-            timeout_graceful_shutdown=1,
-            backlog=128,
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": self._sockets}, name="ome-emulator-fleet", daemon=True
-        )
-        self._thread.start()
-        server = self._server
+        self._server = LoopbackServer(self._app, (self.host,), name="ome-emulator-fleet", start_timeout=30,
+                                      sockets=self._sockets)
         try:
-            poll_until(
-                lambda: (
-                    Ready(True)
-                    if server.started
-                    else (
-                        "the server thread died"
-                        if not self._thread or not self._thread.is_alive()
-                        else "starting"
-                    )
-                ),
-                deadline_s=30,
-                what="the emulated fleet to serve",
-                interval_s=0.01,
-                max_interval_s=0.2,
-            )
+            self._server.start()
         except Exception:
             self.stop()
             raise
@@ -129,16 +96,10 @@ class EmulatorFleet:
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+            self._server.stop()  # closes every node's socket
         for node in self.nodes:
             if isinstance(node.api, EdgeApi):
                 node.api.close()
-        for sock in self._sockets:
-            with contextlib.suppress(OSError):
-                sock.close()
 
     def __enter__(self) -> EmulatorFleet:
         return self.start()
