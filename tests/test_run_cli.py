@@ -75,3 +75,14 @@ def test_the_container_feature_is_skipped_with_its_reason_when_the_target_is_not
     assert [r["status"] for r in scenarios] == ["SKIP", "SKIP"], data["counts"]
     assert all("--target emulator names none (run it with --target container" in r["summary"]
                for r in scenarios)
+
+
+def test_a_run_loads_no_pytest_plugin_installed_beside_the_harness(run_cli, tmp_path: Path) -> None:
+    # hypothesis, schemathesis and Locust install pytest plugins in this environment (~2 s of imports
+    # per process); pytest's header lists every plugin it loaded from the environment.
+    run = run_cli("run", "--target", "emulator", "--out", str(tmp_path / "out"), "-k", "names_its_version",
+                  "--workers", "1", "--verbose")
+    assert run.code == 0, run.output
+    assert "test session starts" in run.stdout
+    for plugin in ("hypothesis", "schemathesis", "locust", "anyio"):
+        assert plugin not in run.stdout, f"the {plugin} pytest plugin was loaded"
