@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -98,14 +99,12 @@ def run_checks(checks: list[Check], ctx: CheckContext, *, workers: int = 8) -> l
     workers=1: the checks that need nothing (tcp, api) still start at once — each may wait out a
     timeout and those must not add up — but whatever they unblock runs in turn on their thread.
     """
-    if workers == 1:
-        schedule = _Schedule(checks, ctx, _BESIDE, in_turn=True)
+    in_turn = workers == 1
+    with contextlib.ExitStack() as own_pool:
+        pool = _BESIDE if in_turn else own_pool.enter_context(
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="omh-check"))
+        schedule = _Schedule(checks, ctx, pool, in_turn=in_turn)
         schedule.start()
         schedule.finished.wait()
-    else:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="omh-check") as pool:
-            schedule = _Schedule(checks, ctx, pool, in_turn=False)
-            schedule.start()
-            schedule.finished.wait()
     order = {c.id: i for i, c in enumerate(checks)}
     return sorted(schedule.done.values(), key=lambda r: order[r.id])
