@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
+from leftover_probe import LeftoverProbe
 
 from ome_harness.scenarios.parallel import list_schedule_order
 
@@ -56,3 +59,18 @@ def test_the_costliest_scenarios_are_handed_out_first_one_per_worker() -> None:
     assert order[:4] == ["watch-1", "api-4", "watch-2", "api-3"]
     # Then the rest, costliest first, in the order they were collected.
     assert order[4:] == ["publish-1", "publish-2", "api-1", "api-2"]
+
+
+def test_a_signal_while_workers_start_waits_until_they_can_clean_up(tmp_path: Path) -> None:
+    """SIGINT lands between starting a worker's Python and sending it execnet's bootstrap (injected): the
+    run still ends as interrupted, says so in one line, and leaves no worker behind."""
+    probe = LeftoverProbe(tmp_path)
+    injected = str(Path(__file__).parent / "injected")
+    proc = probe.start("run", "--target", "emulator", "--workers", "3", "-m", READ_ONLY,
+                       PYTEST_PLUGINS="signal_while_workers_start",
+                       PYTHONPATH=os.pathsep.join(filter(None, [injected, os.environ.get("PYTHONPATH")])))
+    _, stderr = proc.communicate(timeout=120)  # the run signals itself
+    assert "Traceback" not in stderr, stderr[-3000:]
+    assert proc.returncode == 128 + signal.SIGINT, stderr[-3000:]
+    assert probe.report("results.json")["interrupted_by"] == "SIGINT"
+    assert probe.leftovers() == []

@@ -9,13 +9,18 @@ it takes over SIGINT/SIGTERM in each worker for the worker's whole life.
 - Signals: each worker takes SIGINT/SIGTERM over for its whole life and unwinds like a serial run
   (stops its ffmpeg and its emulator, removes its temporary database) before it exits. Ctrl-C in a
   terminal reaches every process of the group; `kill` reaches only the controller, which ends its
-  children (the workers) with SIGTERM once pytest returns (scenarios/runner.py).
+  children (the workers) with SIGTERM once pytest returns (scenarios/runner.py). While the workers
+  start, the controller blocks both signals: a signal between starting a worker's Python and sending
+  it execnet's bootstrap would leave the worker reading an empty line (a SyntaxError traceback, seen
+  in CI). The workers inherit the block and lift it once their own handler is in place, so a signal
+  that came meanwhile is handled then, with cleanup, instead of killing them half-started.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Generator
 from typing import TypeVar
 
 import pytest
@@ -25,6 +30,7 @@ from ome_harness.container.stop_signals import interruptible_command
 T = TypeVar("T")
 
 _WORKER_SIGNALS = pytest.StashKey[contextlib.ExitStack]()
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 # A scenario's rough cost by its marks: a viewer watching waits longest, an encoder publishing next,
 # API calls answer in milliseconds. Only the order matters.
@@ -42,6 +48,20 @@ def pytest_configure(config: pytest.Config) -> None:
         stack = contextlib.ExitStack()
         stack.enter_context(interruptible_command())
         config.stash[_WORKER_SIGNALS] = stack
+        # Blocked since the controller started this process (below): a pending signal is handled now.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionstart(session: pytest.Session) -> Generator[None, None, None]:
+    """xdist starts the workers in the controller's pytest_sessionstart: SIGINT/SIGTERM wait until it has."""
+    if _is_worker(session.config):
+        return (yield)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        return (yield)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # a signal that came meanwhile raises here
 
 
 def _refuse_unparsable_selection(config: pytest.Config) -> None:
