@@ -34,6 +34,7 @@ from ome_harness.cli_support import (  # noqa: E402
     check_url_flag,
     configure,
     fail,
+    is_folder,
     refuse_together,
 )
 from ome_harness.config import ConfigError, HarnessConfig, scenario_target  # noqa: E402
@@ -314,7 +315,8 @@ def run(
     # The report's own options; everything else is checked in _run_config.
     if fail_on not in ("warn", "error"):
         fail(f"--fail-on {fail_on!r}: choose warn or error")
-    if features is not None and not (features.is_dir() and any(features.rglob("*.feature"))):
+    if features is not None and not (is_folder(features, "--features")
+                                     and any(features.rglob("*.feature"))):
         fail(f"--features {features}: not a folder with .feature files")
     endpoints = {"rtmp": rtmp_url, "srt": srt_url, "llhls": llhls_url, "webrtc": webrtc_url}
     with interruptible_command() as interruption:
@@ -490,6 +492,25 @@ def _exit_after_a_signal_while_reading_options(interruption: Interruption | None
     sys.exit(interruption.exit_code)
 
 
+def _run_app() -> None:
+    """The app, with Click's refusals (a value of the wrong type, an unknown option or command) as one
+    line like every other bad input: Typer's own mode prints them as a usage text and a framed box."""
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
+    try:
+        code = app(standalone_mode=False, prog_name="ome-harness")
+    except NoArgsIsHelpError as exc:  # `ome-harness` alone: the help, as before
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ClickException as exc:
+        message = " ".join(exc.format_message().split())
+        ctx = exc.ctx if isinstance(exc, UsageError) else None
+        hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+        typer.echo(f"ome-harness: error: {message}{hint}", err=True)
+        sys.exit(exc.exit_code)
+    sys.exit(code or 0)
+
+
 def main() -> None:
     # From the first moment the command is known: a signal while options and configuration are read
     # is already an interruption (exit 128 + N, one line), and the command's own handling takes over.
@@ -499,7 +520,7 @@ def main() -> None:
     try:
         with signals as interruption:
             try:
-                app()
+                _run_app()
             except SystemExit as exc:
                 _exit_after_a_signal_while_reading_options(interruption, exc)
                 raise

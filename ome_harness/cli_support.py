@@ -23,8 +23,7 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def configure(config_path: Path | str | None, overrides: dict[str, Any]) -> HarnessConfig:
     """The merged configuration (file, OMH_* environment, flags), validated as a whole, or exit 2."""
-    if config_path is not None and not Path(config_path).is_file():
-        fail(f"--config {config_path}: no such file")
+    check_file(Path(config_path) if config_path is not None else None, "--config")
     try:
         cfg = load_config(config_path, overrides)
     except ConfigError as exc:
@@ -39,9 +38,28 @@ def check_url_flag(url: str | None, option: str = "--api-url") -> None:
         fail(f"{option}: {problem}")
 
 
+def file_problem(path: Path) -> str | None:
+    """Why `path` cannot be read as a file (None when it can), in the user's words."""
+    try:
+        if path.is_file():
+            return None
+        if path.is_dir():
+            return "is a folder, not a file"
+        return "not a regular file" if path.exists() else "no such file"
+    except OSError as exc:  # a name too long for the file system, a loop of links: stat() itself fails
+        return exc.strerror or str(exc)
+
+
 def check_file(path: Path | None, option: str) -> None:
-    if path is not None and not path.is_file():
-        fail(f"{option} {path}: no such file")
+    if path is not None and (problem := file_problem(path)):
+        fail(f"{option} {path}: {problem}")
+
+
+def is_folder(path: Path, option: str) -> bool:
+    try:
+        return path.is_dir()
+    except OSError as exc:
+        fail(f"{option} {path}: {exc.strerror or exc}")
 
 
 def refuse_together(given: dict[str, bool], reason: str) -> None:
@@ -67,7 +85,7 @@ def check_target_flags(*, use_emulator: bool, launch: bool, api_url: str | None,
 
 def check_out_folder(out: Path) -> Path:
     """The report folder exists (created now) and is writable, before any check or scenario runs."""
-    if out.exists() and not out.is_dir():
+    if not is_folder(out, "--out") and out.exists():
         fail(f"--out {out}: is a file, not a folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -86,7 +104,7 @@ def check_template_dir(template_dir: Path | None) -> None:
     """Every template in a user's folder compiles; a broken one is named with its line."""
     if template_dir is None:
         return
-    if not template_dir.is_dir():
+    if not is_folder(template_dir, "--template-dir"):
         fail(f"--template-dir {template_dir}: no such folder")
     from ome_harness.report.render import TemplateProblem, check_templates
 

@@ -7,13 +7,20 @@ Environment variables use `__` between levels: `OMH_API__URL`, `OMH_API__TOKEN`,
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from ome_harness.redaction import mask_userinfo
 
@@ -30,8 +37,11 @@ class Section(BaseModel):
 
 def api_url_problem(url: str) -> str | None:
     """Why `url` cannot be OME's API root (None when it can): http(s), a host, a port to dial, no path."""
-    parts = urlsplit(url)
     shown = mask_userinfo(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed IPv6 bracket: 'http://[::1'
+        return f"API URL {shown!r} is not an http(s) URL with a host (e.g. http://localhost:8081)"
     if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
         return f"API URL {shown!r} is not an http(s) URL with a host (e.g. http://localhost:8081)"
     try:
@@ -260,6 +270,19 @@ class _YamlSource(PydanticBaseSettingsSource):
         return dict(self.data)
 
 
+class YamlTooDeep(yaml.YAMLError):
+    problem = "nested too deeply"
+
+
+def safe_load_yaml(text: str) -> Any:
+    """yaml.safe_load, with a file nested ~1000 levels deep (hostile or broken) as a YAML error too:
+    PyYAML composes collections recursively and would end in a RecursionError."""
+    try:
+        return yaml.safe_load(text)
+    except RecursionError:
+        raise YamlTooDeep("nested too deeply") from None
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
@@ -275,7 +298,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
         line = text[:text.index("\x00")].count("\n") + 1
         raise ConfigError(f"{path}: not a text YAML file: a NUL byte at line {line}")
     try:
-        data = yaml.safe_load(text)
+        data = safe_load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -330,8 +353,20 @@ def load_config(path: Path | str | None = None, overrides: dict[str, Any] | None
         env_keys = sorted(k for k in os.environ if k.startswith("OMH_"))
         source = "environment (" + ", ".join(env_keys) + ") or flags" if env_keys else "command-line flags"
         raise ConfigError(_describe(exc, source)) from None
+    except SettingsError as exc:
+        raise ConfigError(_unparsed_variable(exc)) from None
     finally:
         _YamlSource.data = {}
+
+
+def _unparsed_variable(exc: SettingsError) -> str:
+    """pydantic-settings reads a list or mapping from OMH_* as JSON; its error names the field, so the
+    variables of that field are named here. Never the value: it may hold a token."""
+    field = re.search(r'field "(\w+)"', str(exc))
+    prefix = f"OMH_{field.group(1)}".upper() if field else "OMH_"
+    keys = sorted(k for k in os.environ if k.upper() == prefix or k.upper().startswith(prefix + "__"))
+    return (f"environment ({', '.join(keys) or prefix + '*'}): a list or mapping is read as JSON, "
+            "e.g. '[\"127.0.0.1\", \"::1\"]' or '{\"key\": \"value\"}'")
 
 
 def scenario_target(cfg: HarnessConfig) -> str:

@@ -128,3 +128,48 @@ def test_report_folder_from_the_environment_is_used_and_printed_absolute(
     assert run.code == 0, run.output
     assert run.stdout.strip().splitlines()[-1] == str(tmp_path / "ci-reports" / "test-report.md")
     assert (tmp_path / "ci-reports" / "results.json").is_file()
+
+
+# Found by an adversarial pass over the CLI: each used to end in exit 3 ("a bug of ome-harness"), a boxed
+# multi-line usage error, or a line that misnamed the problem.
+DEEP_YAML = "api: " + "[" * 100_000 + "]" * 100_000 + "\n"
+TOO_LONG = "a" * 300  # one path component longer than any Linux file system takes (ENAMETOOLONG)
+ENV_SECRET = "Env-Secret-in-bad-json-3f9a"
+
+
+@pytest.mark.parametrize("args, env, says", [
+    (["diagnose", "--config", "deep.yaml"], {}, "deep.yaml: not valid YAML: nested too deeply"),
+    (["diagnose", "--targets", "deep.yaml"], {}, "deep.yaml: not valid YAML: nested too deeply"),
+    (["emulator"], {"OMH_EMULATOR__HOSTS": "127.0.0.1"}, "environment (OMH_EMULATOR__HOSTS): a list or"),
+    (["down"], {"OMH_CONTAINER__LABELS": "{bad"}, "environment (OMH_CONTAINER__LABELS): a list or"),
+    (["diagnose"], {"OMH_API": '{"token": "' + ENV_SECRET}, "environment (OMH_API): a list or mapping"),
+    (["diagnose", "--config", TOO_LONG], {}, "--config aaaa"),
+    (["diagnose", "--targets", TOO_LONG], {}, "--targets aaaa"),
+    (["diagnose", "--server-xml", TOO_LONG], {}, "--server-xml aaaa"),
+    (["diagnose", "--env-file", TOO_LONG], {}, "--env-file aaaa"),
+    (["diagnose", "--template-dir", TOO_LONG], {}, "--template-dir aaaa"),
+    (["diagnose", "--api-url", "http://127.0.0.1:1", "--out", TOO_LONG], {}, "--out aaaa"),
+    (["run", "--features", TOO_LONG], {}, "--features aaaa"),
+    (["run", "--out", TOO_LONG], {}, "--out aaaa"),
+    (["load", "--stream", "app/s", "--emulator", "--out", TOO_LONG], {}, "--out aaaa"),
+    (["diagnose", "--config", "folder"], {}, "--config folder: is a folder, not a file"),
+    (["diagnose", "--targets", "folder"], {}, "--targets folder: is a folder, not a file"),
+    (["diagnose", "--targets", "/dev/null"], {}, "--targets /dev/null: not a regular file"),
+    (["run", "--config", "/dev/null"], {}, "--config /dev/null: not a regular file"),
+    # Click's own refusals (a value of the wrong type, an unknown option or command): one line, not a box.
+    (["diagnose", "--targets", "t.yaml", "--concurrency", "abc"], {}, "Invalid value for '--concurrency'"),
+    (["emulator", "--port", "abc"], {}, "Invalid value for '--port'"),
+    (["load", "--stream", "app/s", "--viewers", "many"], {}, "Invalid value for '--viewers'"),
+    (["run", "--bogus"], {}, "No such option: --bogus"),
+    (["logs", "a", "b"], {}, "unexpected extra argument"),
+    (["diagnos"], {}, "No such command 'diagnos'"),
+    (["run", "--api-url", "http://[::1"], {}, "is not an http(s) URL with a host"),
+    (["diagnose"], {"OMH_API__URL": "http://[::1"}, "is not an http(s) URL with a host"),
+])
+def test_hostile_input_is_one_line_exit_2(run_cli, tmp_path: Path, args: list[str], env: dict[str, str],
+                                           says: str) -> None:
+    (tmp_path / "deep.yaml").write_text(DEEP_YAML)
+    (tmp_path / "folder").mkdir()
+    stderr = one_line_exit_2(run_cli(*args, env=env))
+    assert says in stderr and "internal error" not in stderr
+    assert ENV_SECRET not in stderr and len(stderr) < 1000, stderr

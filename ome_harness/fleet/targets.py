@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ome_harness.config import ConfigError, api_url_problem
+from ome_harness.config import ConfigError, api_url_problem, safe_load_yaml
 
 # Bounds the run (threads, sockets, report size): far above a real fleet, far below a runaway file.
 MAX_TARGETS = 2000
@@ -97,11 +97,12 @@ def load_targets(path: Path) -> tuple[FleetFile, dict[str, str | None]]:
     except (OSError, UnicodeError) as exc:
         raise ConfigError(f"--targets {path}: {getattr(exc, 'strerror', None) or exc}") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = safe_load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
-        raise ConfigError(f"--targets {path}: not valid YAML{where}") from None
+        why = f": {exc.problem}" if isinstance(exc.problem, str) and not mark else ""
+        raise ConfigError(f"--targets {path}: not valid YAML{where}{why}") from None
     if isinstance(raw, list):
         raw = {"targets": raw}
     if not isinstance(raw, dict):
