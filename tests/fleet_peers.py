@@ -51,10 +51,21 @@ class _Redirect(socketserver.BaseRequestHandler):
                                  b"Content-Length: 0\r\nConnection: close\r\n\r\n")
 
 
+class _DeepJson(socketserver.BaseRequestHandler):
+    """Answers JSON nested 100 000 deep: valid JSON that no parser's recursion takes."""
+
+    def handle(self) -> None:
+        body = b"[" * 100_000 + b"]" * 100_000
+        with contextlib.suppress(OSError):
+            self.request.recv(4096)
+            self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                                 + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+
+
 @contextlib.contextmanager
 def peer(kind: str) -> Iterator[int]:
-    """A port where a peer of `kind` (trickle, reset, redirect) answers; stopped on exit."""
-    handler = {"trickle": _Trickle, "reset": _Reset, "redirect": _Redirect}[kind]
+    """A port where a peer of `kind` (trickle, reset, redirect, deep-json) answers; stopped on exit."""
+    handler = {"trickle": _Trickle, "reset": _Reset, "redirect": _Redirect, "deep-json": _DeepJson}[kind]
     server = _Peer(("127.0.0.1", 0), handler)
     server.stop = threading.Event()
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)

@@ -1,4 +1,4 @@
-"""Peers that accept and never answer, trickle, reset or redirect: each ends within its bound, diagnosed."""
+"""Peers that accept and never answer, trickle, reset, redirect or send absurd JSON: each ends in time."""
 
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ def diagnosed(port: int):
     ("reset", "The connection was reset before any answer", "api_bad_response_reset", 1.0),
     ("redirect", "API redirects elsewhere: http://elsewhere.invalid:8081/v1/version",
      "api_bad_response_redirect", 1.0),
+    # Found by the CLI audit: Python's JSON parser recursed out ("the check itself failed: RecursionError").
+    ("deep-json", "API answered with something that is not JSON", "api_bad_response_not-json", 1.0),
 ])
 def test_hostile_peer_ends_within_its_bound_with_the_right_diagnosis(kind, summary, finding, bound_s) -> None:
     with peer(kind) as port:

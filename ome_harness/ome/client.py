@@ -399,7 +399,8 @@ def _unwrap(response: httpx.Response, url: str, *, bare: bool) -> Any:
                                     "redirects: point it at OME's API itself")
     try:
         body = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # RecursionError: JSON nested thousands deep (OME's answers are a few levels) is not OME's.
         raise _not_json(response, url) from exc
     if bare and isinstance(body, list):
         return body
