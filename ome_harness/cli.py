@@ -448,6 +448,11 @@ def emulator(
         settings.llhls_port = llhls_port or facts.llhls_port or settings.llhls_port
         if host is None:
             settings.hosts = ("0.0.0.0", "::") if facts.listens_ipv6 else ("0.0.0.0",)
+        # The file's ports are not checked like the flags' (OME itself would refuse to bind them).
+        for what, number in (("API", settings.port), ("RTMP", settings.rtmp_port),
+                             ("SRT", settings.srt_port), ("LL-HLS", settings.llhls_port)):
+            if number is not None and not 0 < number <= 65535:
+                fail(f"{server_xml}: the {what} port {number} is not a port (1 to 65535)")
     try:
         server = EmulatorServer(settings)
         typer.echo(

@@ -163,6 +163,7 @@ ENV_SECRET = "Env-Secret-in-bad-json-3f9a"
     (["run", "--bogus"], {}, "No such option: --bogus"),
     (["logs", "a", "b"], {}, "unexpected extra argument"),
     (["diagnos"], {}, "No such command 'diagnos'"),
+    (["emulator", "--server-xml", "bigport.xml"], {}, "bigport.xml: the API port 99999999999 is not a port"),
     (["run", "--api-url", "http://[::1"], {}, "is not an http(s) URL with a host"),
     (["diagnose"], {"OMH_API__URL": "http://[::1"}, "is not an http(s) URL with a host"),
 ])
@@ -170,6 +171,9 @@ def test_hostile_input_is_one_line_exit_2(run_cli, tmp_path: Path, args: list[st
                                            says: str) -> None:
     (tmp_path / "deep.yaml").write_text(DEEP_YAML)
     (tmp_path / "folder").mkdir()
+    (tmp_path / "bigport.xml").write_text(
+        "<Server><Bind><Managers><API><Port>99999999999</Port></API></Managers></Bind>"
+        "<Managers><API><AccessToken>t</AccessToken></API></Managers></Server>")
     stderr = one_line_exit_2(run_cli(*args, env=env))
     assert says in stderr and "internal error" not in stderr
     assert ENV_SECRET not in stderr and len(stderr) < 1000, stderr
