@@ -147,3 +147,13 @@ def test_a_port_in_use_fails_before_saying_listening_and_creates_no_database(run
     assert result.code == 2, result.output
     assert result.stderr == f"ome-harness: error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
     assert not list(tmp_path.glob("*.db")), "no default sqlite file for a backend that never ran"
+
+
+@pytest.mark.parametrize("url", ["ftp://admin:Ome-Pw-in-url-77@ome.example:8081",
+                                 "http://admin:Ome-Pw-in-url-77@[::1"])
+def test_a_bad_ome_url_is_refused_without_its_password(run_cli, url: str) -> None:
+    # Found by the CLI audit: the refusal echoed the URL with its password; "http://[::1" was exit 3.
+    result = run_cli("backend", "--token", "t", "--ome-url", url, "--port", "0")
+    assert result.code == 2 and len(result.stderr.splitlines()) == 1, result.output
+    assert "is not an http(s) URL with a host" in result.stderr and "//********@" in result.stderr
+    assert "Ome-Pw-in-url-77" not in result.output

@@ -39,6 +39,7 @@ def backend(
     from ome_harness.backend.settings import BackendSettings
     from ome_harness.cli_support import configure, fail
     from ome_harness.dbcheck.checker import describe_db_url
+    from ome_harness.redaction import mask_userinfo
 
     cfg = configure(Path(config) if config else None,
                     {"backend": {"host": host, "port": port, "token": token, "ome_url": ome_url,
@@ -49,7 +50,8 @@ def backend(
     ome_url = section.ome_url or cfg.api.url
     if not _is_http_url(ome_url):
         # Caught here, not at the first request: the backend's answers must stay in its JSON error contract.
-        fail(f"the OME API URL {ome_url!r} is not an http(s) URL with a host (e.g. http://localhost:8081)")
+        fail(f"the OME API URL {mask_userinfo(ome_url)!r} is not an http(s) URL with a host "
+             "(e.g. http://localhost:8081)")
     ome_secret = section.ome_token or cfg.api.token
     db_url = section.db_url.get_secret_value() if section.db_url else DEFAULT_DB
     try:
@@ -72,8 +74,8 @@ def backend(
 
 
 def _is_http_url(url: str) -> bool:
-    parts = urlsplit(url)
     try:
+        parts = urlsplit(url)  # raises on an unclosed IPv6 bracket
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
         return False
