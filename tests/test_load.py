@@ -160,8 +160,10 @@ def test_out_of_bounds_settings_are_refused_in_one_line(run_cli, args: list[str]
 
 
 def test_a_target_the_harness_did_not_launch_needs_allow_load(run_cli, tmp_path: Path) -> None:
-    shown = run_cli("load", "--api-url", "http://127.0.0.1:9", "--llhls-url", "http://127.0.0.1:9",
-                    "--stream", "app/stream", "--out", "out")
+    # The refusal names the target: without the password of its URL (it printed it, found by the CLI audit).
+    shown = run_cli("load", "--api-url", "http://admin:Load-Pw-3c7d@127.0.0.1:9", "--llhls-url",
+                    "http://127.0.0.1:9", "--stream", "app/stream", "--out", "out")
     assert shown.code == 2
     assert "--allow-load" in shown.stderr and len(shown.stderr.strip().splitlines()) == 1
+    assert "http://********@127.0.0.1:9" in shown.stderr and "Load-Pw-3c7d" not in shown.output
     assert not (tmp_path / "out" / "load-report.md").exists()

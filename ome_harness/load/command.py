@@ -82,6 +82,7 @@ def load(
     from ome_harness.container.stop_signals import interruptible_command
     from ome_harness.load.session import run_load
     from ome_harness.media.encoder import EncoderError
+    from ome_harness.redaction import mask_userinfo
     from ome_harness.target import open_target
     from ome_harness.target.media_addresses import MediaAddressUnknown, MediaNotOffered
 
@@ -100,7 +101,8 @@ def load(
                              "container": {"image": image}, "endpoints": {"llhls": llhls_url}})
     cfg.target = cfg.target or "url"
     if cfg.target == "url" and not allow_load:
-        fail(f"load sends {settings.viewers} viewers for {settings.duration_s} s to {cfg.api.url}, a target "
+        target = mask_userinfo(cfg.api.url)
+        fail(f"load sends {settings.viewers} viewers for {settings.duration_s} s to {target}, a target "
              "the harness did not launch: add --allow-load if that is intended")
     cfg.report.out = check_out_folder(cfg.report.out)
     # SIGINT/SIGTERM before or after the viewers run unwind everything started (ffmpeg, a container);
