@@ -350,13 +350,21 @@ def load_config(path: Path | str | None = None, overrides: dict[str, Any] | None
     try:
         return HarnessConfig(**_prune(overrides or {}))
     except ValidationError as exc:
-        env_keys = sorted(k for k in os.environ if k.startswith("OMH_"))
-        source = "environment (" + ", ".join(env_keys) + ") or flags" if env_keys else "command-line flags"
-        raise ConfigError(_describe(exc, source)) from None
+        raise ConfigError(_describe(exc, _source_of(exc))) from None
     except SettingsError as exc:
         raise ConfigError(_unparsed_variable(exc)) from None
     finally:
         _YamlSource.data = {}
+
+
+def _source_of(exc: ValidationError) -> str:
+    """The OMH_* variable that sets the failing key (its own, or a section's JSON), else the flags."""
+    loc = [str(part) for part in exc.errors()[0]["loc"]]
+    names = {k.upper(): k for k in os.environ if k.upper().startswith("OMH_")}
+    for depth in range(len(loc), 0, -1):
+        if (name := names.get("OMH_" + "__".join(loc[:depth]).upper())) is not None:
+            return f"environment ({name}) or flags"  # a flag, when given too, is what was read
+    return "command-line flags"
 
 
 def _unparsed_variable(exc: SettingsError) -> str:

@@ -177,3 +177,19 @@ def test_hostile_input_is_one_line_exit_2(run_cli, tmp_path: Path, args: list[st
     stderr = one_line_exit_2(run_cli(*args, env=env))
     assert says in stderr and "internal error" not in stderr
     assert ENV_SECRET not in stderr and len(stderr) < 1000, stderr
+
+
+@pytest.mark.parametrize("args, env, says", [
+    # A bad flag was blamed on whatever OMH_* variables happened to be set.
+    (["up", "--ready-timeout", "-1"], {"OMH_CONTAINER__PULL": "false"},
+     "command-line flags: key 'container.ready_timeout'"),
+    (["diagnose"], {"OMH_API__CONNECT_TIMEOUT": "0", "OMH_REPORT__OUT": "o"},
+     "environment (OMH_API__CONNECT_TIMEOUT) or flags: key 'api.connect_timeout'"),
+    (["load", "--stream", "a/s", "--emulator"], {"OMH_API": '{"vhost": 5}', "OMH_TARGET": "url"},
+     "environment (OMH_API) or flags: key 'api.vhost'"),
+])
+def test_a_bad_value_names_where_it_came_from(run_cli, args: list[str], env: dict[str, str],
+                                              says: str) -> None:
+    stderr = one_line_exit_2(run_cli(*args, env=env))
+    assert says in stderr and not any(f"{name}," in stderr or f"{name})" in stderr
+                                      for name in env if name not in says), stderr
