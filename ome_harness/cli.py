@@ -28,6 +28,7 @@ import typer  # noqa: E402
 from ome_harness import __version__  # noqa: E402
 from ome_harness.cli_support import (  # noqa: E402
     check_file,
+    check_launch_only_flags,
     check_out_folder,
     check_target_flags,
     check_template_dir,
@@ -218,6 +219,7 @@ def _diagnose_config(
         fail("--llhls-url is the LL-HLS address for --playback: give --playback STREAM too")
     check_target_flags(use_emulator=use_emulator, launch=launch, api_url=api_url, token=token,
                        verb="diagnoses")
+    check_launch_only_flags(use_emulator=use_emulator, launch=launch, image=image, llhls_url=llhls_url)
     check_file(server_xml, "--server-xml")
     check_file(env_file, "--env-file")
     target_kind = "emulator" if use_emulator else "container" if launch else None
@@ -373,6 +375,12 @@ def _run_config(
                              "container": {"image": image}, "report": {"out": out}, "endpoints": endpoints,
                              "media": {"stream_prefix": stream_prefix}})
     cfg.target = scenario_target(cfg)
+    # Flags for another target are refused, never silently ignored (the harness's own OME would be tested).
+    if image is not None and cfg.target != "container":
+        fail(f"--image goes with --target container (this run's target is {cfg.target})")
+    if cfg.target != "url" and (given := next((name for name, url in endpoints.items() if url), None)):
+        fail(f"--{given}-url is for --target url: the harness knows where its own {cfg.target} OME "
+             "takes and serves media")
     cfg.report.out = check_out_folder(cfg.report.out)
     return cfg
 

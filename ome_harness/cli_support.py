@@ -83,6 +83,17 @@ def check_target_flags(*, use_emulator: bool, launch: bool, api_url: str | None,
     check_url_flag(api_url)
 
 
+def check_launch_only_flags(*, use_emulator: bool, launch: bool, image: str | None,
+                            llhls_url: str | None) -> None:
+    """Flags that only mean something for another target are refused, never silently ignored."""
+    if image is not None and not launch:
+        fail("--image goes with --launch (the image of the OME container it launches)")
+    own = "--emulator" if use_emulator else "--launch" if launch else None
+    if own is not None:
+        refuse_together({own: True, "--llhls-url": llhls_url is not None},
+                        f"the harness knows where the OME of {own} serves LL-HLS (--llhls-url: --api-url)")
+
+
 def check_out_folder(out: Path) -> Path:
     """The report folder exists (created now) and is writable, before any check or scenario runs."""
     if not is_folder(out, "--out") and out.exists():

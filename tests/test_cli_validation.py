@@ -41,6 +41,16 @@ def test_a_bad_api_url_from_the_config_file_names_the_file(run_cli, tmp_path: Pa
     (["run", "--target", "emulator", "--api-url", "http://h:8081"], "--target emulator and --api-url"),
     (["run", "--target", "container", "--api-url", "http://h:8081"], "--target container and --api-url"),
     (["run", "--target", "emulator", "--token", "t"], "--target emulator and --token"),
+    # Found by the CLI audit: these were silently ignored (the run went on with the harness's own OME).
+    (["diagnose", "--emulator", "--image", "x/y:1"], "--image goes with --launch"),
+    (["diagnose", "--api-url", "http://h:8081", "--image", "x/y:1"], "--image goes with --launch"),
+    (["diagnose", "--emulator", "--playback", "s", "--llhls-url", "http://h:3"], "--emulator and --llhls"),
+    (["run", "--target", "emulator", "--image", "x/y:1"], "--image goes with --target container"),
+    (["run", "--api-url", "http://h:8081", "--image", "x/y:1"], "--image goes with --target container"),
+    (["run", "--target", "emulator", "--rtmp-url", "rtmp://h:1935"], "--rtmp-url is for --target url"),
+    (["run", "--target", "container", "--llhls-url", "http://h:3333"], "--llhls-url is for --target url"),
+    (["load", "--stream", "a/s", "--emulator", "--image", "x/y:1"], "--image goes with --launch"),
+    (["load", "--stream", "a/s", "--launch", "--llhls-url", "http://h:3333"], "--launch and --llhls-url"),
 ])
 def test_conflicting_options_are_refused(run_cli, args: list[str], words: str) -> None:
     assert words in one_line_exit_2(run_cli(*args))
