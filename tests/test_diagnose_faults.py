@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from ome_samples import TOKEN
@@ -15,6 +19,7 @@ from ome_harness.checks.diagnosis import diagnose
 from ome_harness.emulator import EmulatorServer
 from ome_harness.results import Report, Status
 from ome_harness.target import OmeTarget
+from ome_harness.testing import require
 
 
 def target(url: str, token: str | None = TOKEN, **extra: object) -> OmeTarget:
@@ -315,6 +320,37 @@ def test_banner_service_that_keeps_the_socket_open_is_not_a_slow_api() -> None:
     assert "220 mail.example ESMTP ready" in str(api.facts.get("error"))
     assert "api_timeout" not in finding_keys(report) and "api_bad_response_not-http" in finding_keys(report)
     assert "read_timeout" not in (api.remediation or "")
+
+
+def _tls_only(context: ssl.SSLContext):  # noqa: ANN202
+    def handle(conn: socket.socket, stop: threading.Event) -> None:
+        # Like OME's TLS API port (or any HTTPS server that hangs up on plain text): a plain HTTP request
+        # fails its handshake and the connection ends without an HTTP answer.
+        with conn, contextlib.suppress(OSError):
+            conn.settimeout(5)
+            with context.wrap_socket(conn, server_side=True) as tls:
+                tls.recv(4096)
+    return handle
+
+
+def test_http_to_a_tls_port_says_so(tmp_path: Path) -> None:
+    # Found by the CLI audit: this said "The connection was reset before any answer".
+    require(shutil.which("openssl") is not None, "needs openssl for a certificate (apt-get install openssl)")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", tmp_path / "k",
+                    "-out", tmp_path / "c", "-days", "1", "-subj", "/CN=localhost"],
+                   check=True, capture_output=True, timeout=60)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "c", tmp_path / "k")
+    server, stop = _serve(_tls_only(context))
+    with server:
+        url = f"http://127.0.0.1:{server.getsockname()[1]}"
+        report = diagnose(target(url), probe_host=False)
+        stop.set()
+    api = next(r for r in report.results if r.id == "api")
+    assert api.status is Status.ERROR
+    assert api.summary == "This port speaks TLS (HTTPS): use https://", api.summary
+    assert finding_keys(report) == ["api_tls_port"]
+    assert api.remediation and url.replace("http://", "https://") in api.remediation
 
 
 def _ome_500(conn: socket.socket, stop: threading.Event) -> None:

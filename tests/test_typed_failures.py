@@ -32,7 +32,8 @@ def _finding_keys(results: list[CheckResult]) -> list[str]:
 
 
 def test_every_bad_answer_has_its_own_class_under_omebadresponse():
-    leaves = [errors.NotHttpAnswer, errors.PlainHttpAnswer, errors.TlsHandshakeFailed, errors.HtmlAnswer,
+    leaves = [errors.NotHttpAnswer, errors.PlainHttpAnswer, errors.TlsPortAnswer, errors.TlsHandshakeFailed,
+              errors.HtmlAnswer,
               errors.NotJsonAnswer, errors.AnswerTooLarge, errors.UnexpectedShape]
     assert all(issubclass(leaf, errors.OmeBadResponse) for leaf in leaves)
     assert len({leaf.kind for leaf in leaves}) == len(leaves)
@@ -44,6 +45,7 @@ def test_every_bad_answer_has_its_own_class_under_omebadresponse():
 @pytest.mark.parametrize(("failure", "key"), [
     (errors.OmeTimeout(url=URL, phase="read", seconds=5), "api_timeout"),
     (errors.PlainHttpAnswer(url=URL, status=0, detail="plain"), "api_plain_http"),
+    (errors.TlsPortAnswer(url=URL, status=0, detail="tls"), "api_tls_port"),
     (errors.OmeNotFound(url=URL, status=404, message="nope"), "api_url_not_root"),
     (errors.OmeApiError(url=URL, status=500, message="boom"), "ome_server_error"),
     (errors.HtmlAnswer(url=URL, status=200, detail="html"), "api_bad_response_html"),

@@ -25,6 +25,7 @@ from ome_harness.ome.errors import (
     PlainHttpAnswer,
     Redirected,
     TlsHandshakeFailed,
+    TlsPortAnswer,
 )
 from ome_harness.ome.models import Stats
 from ome_harness.polling import Deadline, Ready, WaitTimedOut, poll_until
@@ -54,6 +55,7 @@ def describe_failure(exc: OmeError) -> str:
             NotHttpAnswer: "Something that does not speak HTTP answers on this port",
             ConnectionReset: "The connection was reset before any answer",
             PlainHttpAnswer: "This port speaks plain HTTP (TLS handshake failed): use http://",
+            TlsPortAnswer: "This port speaks TLS (HTTPS): use https://",
         }
         if isinstance(exc, Redirected):
             return "API redirects elsewhere: " + exc.detail.split(";")[0].removeprefix("redirects to ")
@@ -146,6 +148,8 @@ def diagnose_api(ctx: CheckContext) -> CheckResult:
         if isinstance(error, PlainHttpAnswer):
             plain = ctx.target.api_url.replace("https://", "http://", 1)
             hint = f"Use {plain}, or enable OME's TLS API port."
+        elif isinstance(error, TlsPortAnswer):
+            hint = f"Use {ctx.target.api_url.replace('http://', 'https://', 1)} (this is a TLS port)."
         elif isinstance(error, OmeApiError) and error.status >= 500:
             hint = "OME itself failed this request: read OME's log around this time for the same message."
         return _result("api", title, Status.ERROR, describe_failure(error), client, facts=facts,

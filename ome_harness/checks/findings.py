@@ -19,6 +19,7 @@ from ome_harness.ome.errors import (
     PlainHttpAnswer,
     Redirected,
     TlsHandshakeFailed,
+    TlsPortAnswer,
 )
 from ome_harness.results import CheckResult, Finding, NextStep, Status
 
@@ -245,6 +246,14 @@ def api_misbehaves(results: Mapping[str, CheckResult], hints: RuntimeHints, url:
                           commands=["journalctl -u ovenmediaengine -n 100 --no-pager"
                                     "   # or: docker logs --tail 100 <ome>",
                                     f"curl -sS -i {url}/v1/version | head -20"])])
+    if isinstance(failure, TlsPortAnswer):
+        return (Finding(key="api_tls_port", title="API Port Speaks TLS, Not Plain HTTP",
+                        details=[api.facts.get("error", api.summary),
+                                 "The URL says http:// but the port hung up on the plain request and "
+                                 "completes a TLS handshake."]),
+                [NextStep(title="Use https:// for this port (or OME's plain API port for http://)",
+                          commands=["ome-harness diagnose --api-url "
+                                    + url.replace("http://", "https://", 1)])])
     if isinstance(failure, PlainHttpAnswer):
         return (Finding(key="api_plain_http", title="API Port Speaks Plain HTTP, Not TLS",
                         details=[api.facts.get("error", api.summary),

@@ -36,6 +36,7 @@ from ome_harness.ome.errors import (
     PlainHttpAnswer,
     Redirected,
     TlsHandshakeFailed,
+    TlsPortAnswer,
     UnexpectedShape,
 )
 from ome_harness.ome.models import (
@@ -207,6 +208,9 @@ class OmeClient:
         except (httpcore.ProtocolError, httpcore.NetworkError) as exc:  # read, write, close, protocol
             # A connection was made, but what answered does not speak HTTP (or hung up mid-answer).
             self._record(method, path, None, started, error=type(exc).__name__)
+            if self._speaks_tls(started + self.connect_timeout + self.read_timeout):
+                raise TlsPortAnswer(url=url, status=0, detail="this port speaks TLS (a TLS handshake "
+                                                              "succeeds): use https://") from exc
             if _hung_up(exc):
                 raise ConnectionReset(url=url, status=0,
                                       detail="the peer reset the connection without answering") from exc
@@ -264,6 +268,25 @@ class OmeClient:
         if not first or first.startswith(b"HTTP/") or b"HTTP/".startswith(first):
             return None  # an HTTP answer, or the start of one trickling in: slow, not foreign
         return first.decode("latin-1").strip()[:40]
+
+    def _speaks_tls(self, deadline_at: float) -> bool:
+        """Whether an http:// URL's port completes a TLS handshake (certificate not checked: only the
+        protocol is asked), within what is left of the request's own bound."""
+        parts = urlsplit(self.base_url)
+        left = deadline_at - time.perf_counter()
+        if parts.scheme != "http" or parts.hostname is None or left < 0.05:
+            return False
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        try:
+            with socket.create_connection((parts.hostname, parts.port if parts.port is not None else 80),
+                                          timeout=min(self.connect_timeout, left)) as sock:
+                sock.settimeout(max(0.01, min(NON_HTTP_PEEK_S, deadline_at - time.perf_counter())))
+                with context.wrap_socket(sock, server_hostname=parts.hostname):
+                    return True
+        except (OSError, ValueError):  # ssl.SSLError is an OSError: not TLS, or not answering
+            return False
 
     def _record(self, method: str, path: str, status: int | None, started: float, **extra: Any) -> None:
         exchange = Exchange(method, path, status, round((time.perf_counter() - started) * 1000, 2), **extra)

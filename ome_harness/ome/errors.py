@@ -10,6 +10,7 @@ One class per failure, so callers and findings branch on types (`isinstance`), n
     │   ├── ConnectionReset         the peer reset the connection before any answer
     │   ├── Redirected              a redirect (OME's API never redirects: a proxy or another service)
     │   ├── PlainHttpAnswer         an https:// URL whose port speaks plain HTTP
+    │   ├── TlsPortAnswer           an http:// URL whose port speaks TLS (it hung up on plain text)
     │   ├── TlsHandshakeFailed      TLS failed for another reason (an untrusted certificate, ...)
     │   ├── HtmlAnswer              an HTML page (a web server or a proxy owns the port)
     │   ├── NotJsonAnswer           neither HTML nor JSON
@@ -115,6 +116,12 @@ class PlainHttpAnswer(OmeBadResponse):
     """An https:// URL, but the port answered the TLS handshake with plain HTTP."""
 
     kind = "plain-http"
+
+
+class TlsPortAnswer(OmeBadResponse):
+    """An http:// URL, but the port speaks TLS: it hung up on the plain request and completes a handshake."""
+
+    kind = "tls-port"
 
 
 class TlsHandshakeFailed(OmeBadResponse):
