@@ -508,7 +508,10 @@ def _exit_after_a_signal_while_reading_options(interruption: Interruption | None
 def _run_app() -> None:
     """The app, with Click's refusals (a value of the wrong type, an unknown option or command) as one
     line like every other bad input: Typer's own mode prints them as a usage text and a framed box."""
-    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+    try:  # Typer 0.2x carries its own copy of Click (not a public module: hence the fallback)
+        from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+    except ImportError:  # older Typer runs on Click itself
+        from click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # type: ignore[no-redef]
 
     try:
         code = app(standalone_mode=False, prog_name="ome-harness")

@@ -26,6 +26,10 @@ EXIT_CODES = {pytest.ExitCode.OK: 0, pytest.ExitCode.TESTS_FAILED: 1}
 # time (an encoder publishing, a viewer watching): with 4 workers the bundled run took 15.5 s instead
 # of 39 s on 2 cores; 6 gained nothing beyond the noise (bench/README.md, run_split.py).
 EMULATOR_WORKERS = 4
+# Each worker is a Python process with its own emulator (and ffmpeg, a database): beyond this a run only
+# loads the machine, and while xdist starts workers signals wait (parallel.py), so `--workers 100000`
+# would fork for minutes with Ctrl-C held back (found by the CLI audit).
+MAX_WORKERS = 32
 
 
 class WorkersError(ValueError):
@@ -38,8 +42,8 @@ def worker_count(choice: str, target: str) -> int:
     (every worker would launch its own OME)."""
     if choice == "auto":
         return EMULATOR_WORKERS if target == "emulator" else 1
-    if not choice.isdigit() or int(choice) < 1:
-        raise WorkersError(f"--workers {choice!r}: a number of 1 or more, or auto")
+    if not choice.isdigit() or not 1 <= int(choice) <= MAX_WORKERS:
+        raise WorkersError(f"--workers {choice!r}: a number from 1 to {MAX_WORKERS}, or auto")
     if int(choice) > 1 and target == "container":
         raise WorkersError("--workers: a container run launches one OME and runs its scenarios in turn "
                            "(use 1, or --target emulator / url for parallel scenarios)")
