@@ -207,6 +207,16 @@ def ipv6_trap(results: Mapping[str, CheckResult], hints: RuntimeHints, url: str)
                                 f"ome-harness diagnose --api-url http://{ipv4}:{port}"])])
 
 
+def _wrong_scheme(api: CheckResult, url: str, key: str, speaks: str, given: str, instead: str,
+                  evidence: str, other_port: str) -> tuple[Finding, list[NextStep]]:
+    """The URL's scheme is not what the port speaks (http:// to TLS, https:// to plain HTTP)."""
+    return (Finding(key=key, title=f"API Port Speaks {speaks}",
+                    details=[api.facts.get("error", api.summary),
+                             f"The URL says {given} but the port {evidence}."]),
+            [NextStep(title=f"Use {instead} for this port (or OME's {other_port} API port for {given})",
+                      commands=["ome-harness diagnose --api-url " + url.replace(given, instead, 1)])])
+
+
 @rule
 def api_misbehaves(results: Mapping[str, CheckResult], hints: RuntimeHints, url: str):
     api = _failed(results, "api")
@@ -247,21 +257,11 @@ def api_misbehaves(results: Mapping[str, CheckResult], hints: RuntimeHints, url:
                                     "   # or: docker logs --tail 100 <ome>",
                                     f"curl -sS -i {url}/v1/version | head -20"])])
     if isinstance(failure, TlsPortAnswer):
-        return (Finding(key="api_tls_port", title="API Port Speaks TLS, Not Plain HTTP",
-                        details=[api.facts.get("error", api.summary),
-                                 "The URL says http:// but the port hung up on the plain request and "
-                                 "completes a TLS handshake."]),
-                [NextStep(title="Use https:// for this port (or OME's plain API port for http://)",
-                          commands=["ome-harness diagnose --api-url "
-                                    + url.replace("http://", "https://", 1)])])
+        return _wrong_scheme(api, url, "api_tls_port", "TLS, Not Plain HTTP", "http://", "https://",
+                             "hung up on the plain request and completes a TLS handshake", "plain")
     if isinstance(failure, PlainHttpAnswer):
-        return (Finding(key="api_plain_http", title="API Port Speaks Plain HTTP, Not TLS",
-                        details=[api.facts.get("error", api.summary),
-                                 "The URL says https:// but the port answered the TLS handshake with "
-                                 "plain text."]),
-                [NextStep(title="Use http:// for this port (or OME's TLS API port for https://)",
-                          commands=["ome-harness diagnose --api-url "
-                                    + url.replace("https://", "http://", 1)])])
+        return _wrong_scheme(api, url, "api_plain_http", "Plain HTTP, Not TLS", "https://", "http://",
+                             "answered the TLS handshake with plain text", "TLS")
     if isinstance(failure, OmeNotFound):
         return (
             Finding(
