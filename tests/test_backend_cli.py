@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fleet_peers import peer
 
 from ome_harness.backend.client import BackendClient
 from ome_harness.backend.throwaway_postgres import free_port
@@ -69,6 +70,13 @@ def _exercise(url: str, db_url: str) -> None:
     with DbChecker(db_url) as db:
         db.expect_channel_status("news", "active")
         db.expect_stream_key("news", answer.field("stream_key"))
+
+
+def test_an_answer_nested_too_deep_for_json_is_an_answer_without_a_body() -> None:
+    # The CLI audit found it: the OME client already said "not JSON" for it; this client raised.
+    with peer("deep-json") as port, BackendClient(f"http://127.0.0.1:{port}", "t") as api:
+        answer = api.streams()
+    assert answer.status == 200 and answer.body is None
 
 
 def test_the_backend_runs_from_flags(ome: EmulatorServer, tmp_path: Path) -> None:

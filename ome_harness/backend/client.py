@@ -65,7 +65,7 @@ class BackendClient:
                                      f"{type(exc).__name__}") from None
         try:
             payload = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep, no backend's
             payload = None
         return BackendAnswer(response.status_code, payload)
 
