@@ -63,19 +63,30 @@ def _api_url(url: str) -> str:
     return url
 
 
+# A name shown in a report's headings and tables: a line break or a control character in it would put raw
+# lines into the Markdown (found by the CLI audit with a newline in --domain and in a target's name).
+def _one_line(text: str) -> str:
+    if re.search(r"[\x00-\x1f\x7f]", text):
+        raise ValueError("one line of text: no line break or control character")
+    return text
+
+
+OneLine = Annotated[str, AfterValidator(_one_line)]
+
+
 class ApiConfig(Section):
     # Checked wherever it comes from (file, OMH_API__URL, flag), so every command refuses it alike.
     url: Annotated[str, AfterValidator(_api_url)] = "http://localhost:8081"
     token: SecretStr | None = None
-    vhost: str = "default"
-    app: str = "app"
+    vhost: OneLine = "default"
+    app: OneLine = "app"
     connect_timeout: float = Field(3.0, gt=0, le=120)
     read_timeout: float = Field(5.0, gt=0, le=300)
 
 
 class ReportConfig(Section):
     out: Path = Path("reports/out")
-    domain: str | None = None
+    domain: OneLine | None = None
     template_dir: Path | None = None
 
 

@@ -176,6 +176,8 @@ ENV_SECRET = "Env-Secret-in-bad-json-3f9a"
     (["emulator", "--server-xml", "bigport.xml"], {}, "bigport.xml: the API port 99999999999 is not a port"),
     (["run", "--api-url", "http://[::1"], {}, "is not an http(s) URL with a host"),
     (["diagnose"], {"OMH_API__URL": "http://[::1"}, "is not an http(s) URL with a host"),
+    # A line break in a name the report shows would put raw lines into its Markdown.
+    (["diagnose", "--emulator", "--domain", "ok\n# Not OK"], {}, "no line break or control character"),
 ])
 def test_hostile_input_is_one_line_exit_2(run_cli, tmp_path: Path, args: list[str], env: dict[str, str],
                                            says: str) -> None:

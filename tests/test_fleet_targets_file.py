@@ -54,6 +54,14 @@ def load(tmp_path: Path, text: str) -> str:
         ),
         ("targetz:\n" + GOOD, "targetz: unknown key"),
         ("targets:\n" + GOOD * 2, "duplicate target name 'a'"),
+        (
+            'targets:\n  - {name: "a\\n| b |", api_url: "http://x:8081"}\n',
+            "field name: one line of text: no line break or control character",
+        ),
+        (
+            'targets:\n  - {name: a, api_url: "http://x:8081", region: "eu\\tx"}\n',
+            "field region: one line of text",
+        ),
         ("targets:\n  - {name: e, api_url: 'http://x:8081', role: edge}\n", "an edge needs `origin:`"),
         (
             "targets:\n  - {name: e, api_url: 'http://x:8081', role: edge, origin: nowhere}\n",

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ome_harness.config import ConfigError, api_url_problem, safe_load_yaml
+from ome_harness.config import ConfigError, OneLine, api_url_problem, safe_load_yaml
 
 # Bounds the run (threads, sockets, report size): far above a real fleet, far below a runaway file.
 MAX_TARGETS = 2000
@@ -26,13 +26,13 @@ class FleetTarget(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(min_length=1, max_length=100)
+    name: OneLine = Field(min_length=1, max_length=100)
     api_url: str
     token_env: str | None = None
     token_file: Path | None = None
-    vhost: str = "default"
-    app: str = "app"
-    region: str | None = None
+    vhost: OneLine = "default"
+    app: OneLine = "app"
+    region: OneLine | None = None
     role: Literal["origin", "edge"] = "origin"
     origin: str | None = None
     # OME's OVT port (origin-edge, 9000 by default; OME_ORIGIN_PORT): an edge's OriginMap names it.
