@@ -41,6 +41,7 @@ def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
+@pytest.hookimpl(tryfirst=True)  # before other plugins configure: nothing they start inherits the block
 def pytest_configure(config: pytest.Config) -> None:
     if not _is_worker(config):
         _refuse_unparsable_selection(config)
