@@ -505,30 +505,6 @@ def _exit_after_a_signal_while_reading_options(interruption: Interruption | None
     sys.exit(interruption.exit_code)
 
 
-def _run_app() -> None:
-    """The app, with Click's refusals (a value of the wrong type, an unknown option or command) as one
-    line like every other bad input: Typer's own mode prints them as a usage text and a framed box."""
-    # Typer 0.29 raises Click's exceptions from its own copy of Click, not a public module: the version is
-    # pinned (pyproject.toml), and test_hostile_input_is_one_line_exit_2 fails if the path moves.
-    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
-
-    try:
-        code = app(standalone_mode=False, prog_name="ome-harness")
-    except NoArgsIsHelpError as exc:  # `ome-harness` alone: the help, as before
-        exc.show()
-        sys.exit(exc.exit_code)
-    except ClickException as exc:
-        message = " ".join(exc.format_message().split())
-        ctx = exc.ctx if isinstance(exc, UsageError) else None
-        hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
-        typer.echo(f"ome-harness: error: {message}{hint}", err=True)
-        sys.exit(exc.exit_code)
-    except typer.Abort:  # end of input where an answer was read (Typer's own mode: "Aborted!", exit 1)
-        typer.echo("ome-harness: aborted", err=True)
-        sys.exit(1)
-    sys.exit(code or 0)
-
-
 def main() -> None:
     # From the first moment the command is known: a signal while options and configuration are read
     # is already an interruption (exit 128 + N, one line), and the command's own handling takes over.
@@ -538,7 +514,7 @@ def main() -> None:
     try:
         with signals as interruption:
             try:
-                _run_app()
+                app()
             except SystemExit as exc:
                 _exit_after_a_signal_while_reading_options(interruption, exc)
                 raise
