@@ -28,7 +28,6 @@ import typer  # noqa: E402
 from ome_harness import __version__  # noqa: E402
 from ome_harness.cli_support import (  # noqa: E402
     check_file,
-    check_launch_only_flags,
     check_out_folder,
     check_target_flags,
     check_template_dir,
@@ -218,8 +217,7 @@ def _diagnose_config(
     if llhls_url is not None and playback is None:
         fail("--llhls-url is the LL-HLS address for --playback: give --playback STREAM too")
     check_target_flags(use_emulator=use_emulator, launch=launch, api_url=api_url, token=token,
-                       verb="diagnoses")
-    check_launch_only_flags(use_emulator=use_emulator, launch=launch, image=image, llhls_url=llhls_url)
+                       verb="diagnoses", image=image, llhls_url=llhls_url)
     check_file(server_xml, "--server-xml")
     check_file(env_file, "--env-file")
     target_kind = "emulator" if use_emulator else "container" if launch else None

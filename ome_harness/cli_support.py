@@ -70,28 +70,23 @@ def refuse_together(given: dict[str, bool], reason: str) -> None:
 
 
 def check_target_flags(*, use_emulator: bool, launch: bool, api_url: str | None, token: str | None,
-                       verb: str) -> None:
+                       verb: str, image: str | None = None, llhls_url: str | None = None) -> None:
     """--emulator / --launch (the harness's own OME) against --api-url / --token (someone else's): one line
-    for a mix that cannot mean anything, then the API URL's own check."""
+    for a mix that cannot mean anything, then the API URL's own check. Flags that only mean something for
+    another target (--image without --launch; --llhls-url for the harness's own OME) are refused too,
+    never silently ignored."""
     refuse_together({"--emulator": use_emulator, "--launch": launch}, "choose one target")
+    if image is not None and not launch:
+        fail("--image goes with --launch (the image of the OME container it launches)")
     own = "--emulator" if use_emulator else "--launch" if launch else None
     if own is not None:
         refuse_together({own: True, "--api-url": api_url is not None},
                         f"{own} {verb} the harness's own OME, --api-url names another one")
         refuse_together({own: True, "--token": token is not None},
                         f"{own} starts an OME with its own token; --token is for --api-url")
-    check_url_flag(api_url)
-
-
-def check_launch_only_flags(*, use_emulator: bool, launch: bool, image: str | None,
-                            llhls_url: str | None) -> None:
-    """Flags that only mean something for another target are refused, never silently ignored."""
-    if image is not None and not launch:
-        fail("--image goes with --launch (the image of the OME container it launches)")
-    own = "--emulator" if use_emulator else "--launch" if launch else None
-    if own is not None:
         refuse_together({own: True, "--llhls-url": llhls_url is not None},
                         f"the harness knows where the OME of {own} serves LL-HLS (--llhls-url: --api-url)")
+    check_url_flag(api_url)
 
 
 def check_out_folder(out: Path) -> Path:

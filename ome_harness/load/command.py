@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from ome_harness.cli_support import (
-    check_launch_only_flags,
     check_out_folder,
     check_target_flags,
     check_url_flag,
@@ -87,8 +86,8 @@ def load(
     from ome_harness.target import open_target
     from ome_harness.target.media_addresses import MediaAddressUnknown, MediaNotOffered
 
-    check_target_flags(use_emulator=use_emulator, launch=launch, api_url=api_url, token=token, verb="loads")
-    check_launch_only_flags(use_emulator=use_emulator, launch=launch, image=image, llhls_url=llhls_url)
+    check_target_flags(use_emulator=use_emulator, launch=launch, api_url=api_url, token=token, verb="loads",
+                       image=image, llhls_url=llhls_url)
     check_url_flag(llhls_url, "--llhls-url")
     if importlib.util.find_spec("locust") is None:  # found without importing it (gevent would patch us)
         fail("load needs Locust: pip install 'ome-harness[load]'")
