@@ -9,6 +9,9 @@ In the same run, against the same fleet, the FLOOR: the best bare way to make th
 per node) to every node, fanned out two ways: threads (as many as the fleet's concurrency) and one
 asyncio loop (httpx.AsyncClient, the same bound); the faster is the floor. It shows how far any
 Python client gets on this machine, and the harness is given as a ratio to it.
+
+The CPU of the harness's run (all its threads) and of the fleet answering it is printed beside the
+CPU the goal leaves (2 × the slowest node, on every core): on loopback both sides share the machine.
 """
 
 from __future__ import annotations
@@ -94,7 +97,14 @@ def _serve(count: int, delay_s: float, pipe: Connection) -> None:
         node.state.faults.response_delay_s = delay_s
     with fleet:
         pipe.send([n.url for n in nodes])
-        pipe.recv()  # until the parent is done
+        while pipe.recv() == "cpu":  # until the parent is done
+            pipe.send(time.process_time())
+
+
+def _server_cpu(pipe: Connection) -> float:
+    """CPU seconds the fleet's process has used so far."""
+    pipe.send("cpu")
+    return pipe.recv()
 
 
 def _peak_rss_mb() -> float:
@@ -128,17 +138,23 @@ def run(count: int, delay_s: float, concurrency: int) -> dict[str, float]:
             )
             os.environ["BENCH_TOKEN"] = TOKEN
             before = _peak_rss_mb()
-            started = time.perf_counter()
+            server_cpu = _server_cpu(parent)
+            own_cpu, started = time.process_time(), time.perf_counter()
             report, _ = diagnose_targets_file(
                 path, concurrency=concurrency, connect_timeout=3, read_timeout=5
             )
             wall = time.perf_counter() - started
+            own_cpu, server_cpu = time.process_time() - own_cpu, _server_cpu(parent) - server_cpu
             after = _peak_rss_mb()
         assert len(report.targets) == count and not report.failed, report.failed[:5]
         floor = {"threads": floor_threads(urls, concurrency), "asyncio": floor_asyncio(urls, concurrency)}
         best = min(floor, key=floor.__getitem__)
         slowest = max(singles)
-        return {"nodes": count, "wall_s": wall, "slowest_single_s": slowest, "ratio": wall / slowest,
+        # The CPU the goal leaves (2 × the slowest node on every core) against what the run took: the
+        # harness (all its threads) and the emulated fleet answering it.
+        budget = 2 * slowest * (os.cpu_count() or 1)
+        return {"harness_cpu_s": own_cpu, "server_cpu_s": server_cpu, "goal_cpu_budget_s": budget,
+                "nodes": count, "wall_s": wall, "slowest_single_s": slowest, "ratio": wall / slowest,
                 "floor_s": floor[best], "floor_way": best, "floor_threads_s": floor["threads"],
                 "floor_asyncio_s": floor["asyncio"], "floor_ratio": floor[best] / slowest,
                 "peak_rss_mb": after, "peak_growth_kb_per_node": (after - before) * 1024 / count}
@@ -162,7 +178,9 @@ def main() -> None:
             f"floor={r['floor_s']:.2f}s ({r['floor_way']}; threads {r['floor_threads_s']:.2f}s, "
             f"asyncio {r['floor_asyncio_s']:.2f}s) floor_ratio={r['floor_ratio']:.1f} "
             f"harness/floor={r['wall_s'] / r['floor_s']:.2f} "
-            f"peak_rss={r['peak_rss_mb']:.0f}MB growth_per_node={r['peak_growth_kb_per_node']:.0f}KB",
+            f"peak_rss={r['peak_rss_mb']:.0f}MB growth_per_node={r['peak_growth_kb_per_node']:.0f}KB "
+            f"cpu: harness={r['harness_cpu_s']:.2f}s fleet={r['server_cpu_s']:.2f}s "
+            f"goal_budget={r['goal_cpu_budget_s']:.2f}s",
             flush=True,
         )
 

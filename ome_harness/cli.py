@@ -21,12 +21,13 @@ if _MAIN_MODULE == "ome_harness.__main__" or os.path.basename(sys.argv[0]) == "o
 import contextlib  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Annotated  # noqa: E402
+from typing import TYPE_CHECKING, Annotated  # noqa: E402
 
 import typer  # noqa: E402
 
 from ome_harness import __version__  # noqa: E402
 from ome_harness.cli_support import (  # noqa: E402
+    OneLineRefusals,
     check_file,
     check_out_folder,
     check_target_flags,
@@ -40,6 +41,9 @@ from ome_harness.cli_support import (  # noqa: E402
 from ome_harness.config import ConfigError, HarnessConfig, scenario_target  # noqa: E402
 from ome_harness.container.stop_signals import Interruption, Terminated, interruptible_command  # noqa: E402
 
+if TYPE_CHECKING:  # imported where used: `--help` and the other commands do not load the emulator
+    from ome_harness.emulator.server import EmulatorServer
+
 # Part of the interface (README "Exit codes"): CI tells "configured wrong" (2) from "the harness broke" (3).
 EXIT_INTERNAL_ERROR = 3
 EXIT_CODES_HELP = ("Exit codes: 0 nothing failed; 1 a check or scenario failed; "
@@ -47,8 +51,9 @@ EXIT_CODES_HELP = ("Exit codes: 0 nothing failed; 1 a check or scenario failed; 
                    f"{EXIT_INTERNAL_ERROR} an internal error of ome-harness (please report it); "
                    "130/143 interrupted by SIGINT/SIGTERM (everything started was removed).")
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Diagnose and test OvenMediaEngine deployments.", epilog=EXIT_CODES_HELP)
+app = typer.Typer(cls=OneLineRefusals, add_completion=False, no_args_is_help=True,
+                  pretty_exceptions_enable=False, help="Diagnose and test OvenMediaEngine deployments.",
+                  epilog=EXIT_CODES_HELP)
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML config (default: ./harness.yaml if present).")
@@ -459,21 +464,31 @@ def emulator(
                              ("SRT", settings.srt_port), ("LL-HLS", settings.llhls_port)):
             if number is not None and not 0 < number <= 65535:
                 fail(f"{server_xml}: the {what} port {number} is not a port (1 to 65535)")
+    # A flag's 0 is a free port, named once bound (as the backend's --port 0); a config file's 0 keeps
+    # OME's default here (emulator_settings), since in-process uses it for "any port".
+    for name, value in (("port", port), ("rtmp_port", rtmp_port), ("srt_port", srt_port),
+                        ("llhls_port", llhls_port)):
+        if value == 0:
+            setattr(settings, name, 0)
     try:
-        server = EmulatorServer(settings)
-        typer.echo(
-            f"OME API emulator (v{settings.version} behaviour; not a real OvenMediaEngine) on "
-            + ", ".join(f"{h}:{settings.port}" for h in settings.hosts)
-            + f"; RTMP ingest on port {settings.rtmp_port}, SRT ingest on port {settings.srt_port}/udp, "
-            + f"LL-HLS on port {settings.llhls_port}",
-            err=True,
-        )
-        server.serve_forever()
+        EmulatorServer(settings).serve_forever(announce=_announce_emulator)
     except ValueError as exc:
         fail(str(exc))
     except OSError as exc:
         fail(f"cannot listen on one of the ports (API {settings.port}, RTMP {settings.rtmp_port}, "
              f"SRT {settings.srt_port}/udp, LL-HLS {settings.llhls_port}): {exc.strerror or exc}")
+
+
+def _announce_emulator(server: EmulatorServer) -> None:
+    """The start line, once every port is bound: the ports it names are the ones really taken."""
+    srt = (f"SRT ingest on port {server.srt_port}/udp" if server.srt_port
+           else f"no SRT ingest ({server.srt_unavailable})" if server.srt_unavailable else "no SRT ingest")
+    typer.echo(
+        f"OME API emulator (v{server.settings.version} behaviour; not a real OvenMediaEngine) on "
+        + ", ".join(f"{h}:{server.port}" for h in server.settings.hosts)
+        + f"; RTMP ingest on port {server.rtmp_port}, {srt}, LL-HLS on port {server.llhls_port}",
+        err=True,
+    )
 
 
 # Subcommands that live with their capability register themselves here.

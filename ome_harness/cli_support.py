@@ -6,10 +6,14 @@ Nothing here imports the CLI, so commands registered from other modules use the 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
+from typer.core import TyperGroup
 
 from ome_harness.config import ConfigError, HarnessConfig, api_url_problem, load_config
 from ome_harness.redaction import install_log_redaction
@@ -19,6 +23,39 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """End the command with one line on stderr."""
     typer.echo(f"ome-harness: error: {message}", err=True)
     raise typer.Exit(code)
+
+
+# Click's exceptions, from whichever Click this Typer uses (its own copy since 0.29): found through a
+# public name rather than a private module path.
+_CLICK_ERRORS = sys.modules[typer.BadParameter.__module__]
+
+
+class OneLineRefusals(TyperGroup):
+    """The app's group: Click's own refusals (an unknown option or command, a value of the wrong type)
+    end in one line and exit 2 like every other bad input, not in a usage text and a framed box.
+
+    Caught where Click raises them (making a context, invoking a subcommand), so Typer's own handling of
+    everything else (help, interruptions, exit codes) is left exactly as it is.
+    """
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        with _one_line_refusal():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: Any) -> Any:
+        with _one_line_refusal():
+            return super().invoke(ctx)
+
+
+@contextmanager
+def _one_line_refusal() -> Iterator[None]:
+    try:
+        yield
+    except _CLICK_ERRORS.UsageError as exc:
+        if isinstance(exc, getattr(_CLICK_ERRORS, "NoArgsIsHelpError", ())):
+            raise  # `ome-harness` alone: the help
+        where = exc.ctx.command_path if exc.ctx is not None else "ome-harness"
+        fail(f"{' '.join(exc.format_message().split())} (see {where} --help)", exc.exit_code)
 
 
 def configure(config_path: Path | str | None, overrides: dict[str, Any]) -> HarnessConfig:

@@ -140,8 +140,8 @@ def test_report_folder_from_the_environment_is_used_and_printed_absolute(
     assert (tmp_path / "ci-reports" / "results.json").is_file()
 
 
-# Found by an adversarial pass over the CLI: each used to end in exit 3 ("a bug of ome-harness") or a
-# line that misnamed the problem.
+# Found by an adversarial pass over the CLI: each used to end in exit 3 ("a bug of ome-harness"), a boxed
+# multi-line usage error, or a line that misnamed the problem.
 DEEP_YAML = "api: " + "[" * 100_000 + "]" * 100_000 + "\n"
 TOO_LONG = "a" * 300  # one path component longer than any Linux file system takes (ENAMETOOLONG)
 ENV_SECRET = "Env-Secret-in-bad-json-3f9a"
@@ -166,6 +166,14 @@ ENV_SECRET = "Env-Secret-in-bad-json-3f9a"
     (["diagnose", "--targets", "folder"], {}, "--targets folder: is a folder, not a file"),
     (["diagnose", "--targets", "/dev/null"], {}, "--targets /dev/null: not a regular file"),
     (["run", "--config", "/dev/null"], {}, "--config /dev/null: not a regular file"),
+    # Click's own refusals (a value of the wrong type, an unknown option or command): one line, not a box.
+    (["diagnose", "--targets", "t.yaml", "--concurrency", "abc"], {}, "Invalid value for '--concurrency'"),
+    (["emulator", "--port", "abc"], {}, "Invalid value for '--port'"),
+    (["load", "--stream", "app/s", "--viewers", "many"], {}, "Invalid value for '--viewers'"),
+    (["run", "--bogus"], {}, "No such option: --bogus"),
+    (["logs", "a", "b"], {}, "unexpected extra argument"),
+    (["diagnos"], {}, "No such command 'diagnos'"),
+    (["--bogus"], {}, "No such option: --bogus"),
     (["emulator", "--server-xml", "bigport.xml"], {}, "bigport.xml: the API port 99999999999 is not a port"),
     (["run", "--api-url", "http://[::1"], {}, "is not an http(s) URL with a host"),
     (["diagnose"], {"OMH_API__URL": "http://[::1"}, "is not an http(s) URL with a host"),
@@ -182,6 +190,12 @@ def test_hostile_input_is_one_line_exit_2(run_cli, tmp_path: Path, args: list[st
     stderr = one_line_exit_2(run_cli(*args, env=env))
     assert says in stderr and "internal error" not in stderr
     assert ENV_SECRET not in stderr and len(stderr) < 1000, stderr
+
+
+def test_the_command_alone_prints_the_help(run_cli) -> None:
+    """Click's refusals are caught to make them one line: its no-arguments help must still come through."""
+    run = run_cli()
+    assert run.code == 2 and "Usage:" in run.stdout and "diagnose" in run.stdout, run.output
 
 
 @pytest.mark.parametrize("args, env, says", [

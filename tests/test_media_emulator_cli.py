@@ -4,6 +4,7 @@ it."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -90,7 +91,8 @@ def test_a_busy_media_port_is_one_line_and_exit_code_2(run_cli):
     assert result.code == 2
     assert (f"cannot listen on one of the ports (API {api}, RTMP {port}, SRT {srt}/udp, LL-HLS {llhls}): "
             "Address already in use") in result.stderr
-    assert "Traceback" not in result.output
+    # Refused before it says it serves: the start line comes only once every port is bound.
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output, result.stderr
 
 
 def test_the_emulator_command_takes_the_srt_port_from_server_xml(ffmpeg, emulator_from_server_xml):
@@ -114,4 +116,27 @@ def test_a_busy_srt_port_is_one_line_and_exit_code_2(run_cli):
                          "--srt-port", str(srt), "--llhls-port", str(llhls), timeout=30)
     assert result.code == 2
     assert f"SRT {srt}/udp, LL-HLS {llhls}): cannot bind SRT on 127.0.0.1:{srt}" in result.stderr
-    assert "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output, result.stderr
+
+
+def test_port_0_flags_take_free_ports_and_the_start_line_names_them(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMH_", "OME_"))}
+    proc = subprocess.Popen([sys.executable, "-m", "ome_harness", "emulator", "--host", "127.0.0.1",
+                             "--token", TOKEN, "--port", "0", "--rtmp-port", "0", "--srt-port", "0",
+                             "--llhls-port", "0"],
+                            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        ports = [int(n) for n in re.findall(r"(?:127\.0\.0\.1:|port )(\d+)", line)]
+        assert len(ports) == 4 and 0 not in ports and not {8081, 1935, 9999, 3333} & set(ports), line
+        api, rtmp, _srt, llhls = ports
+        for port in (rtmp, llhls):
+            wait_port(port)
+        with OmeClient(f"http://127.0.0.1:{api}", TOKEN) as client:
+            assert client.version() is not None  # the API really answers on the port it named
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 130  # the README's exit code for SIGINT
+        assert proc.stderr is not None and "Traceback" not in proc.stderr.read()

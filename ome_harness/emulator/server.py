@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 import uvicorn
@@ -137,10 +138,20 @@ class EmulatorServer:
             raise
         return self
 
-    def serve_forever(self) -> None:
-        """Foreground mode for the CLI: returns on SIGINT/SIGTERM (uvicorn handles both)."""
-        self._start_media()
+    def serve_forever(self, announce: Callable[[EmulatorServer], None] | None = None) -> None:
+        """Foreground mode for the CLI: returns on SIGINT/SIGTERM (uvicorn handles both).
+
+        `announce` is called once every port is bound (so it can name the ports really taken, 0 being a
+        free one) and before anything is served; a port that cannot be bound fails before it."""
+        self._api.bind()
         try:
+            self._start_media()
+        except BaseException:
+            self._api.stop()  # closes the API's bound socket
+            raise
+        try:
+            if announce is not None:
+                announce(self)
             self._api.serve_forever()
         finally:
             self._stop_media()
