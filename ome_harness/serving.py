@@ -40,6 +40,20 @@ def bind_sockets(hosts: tuple[str, ...], port: int) -> list[socket.socket]:
     return sockets
 
 
+# Longer than the harness's clients keep an idle connection (5 s, httpx's default and the OME client's
+# pool), so the harness's own servers never close a kept connection just as a request leaves on it: with
+# uvicorn's default (also 5 s) a check in CI read a stream list on such a connection and got no answer.
+# OME's own keep-alive timeout is not among the captured facts; the OME client retries idempotent
+# requests for a server that does close under them (ome/client.py).
+KEEP_ALIVE_S = 15
+
+
+def uvicorn_config(app: Any, *, lifespan: str = "off") -> uvicorn.Config:
+    """How the harness's own servers (emulator, reference backend) run uvicorn: quiet, no Server header."""
+    return uvicorn.Config(app, log_level="warning", access_log=False, server_header=False, lifespan=lifespan,
+                          timeout_graceful_shutdown=1, timeout_keep_alive=KEEP_ALIVE_S)
+
+
 class LoopbackServer:
     """Serve `app` on `hosts`:`port`; a context manager that always closes its sockets."""
 
@@ -59,9 +73,7 @@ class LoopbackServer:
         return self._sockets[0].getsockname()[1] if self._sockets else self._requested_port
 
     def _uvicorn(self) -> uvicorn.Server:
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, server_header=False,
-                                lifespan=self._lifespan, timeout_graceful_shutdown=1)
-        return uvicorn.Server(config)
+        return uvicorn.Server(uvicorn_config(self.app, lifespan=self._lifespan))
 
     def bind(self) -> int:
         """Take the port now (a port in use fails here, before anything else is set up); returns it."""

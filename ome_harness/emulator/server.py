@@ -20,7 +20,7 @@ from ome_harness.emulator.llhls import LlhlsPackager
 from ome_harness.emulator.rtmp import RtmpIngest
 from ome_harness.emulator.srt import SrtIngest
 from ome_harness.emulator.state import EmulatorState, Faults
-from ome_harness.serving import LoopbackServer, bind_sockets
+from ome_harness.serving import LoopbackServer, bind_sockets, uvicorn_config
 
 
 @dataclass
@@ -219,9 +219,7 @@ class _MediaThread:
         self._sockets = rtmp + http
         self.rtmp_port = rtmp[0].getsockname()[1] if rtmp else None
         self.llhls_port = http[0].getsockname()[1] if http else None
-        config = uvicorn.Config(self.llhls, log_level="warning", access_log=False, server_header=False,
-                                lifespan="off", timeout_graceful_shutdown=1)
-        self._http = uvicorn.Server(config)
+        self._http = uvicorn.Server(uvicorn_config(self.llhls))
         self._thread = threading.Thread(target=asyncio.run, args=(self._main(rtmp, http),),
                                         name="ome-emulator-media", daemon=True)
         self._thread.start()

@@ -74,7 +74,7 @@ class _DeadlineBackend(httpcore.SyncBackend):
 
 def deadline_pool(ssl_context: ssl.SSLContext) -> httpcore.ConnectionPool:
     """httpcore's keep-alive pool as httpx builds it (no proxy, no connection limit, idle connections
-    dropped after 5 s, before a server's own keep-alive timeout closes them under a request), whose
-    connections honour `deadline()`."""
+    dropped after 5 s), whose connections honour `deadline()`. A server may close a kept connection as
+    a request leaves on it whatever the expiry: `Connection.send` retries idempotent requests then."""
     return httpcore.ConnectionPool(ssl_context=ssl_context, keepalive_expiry=5.0,
                                    network_backend=_DeadlineBackend())
