@@ -541,8 +541,33 @@ def main() -> None:
     except Exception as exc:  # a bug of ours: still one line, the traceback only on request
         if os.environ.get("OMH_DEBUG"):
             raise
-        typer.echo(f"ome-harness: internal error: {type(exc).__name__}: {exc} (a bug of ome-harness, please "
-                   "report it; OMH_DEBUG=1 shows the traceback)", err=True)
+        typer.echo(_internal_error_line(exc), err=True)
         sys.exit(EXIT_INTERNAL_ERROR)
+
+
+def _internal_error_line(exc: Exception) -> str:
+    """A bug of ours in one line: what, and where (the innermost frame, and the innermost of ome-harness
+    when that is elsewhere), so the line alone is a bug report; secrets masked as in the logs."""
+    import traceback
+
+    from ome_harness.redaction import redact_known
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = next((f for f in reversed(frames) if "/ome_harness/" in f.filename), None)
+    places = list(dict.fromkeys(f"{_package_path(f.filename)}:{f.lineno}"
+                                for f in (frames[-1] if frames else None, ours) if f is not None))
+    where = f" at {' from '.join(places)}" if places else ""
+    return redact_known(f"ome-harness: internal error: {type(exc).__name__}: {exc}{where} (a bug of "
+                        "ome-harness, please report it; OMH_DEBUG=1 shows the traceback)")
+
+
+def _package_path(filename: str) -> str:
+    # From the package's folder on (ome_harness/..., _pytest/...): the same on every machine.
+    for marker in ("/site-packages/", "/dist-packages/"):
+        if marker in filename:
+            return filename.rsplit(marker, 1)[1]
+    if "/ome_harness/" in filename:
+        return "ome_harness/" + filename.rsplit("/ome_harness/", 1)[1]
+    return filename
 
 

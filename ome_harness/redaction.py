@@ -137,3 +137,9 @@ def install_log_redaction(secrets: Iterable[str] = ()) -> Redactor:
     for secret in secrets:
         _installed.redactor.add(secret)
     return _installed.redactor
+
+
+def redact_known(text: str) -> str:
+    """`text` as the process's log records are scrubbed (every secret learnt so far), for a line printed
+    outside logging."""
+    return _installed.redactor(text) if _installed is not None else redact_by_position(text)

@@ -53,7 +53,10 @@ class LeftoverProbe:
         # Children (ffmpeg) inherit the marker: that is how a stray process is found after the run.
         env.update({MARKER_VARIABLE: self.test_id, "TMPDIR": str(self.tmpdir),
                     "OMH_CONTAINER__LABELS": json.dumps({TEST_LABEL: self.test_id}),
-                    "OMH_CONTAINER__TOKEN": self.token, "OMH_REPORT__OUT": str(self.out)})
+                    "OMH_CONTAINER__TOKEN": self.token, "OMH_REPORT__OUT": str(self.out),
+                    # An internal error (exit 3) then fails the test with its traceback, not one line: a
+                    # rare one seen only in CI under load is found from the log alone.
+                    "OMH_DEBUG": "1"})
         env.update(extra)
         return env
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +12,9 @@ from pathlib import Path
 BROKEN_HARNESS = (
     "import sys\n"
     "import ome_harness.checks.diagnosis as diagnosis\n"
+    "import os\n"
     "def broken(*args, **kwargs):\n"
-    "    raise RuntimeError('a bug in a check')\n"
+    "    raise RuntimeError(os.environ.get('BUG_MESSAGE', 'a bug in a check'))\n"
     "diagnosis.diagnose = broken\n"
     "from ome_harness.cli import main\n"
     "sys.argv = ['ome-harness', *sys.argv[1:]]\n"
@@ -25,12 +27,22 @@ def _run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[
                           timeout=120, cwd=tmp_path, env={**clean, **env})
 
 
-def test_an_internal_error_exits_3_in_one_line(tmp_path: Path) -> None:
+def test_an_internal_error_exits_3_in_one_line_that_says_where(tmp_path: Path) -> None:
     result = _run(tmp_path, "diagnose", "--emulator", "--out", str(tmp_path / "out"))
     assert result.returncode == 3, result.stderr
-    assert result.stderr.splitlines() == [
-        "ome-harness: internal error: RuntimeError: a bug in a check "
-        "(a bug of ome-harness, please report it; OMH_DEBUG=1 shows the traceback)"]
+    [line] = result.stderr.splitlines()
+    # Where it rose (the injected function) and the frame of ome-harness that called it: a bug report
+    # in one line, even from a CI log where OMH_DEBUG was not set.
+    assert re.fullmatch(r"ome-harness: internal error: RuntimeError: a bug in a check at <string>:\d+ from "
+                        r"ome_harness/[\w/]+\.py:\d+ \(a bug of ome-harness, please report it; OMH_DEBUG=1 "
+                        r"shows the traceback\)", line), line
+
+
+def test_an_internal_error_line_masks_secrets(tmp_path: Path) -> None:
+    result = _run(tmp_path, "diagnose", "--emulator", "--out", str(tmp_path / "out"),
+                  BUG_MESSAGE="cannot reach http://admin:Hunter2-secret@ome.example:8081")
+    assert result.returncode == 3 and "internal error" in result.stderr, result.stderr
+    assert "Hunter2-secret" not in result.stderr
 
 
 def test_bad_input_still_exits_2(tmp_path: Path) -> None:

@@ -85,6 +85,9 @@ def pytest_args(out: Path, *, config: Path | None, target: str | None, api_url: 
             "-p", "no:unraisableexception",
             # An empty ini keeps a user's own pytest configuration (in the folder they run from) out of it.
             "-c", os.devnull, "--rootdir", str(steps.parent), "-o", f"bdd_features_base_dir={features}",
+            # Only the steps' own conftest.py: in a source checkout the folder above holds the test
+            # suite's, which a user's run must not load (it did, with a warning per run).
+            "--confcutdir", str(steps),
             # The plugin writes every report file (junit.xml included) from the results it collected.
             "--omh-report", str(out), "--omh-fail-on", fail_on, "-rs",
             "-v" if verbose else "-q"]
