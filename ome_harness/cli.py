@@ -6,17 +6,17 @@ import os
 import signal
 import sys
 
-# Loading the CLI takes a second or two on a busy machine: a signal then ends it quietly with
-# 128 + the signal (nothing has started yet) instead of a traceback from inside an import.
+# Loading the CLI takes a second or two on a busy machine: a signal then ends it with one line and
+# 128 + the signal as soon as loading is done (nothing has started yet). Noted, not raised: an exception
+# raised inside whatever import runs can surface as another (Python wraps one raised in a class's
+# __set_name__ in RuntimeError: a traceback, chaos test) or be swallowed by a library.
 # Only when this process is the CLI (`ome-harness ...`, `python -m ome_harness`), not a library user.
 _HANDLERS_BEFORE = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+_SIGNALLED_WHILE_LOADING: list[int] = []
 _MAIN_MODULE = getattr(getattr(sys.modules.get("__main__"), "__spec__", None), "name", None)
 if _MAIN_MODULE == "ome_harness.__main__" or os.path.basename(sys.argv[0]) == "ome-harness":
-    def _exit_while_loading(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
-
     for _sig in _HANDLERS_BEFORE:
-        signal.signal(_sig, _exit_while_loading)
+        signal.signal(_sig, lambda signum, frame: _SIGNALLED_WHILE_LOADING.append(signum))
 
 import contextlib  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
@@ -519,6 +519,22 @@ def _exit_after_a_signal_while_reading_options(interruption: Interruption | None
 
 
 def main() -> None:
+    try:
+        _main()
+    finally:
+        _forget_handled_keyboard_interrupts()
+
+
+def _forget_handled_keyboard_interrupts() -> None:
+    """CPython marks a KeyboardInterrupt that ends an eval() of a string as unhandled, even when the code
+    around it handles it, and `python -m` then ends by SIGINT instead of with its exit code. Start-up
+    evaluates string annotations all the time (pydantic, typing), so a Ctrl-C landing there made an
+    interrupted run die by the signal after writing a report that said 130 (chaos test, reproduced).
+    Every interruption has been handled by now; an eval of a string that ends normally clears the mark."""
+    eval("None")  # noqa: S307 - a constant
+
+
+def _main() -> None:
     # From the first moment the command is known: a signal while options and configuration are read
     # is already an interruption (exit 128 + N, one line), and the command's own handling takes over.
     command = sys.argv[1] if len(sys.argv) > 1 else ""
@@ -526,6 +542,11 @@ def main() -> None:
                else _signals_as_before())
     try:
         with signals as interruption:
+            # The command's handlers are in place now: a signal that came while loading is not missed.
+            if _SIGNALLED_WHILE_LOADING:
+                name = signal.Signals(_SIGNALLED_WHILE_LOADING[0]).name
+                typer.echo(f"ome-harness: interrupted by {name} before anything started", err=True)
+                sys.exit(128 + _SIGNALLED_WHILE_LOADING[0])
             try:
                 app()
             except SystemExit as exc:

@@ -145,6 +145,14 @@ def _run_pytest(out: Path, probe: _SessionProbe, interruption: Interruption, arg
     except KeyboardInterrupt:
         # Before pytest's session took over (loading plugins, parsing options): nothing ran yet.
         code = pytest.ExitCode.INTERRUPTED
+    except Exception:
+        # pytest's own account of the interruption can fail: its terminal reporter formats the
+        # KeyboardInterrupt's traceback, and a frame that Python 3.11 left without a line number (the
+        # signal landed on an instruction that has none) makes it compute `None - 1` (TypeError, seen
+        # in CI and reproduced here). The signal is what happened; the report below says so.
+        if interruption.name is None:
+            raise
+        code = pytest.ExitCode.INTERRUPTED
     with interruption.hold():
         # The run's report is written (or, interrupted, about to be): it is the verdict, and a signal
         # from here on changes neither it nor the exit code.
