@@ -36,6 +36,7 @@ from ome_harness.cli_support import (  # noqa: E402
     configure,
     fail,
     is_folder,
+    out_folder,
     refuse_together,
 )
 from ome_harness.config import ConfigError, HarnessConfig, scenario_target  # noqa: E402
@@ -79,7 +80,8 @@ def diagnose(
     ] = None,
     token: Annotated[str | None, typer.Option(help="OME API access token (or OMH_API__TOKEN).")] = None,
     config: ConfigOption = None,
-    out: Annotated[Path | None, typer.Option(help="Folder for the reports (default reports/out).")] = None,
+    out: Annotated[Path | None, typer.Option(parser=out_folder,
+                                             help="Folder for the reports (default reports/out).")] = None,
     domain: Annotated[str | None, typer.Option(help="Domain named in the report.")] = None,
     vhost: Annotated[str | None, typer.Option(help="Virtual host to check (default 'default').")] = None,
     app_name: Annotated[
@@ -254,7 +256,8 @@ def run(
     image: Annotated[str | None, typer.Option(help="OME image (with --target container).")] = None,
     config: ConfigOption = None,
     out: Annotated[
-        Path | None, typer.Option(help="Folder for the run report files (default reports/out).")
+        Path | None,
+        typer.Option(parser=out_folder, help="Folder for the run report files (default reports/out)."),
     ] = None,
     allow_mutating: Annotated[
         bool,

@@ -58,6 +58,14 @@ def _one_line_refusal() -> Iterator[None]:
         fail(f"{' '.join(exc.format_message().split())} (see {where} --help)", exc.exit_code)
 
 
+def out_folder(value: str) -> Path:
+    """--out's parser: an empty value (an unset variable in `--out "$DIR"`) is refused, not taken as the
+    current folder, which is what it would become as a path."""
+    if not value.strip():
+        raise typer.BadParameter("empty: name a folder")
+    return Path(value)
+
+
 def configure(config_path: Path | str | None, overrides: dict[str, Any]) -> HarnessConfig:
     """The merged configuration (file, OMH_* environment, flags), validated as a whole, or exit 2."""
     check_file(Path(config_path) if config_path is not None else None, "--config")

@@ -13,7 +13,16 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -84,8 +93,15 @@ class ApiConfig(Section):
     read_timeout: float = Field(5.0, gt=0, le=300)
 
 
+def _named_folder(value: object) -> object:
+    # An empty value (an unset variable in OMH_REPORT__OUT="$DIR") would be the current folder.
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("empty: name a folder")
+    return value
+
+
 class ReportConfig(Section):
-    out: Path = Path("reports/out")
+    out: Annotated[Path, BeforeValidator(_named_folder)] = Path("reports/out")
     domain: OneLine | None = None
     template_dir: Path | None = None
 

@@ -174,6 +174,11 @@ ENV_SECRET = "Env-Secret-in-bad-json-3f9a"
     (["logs", "a", "b"], {}, "unexpected extra argument"),
     (["diagnos"], {}, "No such command 'diagnos'"),
     (["--bogus"], {}, "No such option: --bogus"),
+    # An empty folder (an unset variable in `--out "$DIR"`) used to mean the current folder.
+    (["diagnose", "--emulator", "--out", ""], {}, "Invalid value for '--out': empty: name a folder"),
+    (["run", "--out", " "], {}, "Invalid value for '--out': empty: name a folder"),
+    (["load", "--stream", "app/s", "--out", ""], {}, "Invalid value for '--out': empty: name a folder"),
+    (["diagnose", "--emulator"], {"OMH_REPORT__OUT": ""}, "key 'report.out': empty: name a folder"),
     (["emulator", "--server-xml", "bigport.xml"], {}, "bigport.xml: the API port 99999999999 is not a port"),
     (["run", "--api-url", "http://[::1"], {}, "is not an http(s) URL with a host"),
     (["diagnose"], {"OMH_API__URL": "http://[::1"}, "is not an http(s) URL with a host"),

@@ -1,7 +1,8 @@
 """A kept connection that the server closes as a request leaves on it (its keep-alive timeout ending at
 that moment) is not a diagnosis: the client sends an idempotent request again on another connection
-(three attempts at most, within the request's own deadline). Found in CI: a scenario's check read a stream list on a connection idle for ~5 s, the
-emulator's keep-alive timeout, and reported "something that does not speak HTTP answers on this port"."""
+(three attempts at most, within the request's own deadline). Found in CI: a scenario's check read a
+stream list on a connection idle for ~5 s, the emulator's keep-alive timeout, and reported "something
+that does not speak HTTP answers on this port"."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from ome_harness.cli_support import (
     check_url_flag,
     configure,
     fail,
+    out_folder,
 )
 from ome_harness.load.settings import (
     MAX_DURATION_S,
@@ -36,7 +37,8 @@ def load(
     workers: Annotated[
         int, typer.Option("--workers", help="Locust workers on this machine (0: one process).")
     ] = 0,
-    out: Annotated[Path | None, typer.Option(help="Folder for the reports (default reports/out).")] = None,
+    out: Annotated[Path | None, typer.Option(parser=out_folder,
+                                             help="Folder for the reports (default reports/out).")] = None,
     api_url: Annotated[
         str | None,
         typer.Option(
