@@ -80,7 +80,7 @@ def diagnose(
     ] = None,
     token: Annotated[str | None, typer.Option(help="OME API access token (or OMH_API__TOKEN).")] = None,
     config: ConfigOption = None,
-    out: Annotated[Path | None, typer.Option(parser=out_folder,
+    out: Annotated[Path | None, typer.Option(parser=out_folder, metavar="DIR",
                                              help="Folder for the reports (default reports/out).")] = None,
     domain: Annotated[str | None, typer.Option(help="Domain named in the report.")] = None,
     vhost: Annotated[str | None, typer.Option(help="Virtual host to check (default 'default').")] = None,
@@ -257,7 +257,8 @@ def run(
     config: ConfigOption = None,
     out: Annotated[
         Path | None,
-        typer.Option(parser=out_folder, help="Folder for the run report files (default reports/out)."),
+        typer.Option(parser=out_folder, metavar="DIR",
+                     help="Folder for the run report files (default reports/out)."),
     ] = None,
     allow_mutating: Annotated[
         bool,

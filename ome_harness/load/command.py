@@ -37,7 +37,7 @@ def load(
     workers: Annotated[
         int, typer.Option("--workers", help="Locust workers on this machine (0: one process).")
     ] = 0,
-    out: Annotated[Path | None, typer.Option(parser=out_folder,
+    out: Annotated[Path | None, typer.Option(parser=out_folder, metavar="DIR",
                                              help="Folder for the reports (default reports/out).")] = None,
     api_url: Annotated[
         str | None,
