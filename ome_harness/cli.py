@@ -21,7 +21,7 @@ if _MAIN_MODULE == "ome_harness.__main__" or os.path.basename(sys.argv[0]) == "o
 import contextlib  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import TYPE_CHECKING, Annotated  # noqa: E402
+from typing import TYPE_CHECKING, Annotated, NoReturn  # noqa: E402
 
 import typer  # noqa: E402
 
@@ -518,8 +518,12 @@ def _exit_after_a_signal_while_reading_options(interruption: Interruption | None
     """Typer turns a signal that ends a command before it started anything into a silent exit 130."""
     if interruption is None or interruption.name is None or interruption.reported:
         return
-    typer.echo(f"ome-harness: interrupted by {interruption.name} before anything started", err=True)
-    sys.exit(interruption.exit_code)
+    _interrupted_before_anything_started(interruption.signum or signal.SIGINT)
+
+
+def _interrupted_before_anything_started(signum: int) -> NoReturn:
+    typer.echo(f"ome-harness: interrupted by {signal.Signals(signum).name} before anything started", err=True)
+    sys.exit(128 + signum)
 
 
 def main() -> None:
@@ -548,9 +552,7 @@ def _main() -> None:
         with signals as interruption:
             # The command's handlers are in place now: a signal that came while loading is not missed.
             if _SIGNALLED_WHILE_LOADING:
-                name = signal.Signals(_SIGNALLED_WHILE_LOADING[0]).name
-                typer.echo(f"ome-harness: interrupted by {name} before anything started", err=True)
-                sys.exit(128 + _SIGNALLED_WHILE_LOADING[0])
+                _interrupted_before_anything_started(_SIGNALLED_WHILE_LOADING[0])
             try:
                 app()
             except SystemExit as exc:

@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
-from ome_harness.config import ConfigError, HarnessConfig, api_url_problem, load_config
+from ome_harness.config import ConfigError, HarnessConfig, api_url_problem, load_config, named_folder
 from ome_harness.redaction import install_log_redaction
 
 
@@ -59,11 +59,11 @@ def _one_line_refusal() -> Iterator[None]:
 
 
 def out_folder(value: str) -> Path:
-    """--out's parser: an empty value (an unset variable in `--out "$DIR"`) is refused, not taken as the
-    current folder, which is what it would become as a path."""
-    if not value.strip():
-        raise typer.BadParameter("empty: name a folder")
-    return Path(value)
+    """--out's parser: the config's rule for the report folder (config.named_folder), as Click's refusal."""
+    try:
+        return Path(named_folder(value))  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def configure(config_path: Path | str | None, overrides: dict[str, Any]) -> HarnessConfig:

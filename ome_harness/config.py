@@ -93,15 +93,16 @@ class ApiConfig(Section):
     read_timeout: float = Field(5.0, gt=0, le=300)
 
 
-def _named_folder(value: object) -> object:
-    # An empty value (an unset variable in OMH_REPORT__OUT="$DIR") would be the current folder.
+def named_folder(value: object) -> object:
+    """A folder's name as given; an empty one (an unset variable in `--out "$DIR"` or OMH_REPORT__OUT)
+    would be the current folder, so it is refused."""
     if isinstance(value, str) and not value.strip():
         raise ValueError("empty: name a folder")
     return value
 
 
 class ReportConfig(Section):
-    out: Annotated[Path, BeforeValidator(_named_folder)] = Path("reports/out")
+    out: Annotated[Path, BeforeValidator(named_folder)] = Path("reports/out")
     domain: OneLine | None = None
     template_dir: Path | None = None
 

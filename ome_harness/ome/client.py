@@ -337,15 +337,15 @@ class Connection:
         request = httpcore.Request(
             method.encode(), httpcore.URL(scheme=scheme, host=host, port=port, target=prefix + _ascii(path)),
             headers=raw, content=body, extensions={"timeout": self._timeout})
-        for attempt in range(_MOST_ATTEMPTS):
+        for _ in range(_MOST_ATTEMPTS - 1):
             kept = method in _RETRIED_METHODS and any(c.is_idle() for c in self._pool.connections)
             try:
                 return self._pool.handle_request(request)
             except _CLOSED_BEFORE_ANSWER:
                 # The failed connection has left the pool; the next attempt takes another or a new one.
-                if not kept or attempt == _MOST_ATTEMPTS - 1:
+                if not kept:
                     raise
-        raise AssertionError("unreachable")
+        return self._pool.handle_request(request)
 
     def _parsed(self) -> tuple[bytes, bytes, int | None, bytes, bytes]:
         # Parsed by httpx (IDNA, IPv6 brackets) on first use, so a bad URL fails as a request would.
