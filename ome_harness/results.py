@@ -210,8 +210,10 @@ class Report(BaseModel):
         self.issues.insert(0, Finding(key="interrupted", title=f"The run was interrupted by {signal_name}",
                                       details=[detail]))
 
-    def counts(self) -> dict[str, int]:
-        return {s.value: sum(1 for r in self.results if r.status is s) for s in Status}
+    def counts(self, kind: Literal["check", "scenario"] | None = None) -> dict[str, int]:
+        """Results per status; `kind` counts only checks or only scenarios (a run report holds both)."""
+        results = [r for r in self.results if kind is None or r.kind == kind]
+        return {s.value: sum(1 for r in results if r.status is s) for s in Status}
 
     @property
     def checks(self) -> list[CheckResult]:

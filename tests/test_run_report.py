@@ -89,6 +89,22 @@ def test_results_json_follows_the_shipped_schema(healthy_run: Path) -> None:
         ["start", "stop", "scte35", "listing", "details", "channels"], "VERIFIED")
 
 
+def test_the_scenarios_verdict_counts_scenarios_and_shows_the_checks_beside(healthy_run: Path) -> None:
+    # Issue 20: the verdict under "Scenarios" once counted the diagnosis's checks as scenarios
+    # ("57 passed" where pytest said 50).
+    data = json.loads((healthy_run / "results.json").read_text())
+    scenarios = [r for r in data["results"] if r["kind"] == "scenario"]
+    checks = [r for r in data["results"] if r["kind"] == "check"]
+    ok = sum(r["status"] == "OK" for r in scenarios)
+    assert data["scenario_counts"]["OK"] == ok and sum(data["scenario_counts"].values()) == len(scenarios)
+    assert sum(data["check_counts"].values()) == len(checks) > 0
+    said = f"{len(scenarios)} scenario(s): {ok} passed, 0 failed"
+    beside = f"diagnosis beside them: {len(checks)} check(s)"
+    for name in ("test-report.md", "test-report.html"):
+        text = (healthy_run / name).read_text()
+        assert said in text and beside in text, (name, text[text.find("Verdict"):][:300])
+
+
 def test_a_results_file_with_a_misspelled_or_wrong_field_fails_the_schema(healthy_run: Path) -> None:
     data = json.loads((healthy_run / "results.json").read_text())
     data["results"][0]["statuss"] = "OK"

@@ -144,6 +144,9 @@ def render_json(report: Report, template_dir: Path | None = None) -> str:
     data["status"] = report.status.value
     data["exit_code"] = report.exit_code
     data["counts"] = report.counts()
+    # A run report holds the diagnosis's checks and the scenarios: each counted apart as well.
+    data["check_counts"] = report.counts("check")
+    data["scenario_counts"] = report.counts("scenario")
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 

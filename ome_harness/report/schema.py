@@ -38,12 +38,12 @@ def closed_schema(model: type[BaseModel], added: dict[str, Any], file_name: str)
 
 
 def results_schema() -> dict[str, Any]:
-    # render_json adds the verdict and the counts.
+    # render_json adds the verdict and the counts: of every result, of the checks, of the scenarios.
+    counts = {"type": "object", "required": [s.value for s in Status],
+              "properties": {s.value: {"type": "integer", "minimum": 0} for s in Status},
+              "additionalProperties": False}
     return closed_schema(Report, {
-        **VERDICT_PROPERTIES,
-        "counts": {"type": "object", "required": [s.value for s in Status],
-                   "properties": {s.value: {"type": "integer", "minimum": 0} for s in Status},
-                   "additionalProperties": False},
+        **VERDICT_PROPERTIES, "counts": counts, "check_counts": counts, "scenario_counts": counts,
     }, SCHEMA_PATH.name)
 
 
