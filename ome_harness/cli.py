@@ -41,6 +41,7 @@ from ome_harness.cli_support import (  # noqa: E402
 )
 from ome_harness.config import ConfigError, HarnessConfig, scenario_target  # noqa: E402
 from ome_harness.container.stop_signals import Interruption, Terminated, interruptible_command  # noqa: E402
+from ome_harness.stream_ref import StreamRefError, parse_stream_ref  # noqa: E402
 
 if TYPE_CHECKING:  # imported where used: `--help` and the other commands do not load the emulator
     from ome_harness.emulator.server import EmulatorServer
@@ -104,7 +105,8 @@ def diagnose(
     ] = False,
     image: Annotated[str | None, typer.Option(help="OME image for --launch.")] = None,
     playback: Annotated[str | None, typer.Option(
-        "--playback", help="Also watch this live stream over LL-HLS (read-only) and report it.")] = None,
+        "--playback", help="Also watch this live stream (APP/STREAM, or STREAM of the configured app) over "
+        "LL-HLS (read-only) and report it.")] = None,
     llhls_url: Annotated[str | None, typer.Option(
         "--llhls-url", help="LL-HLS base for --playback, http(s)://HOST:PORT (or endpoints.llhls).")] = None,
     targets: Annotated[Path | None, typer.Option("--targets", help="YAML list of nodes: diagnose the fleet "
@@ -219,8 +221,11 @@ def _diagnose_config(
     llhls_url: str | None = None,
 ) -> HarnessConfig:
     """Every check of `diagnose`'s input, before any connection is made."""
-    if playback is not None and (not playback.strip() or "/" in playback or "?" in playback):
-        fail(f"--playback {playback!r}: give a stream name of the application (no '/' or '?')")
+    if playback is not None:
+        try:
+            parse_stream_ref(playback, "--playback")
+        except StreamRefError as exc:
+            fail(str(exc))
     if llhls_url is not None and playback is None:
         fail("--llhls-url is the LL-HLS address for --playback: give --playback STREAM too")
     check_target_flags(use_emulator=use_emulator, launch=launch, api_url=api_url, token=token,

@@ -147,7 +147,8 @@ def test_sigterm_stops_every_locust_process_and_still_writes_the_report(
     (["--duration", "2h"], "--duration 7200s"),
     (["--duration", "soon"], "--duration 'soon'"),
     (["--workers", "3", "--viewers", "2"], "--workers 3 is more than --viewers 2"),
-    (["--stream", "nostream"], "give APP/STREAM"),
+    (["--stream", "app/a/b"], "give APP/STREAM"),
+    (["--stream", "a b"], "give APP/STREAM"),
     (["--max-error-rate", "5"], "--max-error-rate 5: give a share from 0 to 1"),
     (["--max-p95-ms", "0"], "--max-p95-ms 0"),
 ])
@@ -167,3 +168,10 @@ def test_a_target_the_harness_did_not_launch_needs_allow_load(run_cli, tmp_path:
     assert "--allow-load" in shown.stderr and len(shown.stderr.strip().splitlines()) == 1
     assert "http://********@127.0.0.1:9" in shown.stderr and "Load-Pw-3c7d" not in shown.output
     assert not (tmp_path / "out" / "load-report.md").exists()
+
+
+def test_a_bare_stream_name_is_a_stream_of_the_configured_app(run_cli) -> None:
+    # `load --stream` and `diagnose --playback` take the same names: APP/STREAM, or STREAM in api.app.
+    shown = run_cli("load", "--api-url", "http://127.0.0.1:9", "--llhls-url", "http://127.0.0.1:9",
+                    "--stream", "cam", env={"OMH_API__APP": "live"})
+    assert shown.code == 2 and "viewers of live/cam for" in shown.stderr, shown.stderr

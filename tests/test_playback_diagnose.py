@@ -16,7 +16,7 @@ def test_diagnose_playback_adds_a_playback_section_with_numbers_to_every_report(
         "--api-url",
         playback.server.url,
         "--playback",
-        "cam",
+        "app/cam",  # APP/STREAM, as `load --stream` takes it; the bare name is the configured app's
         "--llhls-url",
         llhls_base,
         "--out",
@@ -52,8 +52,9 @@ def test_diagnose_playback_without_an_llhls_address_says_how_to_give_one(run_cli
 
 
 def test_bad_playback_flags_are_one_line_and_exit_2(run_cli):
-    bad_name = run_cli("diagnose", "--emulator", "--playback", "app/cam")
+    bad_names = [run_cli("diagnose", "--emulator", "--playback", name)
+                 for name in ("app/cam/x", "a b", "cam?x=1")]
     alone = run_cli("diagnose", "--emulator", "--llhls-url", "http://127.0.0.1:3333")
-    for result in (bad_name, alone):
+    for result in (*bad_names, alone):
         assert result.code == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert "Traceback" not in result.output

@@ -87,10 +87,12 @@ def diagnose(target: OmeTarget, *, server_xml: Path | None = None, env_file: Pat
 def playback_check(target: OmeTarget, stream: str) -> CheckResult:
     """The read-only LL-HLS playback section; an unknown LL-HLS address is said, never guessed."""
     from ome_harness.playback.check import check_playback
+    from ome_harness.stream_ref import parse_stream_ref
     from ome_harness.target.media_addresses import MediaAddressUnknown
 
+    ref = parse_stream_ref(stream, "--playback")  # checked with the other flags: it parses
     try:
-        url = target.llhls_url(stream)
+        url = target.llhls_url(ref.name, app=ref.app)
     except MediaAddressUnknown as exc:
         return CheckResult(id="playback", title="Playback (LL-HLS viewer)", status=Status.ERROR,
                            summary=f"{stream}: not watched: {exc}")

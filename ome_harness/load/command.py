@@ -25,10 +25,13 @@ from ome_harness.load.settings import (
     check_settings,
     parse_duration,
 )
+from ome_harness.stream_ref import StreamRefError, parse_stream_ref
 
 
 def load(
-    stream: Annotated[str, typer.Option("--stream", help="APP/STREAM to watch.")],
+    stream: Annotated[
+        str, typer.Option("--stream", help="APP/STREAM to watch (or STREAM of the configured app).")
+    ],
     viewers: Annotated[int, typer.Option("--viewers", help=f"Viewers at full load (1..{MAX_VIEWERS}).")] = 10,
     spawn_rate: Annotated[float, typer.Option("--spawn-rate", help="Viewers started per second.")] = 5.0,
     duration: Annotated[
@@ -94,19 +97,24 @@ def load(
     if importlib.util.find_spec("locust") is None:  # found without importing it (gevent would patch us)
         fail("load needs Locust: pip install 'ome-harness[load]'")
     try:
-        settings = check_settings(LoadSettings(
-            stream=stream, viewers=viewers, spawn_rate=spawn_rate, duration_s=parse_duration(duration),
-            workers=workers, thresholds=Thresholds(max_p95_ms, max_error_rate, max_stall_rate)))
-    except LoadSettingsError as exc:
+        ref = parse_stream_ref(stream, "--stream")
+    except StreamRefError as exc:
         fail(str(exc))
     cfg = configure(config, {"target": "emulator" if use_emulator else "container" if launch else None,
                              "api": {"url": api_url, "token": token}, "report": {"out": out},
                              "container": {"image": image}, "endpoints": {"llhls": llhls_url}})
+    try:
+        settings = check_settings(LoadSettings(
+            stream=ref.path(cfg.api.app), viewers=viewers, spawn_rate=spawn_rate,
+            duration_s=parse_duration(duration), workers=workers,
+            thresholds=Thresholds(max_p95_ms, max_error_rate, max_stall_rate)))
+    except LoadSettingsError as exc:
+        fail(str(exc))
     cfg.target = cfg.target or "url"
     if cfg.target == "url" and not allow_load:
         target = mask_userinfo(cfg.api.url)
-        fail(f"load sends {settings.viewers} viewers for {settings.duration_s} s to {target}, a target "
-             "the harness did not launch: add --allow-load if that is intended")
+        fail(f"load sends {settings.viewers} viewers of {settings.stream} for {settings.duration_s} s to "
+             f"{target}, a target the harness did not launch: add --allow-load if that is intended")
     cfg.report.out = check_out_folder(cfg.report.out)
     # SIGINT/SIGTERM before or after the viewers run unwind everything started (ffmpeg, a container);
     # during the run they stop Locust and the report is still written (runner.py).
