@@ -1,10 +1,12 @@
-"""Fragmented MP4 (CMAF-style) for one H.264 track: an init section and moof+mdat fragments.
+"""Fragmented MP4 (CMAF-style) for one H.264 or AAC track: an init section and moof+mdat fragments.
 
 The emulator's LL-HLS parts carry the ingested media: an RTMP H.264 frame is already what MP4
 stores (length-prefixed NAL units, FLV's AVCPacket body) and the FLV sequence header is the
 AVCDecoderConfigurationRecord an `avcC` box holds, so no transcoding is needed. OME serves fMP4
 parts (`video/mp4`, `init_*.m4s`/`part_*.m4s` in llhls_*.http); the box layout here is the
-ordinary ISO BMFF one, not a byte copy of OME's (no capture of part bodies exists).
+ordinary ISO BMFF one, not a byte copy of OME's (no capture of part bodies exists). The same holds
+for AAC: an FLV AACPacket body is a raw AAC frame and its sequence header is the AudioSpecificConfig
+an `esds` holds; OME serves audio as its own rendition (`chunklist_1_audio_*` in llhls_master.m3u8.http).
 """
 
 from __future__ import annotations
@@ -89,6 +91,72 @@ def fragment(sequence: int, samples: list[Sample]) -> bytes:
     trun = _full(b"trun", 1, flags, struct.pack(">Ii", len(samples), moof_len + 8), entries)
     traf = _box(b"traf", _full(b"tfhd", 0, 0x020000, struct.pack(">I", 1)),
                 _full(b"tfdt", 1, 0, struct.pack(">Q", samples[0].dts_ms)), trun)
+    moof = _box(b"moof", _full(b"mfhd", 0, 0, struct.pack(">I", sequence)), traf)
+    return moof + _box(b"mdat", *(s.data for s in samples))
+
+
+# AAC (ISO 14496-3): every raw frame of AAC-LC is 1024 samples; an audio track's timescale is its rate.
+AAC_FRAME_SAMPLES = 1024
+
+
+@dataclass
+class AudioSample:
+    """One raw AAC frame (FLV AACPacket body after its 2-byte header) and its decode time in samples."""
+
+    dts: int
+    data: bytes
+
+
+def _descriptor(tag: int, payload: bytes) -> bytes:
+    # ISO 14496-1 expandable size: one byte while it fits (every descriptor here is small).
+    assert len(payload) < 0x80
+    return bytes([tag, len(payload)]) + payload
+
+
+def _esds(audio_specific_config: bytes) -> bytes:
+    """The esds box: ES descriptor → DecoderConfig (AAC = object type 0x40, audio stream) → the ASC."""
+    decoder_config = _descriptor(4, bytes([0x40, 0x15]) + b"\x00\x00\x00" + struct.pack(">II", 0, 0)
+                                 + _descriptor(5, audio_specific_config))
+    es = _descriptor(3, struct.pack(">HB", 1, 0) + decoder_config + _descriptor(6, b"\x02"))
+    return _full(b"esds", 0, 0, es)
+
+
+def audio_init_section(audio_specific_config: bytes, samplerate: int, channels: int) -> bytes:
+    """ftyp + moov for one AAC track (track id 1, timescale = sample rate): `mp4a` with the encoder's ASC.
+
+    The AudioSpecificConfig is the RTMP AAC sequence header's body, as an MP4 `esds` holds it."""
+    matrix = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
+    mvhd = _full(b"mvhd", 0, 0, struct.pack(">IIII", 0, 0, TIMESCALE, 0),
+                 struct.pack(">IH10x", 0x10000, 0x100), matrix, b"\x00" * 24, struct.pack(">I", 2))
+    tkhd = _full(b"tkhd", 0, 3, struct.pack(">IIIII", 0, 0, 1, 0, 0), b"\x00" * 8,
+                 struct.pack(">HHHH", 0, 0, 0x0100, 0), matrix, struct.pack(">II", 0, 0))
+    mdhd = _full(b"mdhd", 0, 0, struct.pack(">IIII", 0, 0, samplerate, 0), struct.pack(">HH", 0x55C4, 0))
+    hdlr = _full(b"hdlr", 0, 0, struct.pack(">I", 0), b"soun", b"\x00" * 12, b"SoundHandler\x00")
+    mp4a = _box(b"mp4a", b"\x00" * 6, struct.pack(">H", 1), b"\x00" * 8,
+                struct.pack(">HHHH", channels, 16, 0, 0), struct.pack(">I", (samplerate << 16) & 0xFFFFFFFF),
+                _esds(audio_specific_config))
+    stbl = _box(b"stbl", _full(b"stsd", 0, 0, struct.pack(">I", 1), mp4a),
+                _full(b"stts", 0, 0, struct.pack(">I", 0)), _full(b"stsc", 0, 0, struct.pack(">I", 0)),
+                _full(b"stsz", 0, 0, struct.pack(">II", 0, 0)), _full(b"stco", 0, 0, struct.pack(">I", 0)))
+    dinf = _box(b"dinf", _full(b"dref", 0, 0, struct.pack(">I", 1), _full(b"url ", 0, 1)))
+    minf = _box(b"minf", _full(b"smhd", 0, 0, b"\x00" * 4), dinf, stbl)
+    trak = _box(b"trak", tkhd, _box(b"mdia", mdhd, hdlr, minf))
+    mvex = _box(b"mvex", _full(b"trex", 0, 0, struct.pack(">IIIII", 1, 1, 0, 0, 0)))
+    ftyp = _box(b"ftyp", b"iso6", struct.pack(">I", 0), b"iso6cmfcmp41")
+    return ftyp + _box(b"moov", mvhd, trak, mvex)
+
+
+def audio_fragment(sequence: int, samples: list[AudioSample]) -> bytes:
+    """One moof+mdat of AAC frames (1024 samples each; every frame is a sync sample, trex's default)."""
+    if not samples:
+        return b""
+    entries = b"".join(struct.pack(">II", AAC_FRAME_SAMPLES, len(s.data)) for s in samples)
+    flags = 0x000001 | 0x000100 | 0x000200  # data offset, duration, size
+    trun_len = 12 + 8 + 8 * len(samples)
+    moof_len = 8 + 16 + 8 + 16 + 20 + trun_len
+    trun = _full(b"trun", 0, flags, struct.pack(">Ii", len(samples), moof_len + 8), entries)
+    traf = _box(b"traf", _full(b"tfhd", 0, 0x020000, struct.pack(">I", 1)),
+                _full(b"tfdt", 1, 0, struct.pack(">Q", samples[0].dts)), trun)
     moof = _box(b"moof", _full(b"mfhd", 0, 0, struct.pack(">I", sequence)), traf)
     return moof + _box(b"mdat", *(s.data for s in samples))
 

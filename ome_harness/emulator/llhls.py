@@ -1,7 +1,8 @@
 """LL-HLS playlists for ingested streams, at OME's paths, with OME v0.20's SCTE-35 behaviour.
 
-The video track of an RTMP publish is served as real fMP4 (init, parts, segments: fmp4.py);
-audio and SRT-ingested video answer tiny placeholders. Blocking reloads are held until the
+The video and AAC audio tracks of an RTMP publish are served as real fMP4 (init, parts, segments:
+fmp4.py; the audio rendition lists the video's parts, each holding the AAC frames that arrived while
+it was open); SRT-ingested media answers tiny placeholders. Blocking reloads are held until the
 asked part is listed (docs/playback.md has every fact and gap). The timeline comes
 from the encoder's own frames (timestamps and keyframes): segments close on the first keyframe
 past each multiple of the segment duration (a fixed grid: a cut does not move it), parts close
@@ -53,6 +54,7 @@ class Part:
     duration: float = 0.0
     samples: list[fmp4.Sample] = field(default_factory=list)  # the ingested H.264 frames it carries
     emsgs: list[bytes] = field(default_factory=list)  # timed metadata (id3v2 events) placed before its moof
+    audio: list[fmp4.AudioSample] = field(default_factory=list)  # AAC frames that arrived while it was open
 
 
 @dataclass
@@ -95,6 +97,8 @@ class Timeline:
         self.avc_record: bytes | None = None
         self.size: tuple[int, int] | None = None  # the ingested video's true size (from its SPS)
         self._last_sample: fmp4.Sample | None = None
+        self.audio_config: tuple[bytes, int, int] | None = None  # AudioSpecificConfig, rate, channels
+        self._audio_next: int | None = None  # decode time (in samples) of the next AAC frame
 
     # -- input ------------------------------------------------------------------------------
     def frame(self, timestamp_ms: int, keyframe: bool, *, sample: bytes | None = None, cts_ms: int = 0,
@@ -110,6 +114,19 @@ class Timeline:
             self._last_sample.duration_ms = max(0, timestamp_ms - self._last_sample.dts_ms)
         self._last_sample = fmp4.Sample(timestamp_ms, cts_ms, keyframe, sample)
         self.segments[-1].parts[-1].samples.append(self._last_sample)
+
+    def audio_frame(self, timestamp_ms: int, data: bytes, config: bytes, samplerate: int,
+                    channels: int) -> None:
+        """Put an AAC frame into the part open now; its decode time runs on in 1024-sample steps from the
+        RTMP timestamp of the first, re-anchored when the encoder's timestamps jump by more than 2 frames."""
+        self.audio_config = (config, samplerate, channels)
+        if not self.segments:
+            return  # before the first video frame: no part to hold it (the video opens the timeline)
+        anchored = round(timestamp_ms * samplerate / 1000)
+        if self._audio_next is None or abs(anchored - self._audio_next) > 2 * fmp4.AAC_FRAME_SAMPLES:
+            self._audio_next = anchored
+        self.segments[-1].parts[-1].audio.append(fmp4.AudioSample(self._audio_next, data))
+        self._audio_next += fmp4.AAC_FRAME_SAMPLES
 
     def _place_frame(self, timestamp_ms: int, keyframe: bool) -> None:
         if self.first_ts is None:
@@ -237,6 +254,21 @@ class Timeline:
             return None
         return fmp4.init_section(self.avc_record, *self.size)
 
+    def audio_init_media(self) -> bytes | None:
+        return None if self.audio_config is None else fmp4.audio_init_section(*self.audio_config)
+
+    def audio_part_media(self, msn: int, index: int) -> bytes | None:
+        found = self.find_part(msn, index)
+        if found is None or not found[0].audio:
+            return None
+        return fmp4.audio_fragment(msn * 1000 + index + 1, found[0].audio)
+
+    def audio_segment_media(self, msn: int) -> bytes | None:
+        segment = next((s for s in self.segments if s.sequence == msn), None)
+        if segment is None or segment is self.segments[-1]:
+            return None
+        return b"".join(fmp4.audio_fragment(msn * 1000 + i + 1, p.audio) for i, p in enumerate(segment.parts))
+
     def chunklist(self, track: int, kind: str, session: str) -> str:
         name = f"{kind}_{self.key}_llhls"
         closed = self.segments[:-1]
@@ -307,6 +339,13 @@ class LlhlsPackager:
             if timeline is not None:
                 timeline.frame(timestamp_ms, keyframe, sample=sample, cts_ms=cts_ms, config=config)
                 self._listed.notify_all()
+
+    def audio(self, vhost: str, app: str, name: str, timestamp_ms: int, data: bytes, *, config: bytes,
+              samplerate: int, channels: int) -> None:
+        with self._lock:
+            timeline = self._timelines.get((vhost, app, name))
+            if timeline is not None:
+                timeline.audio_frame(timestamp_ms, data, config, samplerate, channels)
 
     def publish_ended(self, vhost: str, app: str, name: str) -> None:
         with self._lock:
@@ -446,8 +485,8 @@ class LlhlsPackager:
                 media = _media_of(timeline, file)
                 if media is False:
                     return Response(status_code=404, headers=headers)
-                # Real frames for the video track of an RTMP publish; other tracks (audio, SRT input)
-                # still answer a placeholder: the emulator does not mux them (say so, docs/playback.md).
+                # Real frames for the video and AAC tracks of an RTMP publish; an SRT input still answers
+                # a placeholder: the emulator does not demux MPEG-TS media (said in docs/playback.md).
                 return Response(
                     PLACEHOLDER if media is None else media, media_type="video/mp4", headers=headers
                 )
@@ -455,9 +494,11 @@ class LlhlsPackager:
 
 
 def _media_of(timeline: Timeline, file: str) -> bytes | None | bool:
-    """The fMP4 bytes of init_/part_/seg_ files of the video track; None: no media (placeholder);
-    False: a video part or segment that is not (or no longer) in the live window."""
+    """The fMP4 bytes of init_/part_/seg_ files of the video or AAC audio track; None: no media
+    (placeholder); False: a part or segment that is not (or no longer) in the live window."""
     fields = file.split("_")
+    if "audio" in fields and timeline.audio_config is not None:
+        return _audio_media_of(timeline, fields)
     if "video" not in fields or timeline.avc_record is None:
         return None
     try:
@@ -467,6 +508,21 @@ def _media_of(timeline: Timeline, file: str) -> bytes | None | bool:
             media = timeline.part_media(int(fields[2]), int(fields[3]))
         elif fields[0] == "seg":
             media = timeline.segment_media(int(fields[2]))
+        else:
+            return None
+    except ValueError:
+        return False
+    return False if media is None else media
+
+
+def _audio_media_of(timeline: Timeline, fields: list[str]) -> bytes | None | bool:
+    try:
+        if fields[0] == "init":
+            return timeline.audio_init_media()
+        if fields[0] == "part":
+            media = timeline.audio_part_media(int(fields[2]), int(fields[3]))
+        elif fields[0] == "seg":
+            media = timeline.audio_segment_media(int(fields[2]))
         else:
             return None
     except ValueError:

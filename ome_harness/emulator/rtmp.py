@@ -40,6 +40,8 @@ class MediaSink(Protocol):
     def publish_started(self, vhost: str, app: str, stream: EmulatedStream) -> None: ...
     def frame(self, vhost: str, app: str, name: str, timestamp_ms: int, keyframe: bool, *,
               sample: bytes | None = None, cts_ms: int = 0, config: bytes | None = None) -> None: ...
+    def audio(self, vhost: str, app: str, name: str, timestamp_ms: int, data: bytes, *, config: bytes,
+              samplerate: int, channels: int) -> None: ...
     def publish_ended(self, vhost: str, app: str, name: str) -> None: ...
 
 
@@ -66,6 +68,7 @@ class _Tracks:
     avc_record: bytes | None = None  # the AVCDecoderConfigurationRecord itself (the LL-HLS init's avcC)
     audio_codec: str | None = None
     aac: flv.AacConfig | None = None
+    aac_record: bytes | None = None  # the AudioSpecificConfig itself (the LL-HLS audio init's esds)
     video_bytes: int = 0
     audio_bytes: int = 0
     first_video_ts: int | None = None
@@ -273,7 +276,7 @@ class _Session:
         elif type_id == MSG_VIDEO:
             self._on_video(timestamp, payload)
         elif type_id == MSG_AUDIO:
-            self._on_audio(payload)
+            self._on_audio(timestamp, payload)
         self._account()
         if self.received - self.acked >= self.ack_window:
             self.acked = self.received
@@ -358,15 +361,26 @@ class _Session:
                                    sample=payload[5:] if tag.codec == "H264" else None, cts_ms=cts,
                                    config=tracks.avc_record)
 
-    def _on_audio(self, payload: bytes) -> None:
+    def _on_audio(self, timestamp: int, payload: bytes) -> None:
         tag = flv.parse_audio_tag(payload)
         if tag is None:
             return
-        self.tracks.audio_codec = tag.codec
-        self.tracks.audio_bytes += len(payload)
+        tracks = self.tracks
+        tracks.audio_codec = tag.codec
+        tracks.audio_bytes += len(payload)
         if tag.config:
-            self.tracks.aac = flv.parse_aac_config(payload) or self.tracks.aac
+            tracks.aac = flv.parse_aac_config(payload) or tracks.aac
+            tracks.aac_record = payload[2:] if tracks.aac else tracks.aac_record
+            self._maybe_list()
+            return
         self._maybe_list()
+        aac, record = tracks.aac, tracks.aac_record
+        if (self.stream is not None and self.ingest.sink is not None and self.app and self.name
+                and tag.codec == "AAC" and aac is not None and record is not None):
+            # The AACPacket body is a raw AAC frame, what an MP4 sample holds; the sequence header's
+            # body is the AudioSpecificConfig for the audio init section's esds.
+            self.ingest.sink.audio(self.vhost, self.app, self.name, timestamp, payload[2:], config=record,
+                                   samplerate=aac.samplerate, channels=aac.channels)
 
     def _maybe_list(self) -> None:
         if self.stream is not None or self.name is None or self.app is None:
