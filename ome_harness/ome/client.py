@@ -176,7 +176,15 @@ class OmeClient:
     def _url(self, path: str) -> str:
         return self.base_url + path
 
+    def capture(self, method: str, path: str, body: Any = None) -> httpx.Response:
+        """The whole answer to any API request as received (status, headers, decoded body), unjudged: what
+        `ome-harness record` keeps. Kept as an exchange like every other; transport failures raise alike."""
+        return self._answer(method, path if path.startswith("/") else "/" + path, body)
+
     def _call(self, method: str, path: str, *, json_body: Any = None, bare: bool = False) -> Any:
+        return _unwrap(self._answer(method, path, json_body), self._url(path), bare=bare)
+
+    def _answer(self, method: str, path: str, json_body: Any) -> httpx.Response:
         url = self._url(path)
         started = time.perf_counter()
         try:
@@ -220,7 +228,7 @@ class OmeClient:
         self._record(method, path, response.status_code, started,
                      server=response.headers.get("server"),
                      emulator=response.headers.get(EMULATOR_HEADER))
-        return _unwrap(response, url, bare=bare)
+        return response
 
     def _fetch(self, method: str, path: str, json_body: Any, *, deadline_at: float) -> httpx.Response:
         """The whole answer within connect + read timeout: httpcore bounds each read, not a peer that

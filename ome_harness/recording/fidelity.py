@@ -1,0 +1,196 @@
+"""Hold a target to a recording: run the recording's procedures on the emulator (or take a second
+recording) and compare observation by observation.
+
+Verdicts: agree, differ (with the first difference), cannot run (said with why: a procedure not built,
+a step the run could not reach, a hand-made file no procedure asks for), and "not recorded" for what
+the run saw that the recording does not hold (informational: the recording is the judge).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ome_harness.recording.compare import CannotCompare, Difference, compare
+from ome_harness.recording.model import Recording
+from ome_harness.recording.procedures import PLANNED, PROCEDURES, Procedure
+
+Verdict = Literal["agree", "differ", "cannot run", "not recorded"]
+
+
+@dataclass
+class Finding:
+    key: str
+    verdict: Verdict
+    reason: str = ""
+    difference: Difference | None = None
+    file: str = ""
+
+
+@dataclass
+class FidelityReport:
+    recording: str
+    against: str  # "the emulator (v0.20.0 behaviour)" or the second recording's folder
+    deep: bool
+    ome_version: str | None
+    version_source: str
+    inferred: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    runs: list[str] = field(default_factory=list)  # how each procedure went on the compared side
+    tolerances: dict[str, str] = field(default_factory=dict)
+
+    def count(self, verdict: Verdict) -> int:
+        return sum(1 for f in self.findings if f.verdict == verdict)
+
+    @property
+    def passed(self) -> bool:
+        return all(f.verdict in ("agree", "not recorded") for f in self.findings)
+
+
+def compare_recordings(
+    expected: Recording,
+    got: Recording,
+    *,
+    deep: bool,
+    against: str,
+    why_missing: Callable[[str], str] | None = None,
+) -> FidelityReport:
+    """Every observation of `expected` against `got` (same key, same question)."""
+    report = FidelityReport(
+        expected.folder,
+        against,
+        deep,
+        expected.manifest.ome_version,
+        expected.manifest.version_source,
+        list(expected.manifest.inferred),
+    )
+    explain = why_missing or (lambda key: f"not in {against}")
+    for key, observation in expected.observations.items():
+        other = got.observations.get(key)
+        if other is None:
+            report.findings.append(Finding(key, "cannot run", explain(key), file=observation.file))
+            continue
+        try:
+            difference = compare(observation, other, deep=deep)
+        except CannotCompare as exc:
+            report.findings.append(Finding(key, "cannot run", str(exc), file=observation.file))
+            continue
+        verdict: Verdict = "agree" if difference is None else "differ"
+        report.findings.append(Finding(key, verdict, difference=difference, file=observation.file))
+    for name in expected.unmapped:
+        report.findings.append(
+            Finding(
+                name,
+                "cannot run",
+                "a hand-made capture no procedure asks for (recording/handmade.py names the ones that are)",
+                file=name,
+            )
+        )
+    for key in got.observations:
+        if key not in expected.observations:
+            report.findings.append(Finding(key, "not recorded", f"seen in {against}, not in the recording"))
+    report.tolerances = {p.name: p.tolerance for p in PROCEDURES.values() if p.name in expected.procedures()}
+    return report
+
+
+def procedures_of(recording: Recording) -> tuple[list[Procedure], dict[str, str]]:
+    """The procedures to run for a recording, and why each of its other procedures cannot run."""
+    runnable: list[Procedure] = []
+    reasons: dict[str, str] = {}
+    recorded_versions = {run.name: run.version for run in recording.manifest.procedures}
+    for name in recording.procedures():
+        procedure = PROCEDURES.get(name)
+        if procedure is None:
+            reasons[name] = (
+                f"procedure {name!r} is planned, not built yet ({PLANNED[name]})"
+                if name in PLANNED
+                else f"no procedure {name!r} in this version of ome-harness"
+            )
+        elif recorded_versions.get(name, procedure.version) != procedure.version:
+            reasons[name] = (
+                f"recorded with {name} v{recorded_versions[name]}, this ome-harness has "
+                f"v{procedure.version}: they do not ask the same questions"
+            )
+        else:
+            runnable.append(procedure)
+    return runnable, reasons
+
+
+def against_emulator(
+    expected: Recording,
+    *,
+    deep: bool,
+    faults: tuple[str, ...] = (),
+    progress: Callable[[str], None] = lambda line: None,
+) -> FidelityReport:
+    """Start the emulator at the recording's version and LL-HLS settings, run its procedures, compare."""
+    from ome_harness.emulator.server import EmulatorServer, EmulatorSettings
+    from ome_harness.recording.recorder import record
+    from ome_harness.target.base import OmeTarget
+
+    manifest = expected.manifest
+    if manifest.ome_version is None:
+        raise ValueError(
+            f"the recording does not say which OME version it holds ({manifest.version_source}): "
+            "the emulator cannot be set to it"
+        )
+    token = secrets.token_urlsafe(12)
+    settings = EmulatorSettings(
+        hosts=("127.0.0.1",),
+        token=token,
+        version=manifest.ome_version,
+        vhost=manifest.vhost,
+        apps=(manifest.app,),
+        llhls_segment_s=float(manifest.llhls.get("segment_s") or 6.0),
+        llhls_part_s=float(manifest.llhls.get("part_s") or 0.5),
+        faults=faults,
+    )
+    runnable, reasons = procedures_of(expected)
+    with EmulatorServer(settings) as server:
+        target = OmeTarget(
+            kind="emulator",
+            api_url=server.url,
+            token=token,
+            vhost=manifest.vhost,
+            app=manifest.app,
+            launched=True,
+            emulator=server,
+            **server.target_addresses(),
+        )
+        try:
+            got = record(target, runnable, allow_mutating=True, progress=progress)
+        finally:
+            target.close()
+    for run in got.manifest.procedures:
+        if run.outcome != "done":
+            reasons[run.name] = f"{run.outcome} on the emulator: {run.reason}"
+    against = f"the emulator (v{manifest.ome_version} behaviour; not a real OvenMediaEngine)"
+
+    def why(key: str) -> str:
+        procedure = key.split("/", 1)[0]
+        return reasons.get(procedure) or "the emulator's run of the procedure did not make this observation"
+
+    report = compare_recordings(expected, got, deep=deep, against=against, why_missing=why)
+    report.runs = [
+        f"{r.name} v{r.version}: {r.outcome} in {r.elapsed_s:g} s" + (f" ({r.reason})" if r.reason else "")
+        for r in got.manifest.procedures
+    ]
+    report.runs += [
+        f"{name}: cannot run ({reason})"
+        for name, reason in reasons.items()
+        if name not in {r.name for r in got.manifest.procedures}
+    ]
+    return report
+
+
+def against_recording(expected: Recording, got: Recording, *, deep: bool) -> FidelityReport:
+    """Two recordings (two OME versions, staging and production): what changed, no emulator."""
+    return compare_recordings(
+        expected,
+        got,
+        deep=deep,
+        against=got.folder or "the second recording",
+        why_missing=lambda key: f"not recorded in {got.folder or 'the second recording'}",
+    )
