@@ -451,6 +451,10 @@ class LlhlsPackager:
         headers = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Credentials": "true",
                    "Access-Control-Allow-Methods": "OPTIONS, GET, HEAD", "Vary": "Origin",
                    "Server": "OvenMediaEngine"}
+        if self.faults.cors_allow_origin != "*":  # a fault: OME's CrossDomains left out, or another site
+            headers.pop("Access-Control-Allow-Origin")
+            if self.faults.cors_allow_origin:
+                headers["Access-Control-Allow-Origin"] = self.faults.cors_allow_origin
         parts = request.url.path.strip("/").split("/")
         if request.method not in ("GET", "HEAD") or len(parts) != 3:
             return Response(status_code=404, headers=headers)
@@ -542,6 +546,9 @@ class LlhlsFaults:
     # origin or edge, or a proxy in front of it.
     unavailable_from: float | None = None  # time.monotonic() from which every request answers 503
     part_delay_s: float = 0.0  # each part (`part_*.m4s`) is answered this much later
+    # Access-Control-Allow-Origin of every LL-HLS answer: OME's "*" (llhls_*.http), None (left out) or
+    # another origin; a browser on any other page then refuses what it fetched.
+    cors_allow_origin: str | None = "*"
 
     def unavailable(self) -> bool:
         return self.unavailable_from is not None and time.monotonic() >= self.unavailable_from

@@ -1,0 +1,65 @@
+"""The real player in a real browser (OvenPlayer + hls.js in Chromium) against the emulator's LL-HLS.
+
+One browser at a time (each costs ~0.6 of a core): every test here runs in one xdist group.
+"""
+
+from __future__ import annotations
+
+import pytest
+from media_support import llhls_url
+
+from ome_harness.playback.browser import (
+    NEEDS,
+    PATH_LLHLS,
+    missing_prerequisites,
+    mixed_content,
+    watch_in_browser,
+)
+from ome_harness.testing import require
+
+pytest_plugins = ["playback_fixtures", "media_fixtures"]
+pytestmark = pytest.mark.xdist_group("browser")
+
+
+@pytest.fixture
+def browser_ready() -> None:
+    missing = missing_prerequisites()
+    require(not missing, f"{NEEDS}; missing: {'; '.join(missing)}")
+
+
+def test_ovenplayer_plays_the_emulators_audio_and_video_over_llhls(playback, browser_ready):
+    viewing = watch_in_browser(playback.master_url, window_s=3.0, first_frame_deadline_s=15)
+    assert viewing.played and viewing.problems() == [], (viewing.problems(), viewing.hls_errors)
+    assert viewing.final_state == "playing" and viewing.path == PATH_LLHLS
+    assert viewing.playback_rate is not None and 0.9 < viewing.playback_rate < 1.1
+    assert viewing.latency_s is not None and viewing.frames >= 45
+    assert viewing.screenshot is not None and viewing.screenshot[:2] == b"\xff\xd8"  # a JPEG
+
+
+def test_a_missing_cors_header_is_a_player_error_in_the_browser(playback, browser_ready):
+    playback.server.llhls.faults.cors_allow_origin = None
+    viewing = watch_in_browser(playback.master_url, window_s=1.0, first_frame_deadline_s=10)
+    assert not viewing.played
+    assert [e.code for e in viewing.player_errors] == [302], viewing
+    assert any(e.type == "networkError" and e.details == "manifestLoadError" for e in viewing.hls_errors)
+
+
+def test_a_missing_stream_shows_the_players_error_302_at_once(playback, browser_ready):
+    viewing = watch_in_browser(llhls_url(playback.server, "nosuchstream"), first_frame_deadline_s=10)
+    assert not viewing.played and [e.code for e in viewing.player_errors] == [302]
+    assert viewing.player_errors[0].at_s < 5, viewing.player_errors
+    assert "OvenPlayer error 302" in viewing.problems()[0]
+
+
+def test_an_https_page_with_ws_signalling_is_mixed_content():
+    said = mixed_content("https://viewer.example/", "ws://ome.example:3333/app/stream")
+    assert said is not None and "wss://" in said and "mixed content" in said
+    assert mixed_content("https://viewer.example/", "wss://ome.example:3333/app/stream") is None
+    assert mixed_content("http://viewer.example/", "ws://ome.example:3333/app/stream") is None
+
+
+def test_without_the_npm_players_the_viewer_says_what_it_needs(monkeypatch, tmp_path):
+    monkeypatch.setenv("OMH_PLAYERS_DIR", str(tmp_path))
+    viewing = watch_in_browser("http://127.0.0.1:9/app/stream/llhls.m3u8")
+    assert viewing.error is not None and "hls.js/dist/hls.min.js" in viewing.error
+    assert "npm ci" in viewing.error and not viewing.played
