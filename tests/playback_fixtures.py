@@ -26,15 +26,16 @@ class LivePlayback:
 
 
 def _has_parts(url: str) -> Ready[bool] | str:
+    # A young stream's playlists are held (like real OME's) for up to about two segments: wait that long.
     try:
-        master = httpx.get(url, timeout=2)
+        master = httpx.get(url, timeout=10)
+        if master.status_code != 200:
+            return f"master answered {master.status_code}"
+        variant = next(line for line in master.text.splitlines() if line and not line.startswith("#"))
+        chunklist = httpx.get(httpx.URL(url).join(variant), timeout=10)
     except httpx.HTTPError as exc:
-        return f"master: {exc}"
-    if master.status_code != 200:
-        return f"master answered {master.status_code}"
-    variant = next(line for line in master.text.splitlines() if line and not line.startswith("#"))
-    chunklist = httpx.get(httpx.URL(url).join(variant), timeout=2).text
-    return Ready(True) if chunklist.count("#EXTINF") >= 1 else "no closed segment yet"
+        return f"playlists: {exc}"
+    return Ready(True) if chunklist.text.count("#EXTINF") >= 1 else "no closed segment yet"
 
 
 @pytest.fixture(scope="module")

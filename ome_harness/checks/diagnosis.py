@@ -86,7 +86,7 @@ def diagnose(target: OmeTarget, *, server_xml: Path | None = None, env_file: Pat
 
 def playback_check(target: OmeTarget, stream: str) -> CheckResult:
     """The read-only LL-HLS playback section; an unknown LL-HLS address is said, never guessed."""
-    from ome_harness.playback.check import check_playback
+    from ome_harness.playback.check import app_segment_s, check_playback
     from ome_harness.stream_ref import parse_stream_ref
     from ome_harness.target.media_addresses import MediaAddressUnknown
 
@@ -96,7 +96,8 @@ def playback_check(target: OmeTarget, stream: str) -> CheckResult:
     except MediaAddressUnknown as exc:
         return CheckResult(id="playback", title="Playback (LL-HLS viewer)", status=Status.ERROR,
                            summary=f"{stream}: not watched: {exc}")
-    return check_playback(url, stream, emulated=target.kind == "emulator")
+    return check_playback(url, stream, emulated=target.kind == "emulator",
+                          segment_s=app_segment_s(target, ref.app))
 
 
 def _runtime_hints(target: OmeTarget, results: dict[str, CheckResult]) -> RuntimeHints:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import math
 import re
 import secrets
 import threading
@@ -45,6 +46,13 @@ from ome_harness.scte35.splice import splice_insert
 
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 PLACEHOLDER = b"\x00\x00\x00\x08free"  # an empty MP4 box: not media, just something to fetch
+# Frames measured before PART-TARGET is fixed (a stream's PART-TARGET does not change: RFC 8216bis).
+PART_TARGET_FRAMES = 25
+# How long a new stream answers `201 Created` (empty body) before its requests are held. Real OME v0.20.0
+# answered one 201 between a 404 and a held request 0.25 s apart (llhls_warmup_timeline.txt); v0.21.0's
+# capture caught none (its requests were 0.25 s apart too). The window's length is not recorded: 0.3 s
+# lets a viewer polling every 0.25 s see it, as the v0.20.0 capture did.
+CREATED_WINDOW_S = 0.3
 
 
 @dataclass
@@ -99,6 +107,10 @@ class Timeline:
         self._last_sample: fmp4.Sample | None = None
         self.audio_config: tuple[bytes, int, int] | None = None  # AudioSpecificConfig, rate, channels
         self._audio_next: int | None = None  # decode time (in samples) of the next AAC frame
+        # When OME created the stream (its LL-HLS answers 201 for a short while: see LlhlsPackager).
+        self.created = time.monotonic()
+        self._frame_steps: list[int] = []  # the first frame intervals (ms): PART-TARGET follows them
+        self._part_target: float | None = None
 
     # -- input ------------------------------------------------------------------------------
     def frame(self, timestamp_ms: int, keyframe: bool, *, sample: bytes | None = None, cts_ms: int = 0,
@@ -132,6 +144,8 @@ class Timeline:
         if self.first_ts is None:
             self.first_ts, self.origin = timestamp_ms, now()
         assert self.origin is not None
+        if len(self._frame_steps) < PART_TARGET_FRAMES and timestamp_ms > self.last_ts and self.segments:
+            self._frame_steps.append(timestamp_ms - self.last_ts)
         self.last_ts = timestamp_ms
         at = self.origin + timedelta(milliseconds=timestamp_ms - self.first_ts)
         current = self.segments[-1] if self.segments else None
@@ -220,6 +234,41 @@ class Timeline:
             f"DURATION={(at - started).total_seconds():.3f},SCTE35-IN={cue.hex()}"
         ]
 
+    # -- readiness (a young stream) -----------------------------------------------------------
+    def created_window(self) -> bool:
+        """Whether OME would still answer `201 Created` (empty body): the stream exists, not started."""
+        return time.monotonic() - self.created < CREATED_WINDOW_S
+
+    def finished_segments(self) -> int:
+        """How many segments have been closed since the publish began."""
+        return max(0, self._sequence - 1)
+
+    def ready_for(self, segments: int, *, held: bool) -> bool:
+        """Whether a playlist request waiting for `segments` finished segments is answered now.
+
+        Real OME v0.20.0 (llhls_warmup_timeline.txt): a master sent just after the first segment closed
+        was answered at once (sent 6.38 s, answered 6.52 s), while those held since 1.55 s were all
+        answered together at 6.98 s, one part later; the first chunklists likewise, one segment later,
+        with 2 segments and 25 parts listed. So a new request needs the segments finished, a held one
+        also the next segment's first part.
+        """
+        finished = self.finished_segments()
+        if finished != segments:
+            return finished > segments
+        return not held or len(self.segments[-1].parts) >= 2
+
+    @property
+    def part_target_s(self) -> float:
+        """PART-TARGET as OME advertises it: the real part length, whole frames of at least the configured
+        part (llhls_chunklist_25fps.m3u8: 13 frames = 0.520000 at 25 fps; 0.500000 at 30 fps)."""
+        if self._part_target is None:
+            if len(self._frame_steps) < PART_TARGET_FRAMES:
+                return self.part_s
+            step_s = sum(self._frame_steps) / len(self._frame_steps) / 1000
+            frames = math.ceil(self.part_s / step_s - 0.01)  # 0.01: 30 fps in whole ms is still 15 frames
+            self._part_target = round(max(self.part_s, frames * step_s), 3)
+        return self._part_target
+
     # -- output -----------------------------------------------------------------------------
     def lists(self, msn: int, part: int) -> bool:
         """Whether the chunklist lists part `part` of segment `msn` (a closed segment lists them all)."""
@@ -273,26 +322,36 @@ class Timeline:
         name = f"{kind}_{self.key}_llhls"
         closed = self.segments[:-1]
         target = max([round(self.segment_s)] + [round(s.duration) for s in closed])
+        part_target = self.part_target_s
         lines = ["#EXTM3U", "#EXT-X-VERSION:6", f"#EXT-X-TARGETDURATION:{target}",
-                 f"#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={self.part_s * 3:.6f}",
-                 f"#EXT-X-PART-INF:PART-TARGET={self.part_s:.6f}",
+                 f"#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={part_target * 3:.6f}",
+                 f"#EXT-X-PART-INF:PART-TARGET={part_target:.6f}",
                  f"#EXT-X-MEDIA-SEQUENCE:{self.segments[0].sequence if self.segments else 0}",
                  f'#EXT-X-MAP:URI="init_{track}_{kind}_{self.key}_llhls.m4s?session={session}"']
+        shown, hint = self.segments, None
+        if len(self.segments) >= 2 and len(self.segments[-1].parts) == 1:
+            # The frame that closed a segment's last part opened the next segment: until that one's first
+            # part is done, OME lists the closed segment's parts without its EXTINF and hints the NEXT
+            # segment's part 0 (llhls_preload_hint_at_segment_end.m3u8); the reload for that part then
+            # gets the EXTINF and part 0 (llhls_blocking_reload_across_segment.m3u8.http).
+            shown = self.segments[:-1]
+            hint = f"part_{track}_{self.segments[-1].sequence}_0_{name}.m4s?session={session}"
         # OME lists parts only for the most recent segments (about three part-hold-backs).
-        with_parts = {s.sequence for s in self.segments[-3:]}
-        for segment in self.segments:
+        with_parts = {s.sequence for s in shown[-3:]}
+        for segment in shown:
             lines.extend(segment.tags)
             lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{ome_time(segment.start)}")
-            is_open = segment is self.segments[-1]
+            is_open = segment is shown[-1]
             if segment.sequence in with_parts:
-                parts = segment.parts[:-1] if is_open else segment.parts
+                parts = segment.parts[:-1] if is_open and hint is None else segment.parts
                 for index, part in enumerate(parts):
                     independent = ",INDEPENDENT=YES" if part.independent else ""
                     lines.append(f'#EXT-X-PART:DURATION={part.duration:.6f},URI="part_{track}_{segment.sequence}_'
                                  f'{index}_{name}.m4s?session={session}"{independent}')
             if is_open:
-                lines.append(f'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="part_{track}_{segment.sequence}_'
-                             f'{len(segment.parts) - 1}_{name}.m4s?session={session}"')
+                hint = hint or (f"part_{track}_{segment.sequence}_{len(segment.parts) - 1}_{name}.m4s"
+                                f"?session={session}")
+                lines.append(f'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="{hint}"')
             else:
                 lines += [
                     f"#EXTINF:{segment.duration:.6f},",
@@ -415,6 +474,11 @@ class LlhlsPackager:
         if self.faults.unavailable():
             await Response(status_code=503, headers={"Server": "OvenMediaEngine"})(scope, receive, send)
             return
+        needs = self._young_needs(request)
+        if needs is not None:
+            # A young stream's playlists are held, not refused, until it is ready (off the event loop).
+            await asyncio.get_running_loop().run_in_executor(self._holders, self._hold_until_ready,
+                                                             request, needs)
         blocking = _blocking_request(request)
         if blocking is not None:
             # Held off the event loop: the media thread adds parts and notifies the condition.
@@ -422,6 +486,42 @@ class LlhlsPackager:
                                                              request, *blocking)
         response = self._answer(request, blocking is not None)
         await response(scope, receive, send)
+
+    def _key_of(self, request: Request) -> tuple[str, str, str]:
+        app, name = (request.url.path.strip("/").split("/") + ["", ""])[:2]
+        return self.state.vhost_names()[0], app, name
+
+    def _young_needs(self, request: Request) -> int | None:
+        """The finished segments a playlist request of a young stream waits for, or None: answer now.
+
+        Real OME holds every master until each track has finished its first segment, and the first
+        chunklists one segment longer (llhls_warmup_timeline.txt, v0.20.0 and v0.21.0: masters answered
+        together at ~7.0 s, chunklists at ~13.0 s with 6 s segments). Before the stream is known it
+        answers 404, in its first moments 201 (both at once, in `_answer`). Media files are not held
+        (not recorded). Audio chunklists wait like video ones (only video's were recorded).
+        """
+        file = request.url.path.rsplit("/", 1)[-1]
+        if file == "llhls.m3u8":
+            needs = 1
+        elif file.startswith("chunklist_") and file.endswith("_llhls.m3u8"):
+            needs = 2
+        else:
+            return None
+        with self._lock:
+            timeline = self._timelines.get(self._key_of(request))
+            if timeline is None or timeline.created_window() or timeline.ready_for(needs, held=False):
+                return None
+        return needs
+
+    def _hold_until_ready(self, request: Request, needs: int) -> None:
+        key = self._key_of(request)
+
+        def ready() -> bool:
+            timeline = self._timelines.get(key)
+            return timeline is None or timeline.ready_for(needs, held=True)  # gone: answer now (404)
+
+        with self._listed:
+            self._listed.wait_for(ready, timeout=self.blocking_hold_s)
 
     def _hold_until_listed(self, request: Request, msn: int, part: int) -> None:
         """Wait until the playlist lists part `part` of segment `msn` (or the hold limit passes).
@@ -435,8 +535,7 @@ class LlhlsPackager:
             msn += 10_000  # a fault: never listed, held for the whole hold limit
         if self.faults.reloads_not_held:
             return
-        app, name = (request.url.path.strip("/").split("/") + ["", ""])[:2]
-        key = (self.state.vhost_names()[0], app, name)
+        key = self._key_of(request)
         with self._listed:
             self._listed.wait_for(lambda: self._is_listed(key, msn, part), timeout=self.blocking_hold_s)
 
@@ -462,7 +561,12 @@ class LlhlsPackager:
         vhost = self.state.vhost_names()[0]
         with self._lock:
             timeline = self._timelines.get((vhost, app, name))
-            if timeline is None or not timeline.segments:
+            if timeline is None:
+                return Response(status_code=404, headers=headers)  # not known (yet): at once, empty body
+            if file.endswith(".m3u8") and (timeline.created_window() or not timeline.segments):
+                # OME's LL-HLS publisher: "stream has created but not started yet" (llhls_warmup_timeline.txt)
+                return Response(status_code=201, headers=headers)
+            if not timeline.segments:
                 return Response(status_code=404, headers=headers)
             if blocking:
                 msn, part = _blocking_request(request) or (0, 0)

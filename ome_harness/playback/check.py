@@ -9,12 +9,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from ome_harness.ome.errors import OmeError
 from ome_harness.playback import media_truth
 from ome_harness.playback.conformance import PlaylistFinding, check_viewing, probe_far_ahead_reload
 from ome_harness.playback.llhls_viewer import FetchEvent, LlhlsViewer, ViewerError
 from ome_harness.redaction import mask_userinfo
 from ome_harness.results import CheckResult, Evidence, Status
+from ome_harness.scte35.break_rule import read_segment_duration
+from ome_harness.target.base import OmeTarget
 
+_FIRST_NAMES = {"time_to_first_master_s": "master", "time_to_first_playlist_s": "media playlist",
+                "time_to_first_part_s": "part"}
 # Findings real OME v0.20/v0.21 earns too (captured): shown, but only a warning.
 KNOWN_OME_FINDINGS = {"blocking-reload-far-ahead"}
 
@@ -37,6 +42,8 @@ class PlaybackOutcome:
     live_edge: media_truth.Percentiles | None = None
     reload_wait: media_truth.Percentiles | None = None
     error: str | None = None
+    # Seconds from the viewer's start to its first master, media playlist and part (a young stream's wait).
+    figures: dict[str, float] = field(default_factory=dict)
 
     @property
     def failing(self) -> list[PlaylistFinding]:
@@ -78,15 +85,19 @@ def _master_size(viewer: LlhlsViewer, media: media_truth.MediaFacts) -> list[Pla
 
 def watch_llhls(master_url: str, *, window_s: float = 6.0, expected: ExpectedMedia | None = None,
                 encoder_start_wall: float | None = None, probe_far_ahead: bool = True,
-                timeout_s: float = 5.0) -> PlaybackOutcome:
-    """Follow the stream for `window_s`, then check conformance, media truth and latency."""
+                timeout_s: float = 5.0, segment_s: float | None = None) -> PlaybackOutcome:
+    """Follow the stream for `window_s`, then check conformance, media truth and latency.
+
+    `segment_s` (the app's LL-HLS segment duration, where known) sets how long a young stream's first
+    playlists may take: two segment durations + 2 s, as real OME holds them."""
     outcome = PlaybackOutcome()
-    with LlhlsViewer(master_url, keep_media=True, timeout_s=timeout_s) as viewer:
+    with LlhlsViewer(master_url, keep_media=True, timeout_s=timeout_s, segment_s=segment_s) as viewer:
         try:
             outcome.events = viewer.watch(window_s)
         except ViewerError as exc:
-            outcome.events, outcome.error = viewer.events, str(exc)
+            outcome.events, outcome.error, outcome.figures = viewer.events, str(exc), viewer.figures()
             return outcome
+        outcome.figures = viewer.figures()
         outcome.findings = check_viewing(viewer) + stalls(viewer.events, viewer.part_target_s)
         failed_parts = [
             e for e in outcome.events if e.kind in ("part", "segment") and e.status not in (200, None)
@@ -124,7 +135,7 @@ def playback_result(stream: str, master_url: str, outcome: PlaybackOutcome, *, s
     facts: dict[str, object] = {
         "stream": stream, "master": mask_userinfo(master_url.split("?")[0]), "emulated": emulated,
         "requests": len(outcome.events), "parts_ok": sum(e.ok for e in parts), "parts": len(parts),
-        "findings": [str(f) for f in outcome.findings],
+        "findings": [str(f) for f in outcome.findings], **outcome.figures,
     }
     if outcome.reload_wait:
         facts["blocking_reload_p50_s"], facts["blocking_reload_p95_s"] = (
@@ -140,6 +151,10 @@ def playback_result(stream: str, master_url: str, outcome: PlaybackOutcome, *, s
     evidence = [
         Evidence(what=f"LL-HLS rule {f.rule}", outcome=f"{f.message} — `{f.line}`") for f in outcome.findings
     ]
+    if outcome.figures:
+        firsts = ", ".join(f"{_FIRST_NAMES.get(name, name)} {value:.2f} s"
+                           for name, value in outcome.figures.items())
+        evidence.append(Evidence(what="time to first (from the viewer's first request)", outcome=firsts))
     if outcome.reload_wait:
         evidence.append(Evidence(what="blocking reloads", outcome=str(outcome.reload_wait)))
     if outcome.live_edge:
@@ -170,9 +185,19 @@ def playback_result(stream: str, master_url: str, outcome: PlaybackOutcome, *, s
     )
 
 
+def app_segment_s(target: OmeTarget, app: str | None = None) -> float | None:
+    """The app's LL-HLS segment duration from its config (one read-only GET), None where the API does not
+    say: a young stream's first playlists may take two of them."""
+    try:
+        with target.client() as client:
+            return read_segment_duration(client, target.vhost, app or target.app)
+    except OmeError:
+        return None
+
+
 def check_playback(master_url: str, stream: str, *, window_s: float = 6.0, emulated: bool = False,
-                   expected: ExpectedMedia | None = None) -> CheckResult:
+                   expected: ExpectedMedia | None = None, segment_s: float | None = None) -> CheckResult:
     """Read-only: watches `stream` over LL-HLS and reports (used by `diagnose --playback`)."""
     started = time.monotonic()
-    outcome = watch_llhls(master_url, window_s=window_s, expected=expected)
+    outcome = watch_llhls(master_url, window_s=window_s, expected=expected, segment_s=segment_s)
     return playback_result(stream, master_url, outcome, started=started, emulated=emulated)

@@ -188,7 +188,12 @@ def check_media_sequence(views: list[PlaylistView]) -> list[PlaylistFinding]:
 
 
 def check_preload_hints_resolved(views: list[PlaylistView]) -> list[PlaylistFinding]:
-    """Each hinted part shows up, at the same URI, as a part of a later playlist."""
+    """Each hinted part shows up, at the URI the hint names, as a part of a later playlist.
+
+    The hint is judged by its URI: at a segment's end real OME hints the NEXT segment's part 0 while
+    the current segment's parts are all listed without its EXTINF (llhls_preload_hint_at_segment_end.m3u8,
+    then llhls_blocking_reload_across_segment.m3u8.http lists that URI); `hinted_position` reads it so.
+    """
     findings = []
     for index, view in enumerate(views[:-1]):
         hint = view.playlist.preload_hint
@@ -196,13 +201,13 @@ def check_preload_hints_resolved(views: list[PlaylistView]) -> list[PlaylistFind
         if hint is None or position is None:
             continue
         later = [(m, p, uri) for v in views[index + 1:] for m, p, uri, _ in part_positions(v.playlist)]
-        same_place = [uri for m, p, uri in later if (m, p) == position]
-        if later and max((m, p) for m, p, _ in later) >= position and hint.absolute_uri not in same_place:
+        passed = bool(later) and max((m, p) for m, p, _ in later) >= position
+        if passed and hint.absolute_uri not in {uri for _m, _p, uri in later}:
             findings.append(
                 PlaylistFinding(
                     "preload-hint",
-                    f"the hinted part (segment {position[0]}, part {position[1]}) appeared at "
-                    f"another URI or not at all",
+                    f"the hinted part (segment {position[0]}, part {position[1]}) never appeared at the "
+                    f"hinted URI, though later playlists reached that part",
                     f'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="{hint.uri}"',
                 )
             )

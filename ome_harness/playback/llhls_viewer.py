@@ -15,6 +15,9 @@ Rules it keeps, each from a captured fact (../shared/samples/v0.2x.0-media/playb
   20 s, `llhls_blocking_reload_far_future.txt`), so a viewer without one would hang forever.
 - Every request has a timeout; a failure is an event (status None, `error` set), never an exception
   from `step()`/`follow()`.
+- A young stream (404, then `201 Created`, then held requests) is "not yet" for up to two segment
+  durations + 2 s before the viewer calls it broken; the rules shared with Locust's viewer live in
+  `ome_harness.playback.llhls_player`. `figures()` gives the time to the first playlist and part.
 """
 
 from __future__ import annotations
@@ -22,10 +25,19 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 import m3u8
+
+from ome_harness.playback.llhls_player import (
+    StartFigures,
+    hint_position,
+    not_yet,
+    until_first_playlist,
+    with_query,
+    young_stream_wait_s,
+)
 
 # Kinds of fetch event: the master and plain media playlist loads are "playlist".
 KINDS = ("playlist", "blocking_reload", "init", "part", "segment")
@@ -73,14 +85,6 @@ def _path_of(url: str) -> str:
     return urlsplit(url).path
 
 
-def with_query(url: str, **extra: object) -> str:
-    """The URL with `extra` added to (not replacing) its own query: the session token stays."""
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in extra]
-    query += [(k, str(v)) for k, v in extra.items()]
-    return urlunsplit(parts._replace(query=urlencode(query)))
-
-
 def part_positions(playlist: m3u8.M3U8) -> list[tuple[int, int, str, float]]:
     """(msn, part index, absolute URI, duration) of every listed part, in order."""
     first = playlist.media_sequence or 0
@@ -92,14 +96,16 @@ def part_positions(playlist: m3u8.M3U8) -> list[tuple[int, int, str, float]]:
 
 
 def hinted_position(playlist: m3u8.M3U8) -> tuple[int, int] | None:
-    """(msn, part) of the preload-hinted part: the open segment's next part index."""
+    """(msn, part) of the preload-hinted part: the open segment's next part index, or the next
+    segment's part 0 where the hint's URI names it (OME at a segment's end)."""
     hint = playlist.preload_hint
     if hint is None or str(hint.hint_type).upper() != "PART":
         return None
     first = playlist.media_sequence or 0
     segments = playlist.segments
     if segments and segments[-1].uri is None:  # parts of the open segment
-        return first + len(segments) - 1, len(segments[-1].parts)
+        open_msn, next_index = first + len(segments) - 1, len(segments[-1].parts)
+        return hint_position(hint.absolute_uri or hint.uri, open_msn, next_index)
     return first + len(segments), 0
 
 
@@ -108,9 +114,14 @@ class LlhlsViewer:
 
     def __init__(self, master_url: str, *, timeout_s: float = DEFAULT_TIMEOUT_S,
                  reload_deadline_s: float | None = None, fetch_segments: bool = True,
-                 keep_media: bool = False, client: httpx.Client | None = None) -> None:
+                 keep_media: bool = False, client: httpx.Client | None = None,
+                 segment_s: float | None = None) -> None:
         self.master_url = master_url
         self.timeout_s = timeout_s
+        # A young stream's first playlists may take two segment durations (+ 2 s); `segment_s` is the
+        # app's LL-HLS segment duration where known, else OME's default.
+        self.young_wait_s = max(timeout_s, young_stream_wait_s(segment_s))
+        self.start = StartFigures(time.monotonic())
         self._reload_deadline_s = reload_deadline_s
         self.fetch_segments = fetch_segments
         self.keep_media = keep_media
@@ -195,10 +206,13 @@ class LlhlsViewer:
         )
         if record:
             self.events.append(event)
+        if kind == "part":
+            self.start.seen("part", event.ok, time.monotonic())
         return event, body
 
-    def _load_playlist(self, kind: str, url: str, **kw: object) -> tuple[FetchEvent, PlaylistView | None]:
-        event, body = self._get(kind, url, **kw)  # type: ignore[arg-type]
+    def _load_playlist(self, kind: str, url: str, answered: tuple[FetchEvent, bytes] | None = None,
+                       **kw: object) -> tuple[FetchEvent, PlaylistView | None]:
+        event, body = answered or self._get(kind, url, **kw)  # type: ignore[arg-type]
         if not event.ok:
             return event, None
         text = body.decode("utf-8", "replace")
@@ -214,12 +228,27 @@ class LlhlsViewer:
         return event, view
 
     # -- player steps ----------------------------------------------------------------------
+    def figures(self) -> dict[str, float]:
+        """Seconds from the viewer's start to its first master, first media playlist and first part."""
+        return self.start.figures()
+
+    def _first_playlist(self, url: str, what: str) -> tuple[FetchEvent, bytes]:
+        """The first answer with a playlist; 404, 201 and held requests are "not yet" for `young_wait_s`."""
+        event, body = until_first_playlist(lambda timeout_s: self._get("playlist", url, timeout_s=timeout_s),
+                                           lambda answer: answer[0].status, wait_s=self.young_wait_s)
+        if not event.ok:
+            young = (f" for {self.young_wait_s:.1f} s (a young stream is given 2 segment durations + 2 s; "
+                     "404: OME does not know the stream, 201: created but not started, no answer: held)"
+                     if not_yet(event.status) else "")
+            raise ViewerError(f"{what} answered {event.error or event.status}{young}")
+        return event, body
+
     def open(self) -> list[FetchEvent]:
         """Load the master, pick the first variant, load its playlist and init section."""
-        master_event, body = self._get("playlist", self.master_url)
-        if not master_event.ok:
-            raise ViewerError(f"the LL-HLS master at {_path_of(self.master_url)} answered "
-                              f"{master_event.error or master_event.status}")
+        self.start = StartFigures(time.monotonic())
+        master_event, body = self._first_playlist(self.master_url,
+                                                  f"the LL-HLS master at {_path_of(self.master_url)}")
+        self.start.seen("master", True, time.monotonic())
         self.master_text = body.decode("utf-8", "replace")
         master = m3u8.loads(self.master_text, uri=self.master_url)
         if not master.playlists:
@@ -227,10 +256,12 @@ class LlhlsViewer:
         # Resolve the URI the master gives (with its query: a session token), never rebuild it.
         self.media_url = urljoin(self.master_url, master.playlists[0].uri)
         events = [master_event]
-        event, view = self._load_playlist("playlist", self.media_url)
+        first = self._first_playlist(self.media_url, f"the media playlist {_path_of(self.media_url)}")
+        event, view = self._load_playlist("playlist", self.media_url, answered=first)
         events.append(event)
         if view is None:
             raise ViewerError(f"the media playlist {event.uri} answered {event.error or event.status}")
+        self.start.seen("playlist", True, time.monotonic())
         if view.playlist.segment_map:
             self.init_url = urljoin(self.media_url, view.playlist.segment_map[0].uri)
             events.append(self._get("init", self.init_url)[0])

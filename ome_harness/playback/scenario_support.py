@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ome_harness.media.encoder import Publication
 from ome_harness.playback import webrtc
-from ome_harness.playback.check import ExpectedMedia, PlaybackOutcome, watch_llhls
+from ome_harness.playback.check import ExpectedMedia, PlaybackOutcome, app_segment_s, watch_llhls
 from ome_harness.playback.media_truth import wall_clock_of
 from ome_harness.target import OmeTarget
 
@@ -24,6 +24,7 @@ def watch_publication(target: OmeTarget, publication: Publication, *, window_s: 
         expected=expected,
         encoder_start_wall=wall_clock_of(started) if started is not None else None,
         probe_far_ahead=False,
+        segment_s=app_segment_s(target, publication.app),
     )
 
 

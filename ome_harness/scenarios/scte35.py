@@ -54,7 +54,7 @@ def insert_timed_cue(
 ) -> CueSent:
     """A cue-out sent where its cut can be seen, with a break the application keeps (or exactly the limit)."""
     duration = break_for(segment_s) if kept else too_short_break(segment_s)
-    wait_for_room_to_cut(target.llhls_url(publication.name, publication.app))
+    wait_for_room_to_cut(target.llhls_url(publication.name, publication.app), segment_s=segment_s)
     return insert_cue(client, publication, event_id=event_id, duration_s=duration, segment_s=segment_s)
 
 

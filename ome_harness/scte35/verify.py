@@ -40,6 +40,7 @@ from urllib.parse import urljoin
 import httpx
 import m3u8
 
+from ome_harness.playback.llhls_player import not_yet, young_stream_wait_s
 from ome_harness.polling import Deadline, Ready, WaitTimedOut, poll_until
 from ome_harness.results import CheckResult, Evidence, Status
 from ome_harness.scte35.insertion import CueSent
@@ -222,9 +223,17 @@ def fetch_renditions(llhls_url: str, *, timeout_s: float = 3.0) -> list[Renditio
 
 
 def _get(http: httpx.Client, url: str) -> str:
-    response = http.get(url)
+    try:
+        response = http.get(url)
+    except httpx.TimeoutException as exc:
+        # Real OME holds a young stream's playlists until it is ready (llhls_warmup_timeline.txt).
+        raise PlaylistNotYet(f"GET {url} not answered yet (held: a young stream?)") from exc
     if response.status_code != 200:
-        raise PlaylistUnavailable(f"GET {url} answered {response.status_code}")
+        # 404 (not known yet) and 201 (created, not started; empty body) are a young stream's
+        # "not yet": never parsed, asked again by the callers' waits.
+        young = " (not yet: a young stream)" if not_yet(response.status_code) else ""
+        kind = PlaylistNotYet if young else PlaylistUnavailable
+        raise kind(f"GET {url} answered {response.status_code}{young}")
     return response.text
 
 
@@ -232,8 +241,12 @@ class PlaylistUnavailable(Exception):
     """The LL-HLS playlist could not be fetched."""
 
 
-def wait_for_room_to_cut(llhls_url: str, *, gop_s: float = 1.0, deadline_s: float = 15.0,
-                         http_timeout_s: float = 3.0) -> None:
+class PlaylistNotYet(PlaylistUnavailable):
+    """The stream is young: OME answered 404 or 201, or held the request (the waits ask again)."""
+
+
+def wait_for_room_to_cut(llhls_url: str, *, gop_s: float = 1.0, deadline_s: float | None = None,
+                         http_timeout_s: float = 3.0, segment_s: float | None = None) -> None:
     """Wait until the next keyframe falls well inside a segment, so that a cut sent now is visible.
 
     OME cuts at the next keyframe on a fixed segment grid (cue_10s: `0.400` then `5.600`): a cut
@@ -253,6 +266,8 @@ def wait_for_room_to_cut(llhls_url: str, *, gop_s: float = 1.0, deadline_s: floa
         needed = gop_s + video.part_target + CUT_MARGIN_S
         return Ready(None) if left > needed else f"{left:.2f}s left in the open segment, {needed:.2f}s needed"
 
+    # A young stream's first chunklist may take two segment durations (+ 2 s): the wait covers that.
+    deadline_s = deadline_s if deadline_s is not None else max(15.0, young_stream_wait_s(segment_s) + 1.0)
     poll_until(probe, deadline_s=deadline_s, what="a moment where a cut would not fall on a segment boundary",
                interval_s=0.1)
 

@@ -1,0 +1,194 @@
+"""What an LL-HLS player reads and decides, without any HTTP: shared by both viewers.
+
+`ome_harness.playback.llhls_viewer` (httpx, the playback checks) and `ome_harness.load.viewer` (Locust's
+viewer, under gevent) both follow a stream by these rules, so a rule learnt from a real OME is kept
+once. Standard library only: Locust's processes import it.
+
+Facts it keeps (../shared/samples/v0.2x.0-media/playback/, ../shared/ome-api.md "LL-HLS for a viewer
+that joins early"):
+- URIs come from the master and the playlists, resolved against the URL that served them, never
+  built: OME may put a session token in them.
+- A young stream: OME answers `404` before it knows the stream, `201 Created` with an empty body while
+  it is created but not started, then HOLDS master and chunklist requests until each track has
+  finished a segment (the first chunklists one segment later): all "not yet", never a playlist to
+  parse. A viewer gives its first playlists about two segment durations + 2 s (`young_stream_wait_s`).
+- At a segment's end OME's preload hint names the NEXT segment's part 0 while the current segment's
+  last part is listed without its EXTINF (llhls_preload_hint_at_segment_end.m3u8): the hinted
+  position is the one its URI names, not "one more part in this segment".
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+# OME's default application: 6 s segments (ome-api.md); used when the app's config is not known.
+DEFAULT_SEGMENT_S = 6.0
+# Statuses a young stream answers before its first playlist: not known yet (404), created but not
+# started (201, empty body). Anything else that is not 200 is an answer about a broken stream.
+NOT_YET_STATUSES = frozenset({404, 201})
+# How often a viewer asks again after a "not yet" answered at once (the captures asked every 0.25 s).
+RETRY_S = 0.25
+# OME names parts `part_<track>_<msn>_<index>_...` (every captured playlist).
+_OME_PART = re.compile(r"(?:^|/)part_\d+_(\d+)_(\d+)_[^/]*$")
+
+T = TypeVar("T")
+
+
+def young_stream_wait_s(segment_s: float | None) -> float:
+    """How long a viewer waits for a young stream's first playlists: 2 segment durations + 2 s.
+
+    Real OME answers the first chunklist ~2 segments after the publish began (13.0 s with 6 s segments,
+    llhls_warmup_timeline.txt); a 5 s timeout fails a healthy OME. `segment_s`: the app's LL-HLS
+    segment duration where known (its config), else OME's default.
+    """
+    return 2 * (segment_s or DEFAULT_SEGMENT_S) + 2.0
+
+
+def not_yet(status: int | None) -> bool:
+    """Whether an answer to a first playlist request means "the stream is young", not "broken".
+
+    None is a request that was held until the viewer's own timeout (OME holds, never refuses).
+    """
+    return status is None or status in NOT_YET_STATUSES
+
+
+def until_first_playlist(attempt: Callable[[float], T], status_of: Callable[[T], int | None], *,
+                         wait_s: float, sleep: Callable[[float], None] = time.sleep,
+                         clock: Callable[[], float] = time.monotonic, retry_s: float = RETRY_S) -> T:
+    """Ask (`attempt(timeout_s)`) until a playlist (200) or an answer that is not "not yet" comes, or
+    `wait_s` passes; returns the last attempt's result.
+
+    Each attempt may be held up to what is left of `wait_s` (OME answers held requests together once
+    the stream is ready); a "not yet" answered at once is asked again after `retry_s`, never parsed.
+    The sleep and clock are given so that Locust's viewer runs this under gevent.
+    """
+    ends = clock() + wait_s
+    while True:
+        result = attempt(max(0.1, ends - clock()))
+        status = status_of(result)
+        if status == 200 or not not_yet(status) or clock() >= ends - 0.05:
+            return result
+        sleep(min(retry_s, max(0.0, ends - clock())))
+
+
+@dataclass
+class StartFigures:
+    """When the viewer started, and when it got its first playlist and first part (monotonic clock)."""
+
+    started: float
+    first_master: float | None = None
+    first_playlist: float | None = None  # the first media playlist (what a player needs to play)
+    first_part: float | None = None
+
+    def seen(self, kind: str, ok: bool, at: float) -> None:
+        """Record one fetch: `kind` is "master", "playlist" (a media playlist) or "part"."""
+        if not ok:
+            return
+        name = {"master": "first_master", "playlist": "first_playlist", "part": "first_part"}.get(kind)
+        if name is not None and getattr(self, name) is None:
+            setattr(self, name, at)
+
+    def figures(self) -> dict[str, float]:
+        """Seconds from the start to each first, for the ones that came (rounded to ms)."""
+        found = {"time_to_first_master_s": self.first_master, "time_to_first_playlist_s": self.first_playlist,
+                 "time_to_first_part_s": self.first_part}
+        return {k: round(v - self.started, 3) for k, v in found.items() if v is not None}
+
+
+@dataclass
+class MediaPlaylist:
+    media_sequence: int = 0
+    part_target_s: float = 1.0
+    part_hold_back_s: float = 3.0
+    target_duration_s: float | None = None
+    can_block_reload: bool = False
+    # (msn, part index, absolute URI, duration) of every listed part, in order
+    parts: list[tuple[int, int, str, float]] = field(default_factory=list)
+    # (msn, absolute URI) of every complete segment
+    segments: list[tuple[int, str]] = field(default_factory=list)
+    hint: tuple[int, int] | None = None  # (msn, part) the EXT-X-PRELOAD-HINT names
+    hint_uri: str | None = None  # its absolute URI
+
+
+def _attribute(line: str, name: str) -> str | None:
+    found = re.search(rf'(?:^|[:,]){name}=("([^"]*)"|[^,]*)', line)
+    if not found:
+        return None
+    return found.group(2) if found.group(2) is not None else found.group(1)
+
+
+def hint_position(uri: str, open_msn: int, next_index: int) -> tuple[int, int]:
+    """The (msn, part) a preload hint names: the next part of the open segment, or — at a segment's
+    end, when the hint's URI says so as OME's does — the next segment's part 0."""
+    named = _OME_PART.search(urlsplit(uri).path)
+    if named is not None:
+        position = (int(named.group(1)), int(named.group(2)))
+        if position == (open_msn + 1, 0):
+            return position
+    return open_msn, next_index
+
+
+def parse_media_playlist(text: str, url: str) -> MediaPlaylist:
+    """The parts, segments and preload hint of an LL-HLS media playlist (RFC 8216bis tags)."""
+    playlist = MediaPlaylist()
+    msn, index = None, 0
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
+            playlist.media_sequence = msn = int(line.split(":", 1)[1])
+        elif line.startswith("#EXT-X-TARGETDURATION:"):
+            playlist.target_duration_s = float(line.split(":", 1)[1])
+        elif line.startswith("#EXT-X-PART-INF:"):
+            playlist.part_target_s = float(_attribute(line, "PART-TARGET") or 1.0)
+        elif line.startswith("#EXT-X-SERVER-CONTROL:"):
+            hold = _attribute(line, "PART-HOLD-BACK")
+            playlist.part_hold_back_s = float(hold) if hold else 3 * playlist.part_target_s
+            playlist.can_block_reload = _attribute(line, "CAN-BLOCK-RELOAD") == "YES"
+        elif line.startswith("#EXT-X-PART:"):
+            position = msn if msn is not None else playlist.media_sequence
+            playlist.parts.append((position, index, urljoin(url, _attribute(line, "URI") or ""),
+                                   float(_attribute(line, "DURATION") or 0)))
+            index += 1
+        elif line.startswith("#EXT-X-PRELOAD-HINT:") and _attribute(line, "TYPE") == "PART":
+            playlist.hint_uri = urljoin(url, _attribute(line, "URI") or "")
+            open_msn = msn if msn is not None else playlist.media_sequence
+            playlist.hint = hint_position(playlist.hint_uri, open_msn, index)
+        elif line and not line.startswith("#"):
+            position = msn if msn is not None else playlist.media_sequence
+            playlist.segments.append((position, urljoin(url, line)))
+            msn, index = position + 1, 0
+    return playlist
+
+
+def next_to_ask(playlist: MediaPlaylist) -> tuple[int, int] | None:
+    """The part the next blocking reload asks for: the hinted one, else the one after the last listed."""
+    if playlist.hint is not None:
+        return playlist.hint
+    if playlist.parts:
+        msn, index = playlist.parts[-1][:2]
+        return msn, index + 1
+    return None
+
+
+def first_variant(text: str, url: str) -> str | None:
+    """The first media playlist a master names (a media playlist is its own first variant)."""
+    if "#EXT-X-TARGETDURATION" in text:
+        return url
+    lines = [line.strip() for line in text.splitlines()]
+    for number, line in enumerate(lines):
+        if line.startswith("#EXT-X-STREAM-INF") and number + 1 < len(lines):
+            return urljoin(url, lines[number + 1])
+    return None
+
+
+def with_query(url: str, **extra: object) -> str:
+    """The URL with `extra` added to (not replacing) its own query: a session token stays."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in extra]
+    query += [(k, str(v)) for k, v in extra.items()]
+    return urlunsplit(parts._replace(query=urlencode(query)))
