@@ -63,3 +63,19 @@ def test_without_the_npm_players_the_viewer_says_what_it_needs(monkeypatch, tmp_
     viewing = watch_in_browser("http://127.0.0.1:9/app/stream/llhls.m3u8")
     assert viewing.error is not None and "hls.js/dist/hls.min.js" in viewing.error
     assert "npm ci" in viewing.error and not viewing.played
+
+
+def test_the_browser_steps_fail_with_what_the_viewer_saw():
+    from ome_harness.playback.browser import BrowserViewing, PlayerError
+    from ome_harness.scenarios.browser_viewer import expect_first_frame_within, expect_smooth
+
+    broken = BrowserViewing(path=PATH_LLHLS, source_url="http://x/app/s/llhls.m3u8",
+                            player_errors=[PlayerError(0.4, 302, "Some of the media could not be")])
+    with pytest.raises(AssertionError, match="OvenPlayer error 302 at 0.4 s"):
+        expect_first_frame_within(broken, 10)
+    frozen = BrowserViewing(path=PATH_LLHLS, source_url="u", first_frame_s=2.0, playback_rate=0.5,
+                            freezes=[(3.0, 4.5)])
+    with pytest.raises(AssertionError, match=r"0.50× the wall clock.*1 freeze\(s\) over 250 ms, longest 1.5"):
+        expect_smooth(frozen)
+    with pytest.raises(AssertionError, match="first frame 12.00 s after page load"):
+        expect_first_frame_within(BrowserViewing(path=PATH_LLHLS, source_url="u", first_frame_s=12.0), 10)

@@ -15,6 +15,7 @@ Chromium is the system's (Debian's `chromium`, or OMH_BROWSER_EXECUTABLE): never
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -153,6 +154,93 @@ class BrowserViewing:
                 f"{latency}, {len(self.freezes)} freeze(s), {self.dropped_frames} dropped")
 
 
+class BrowserViewer:
+    """One headless Chromium with the viewer page, kept open across steps; a context manager that
+    always closes the browser and the page's server.
+
+        with BrowserViewer() as viewer:
+            viewer.open(url)                      # starts OvenPlayer on the page
+            viewer.wait_first_frame(15)           # or a player error, or the deadline
+            viewer.watch(5)                       # then read: viewer.viewing()
+    """
+
+    def __init__(self, *, path: str = PATH_LLHLS) -> None:
+        self.path = path
+        self._stack = contextlib.ExitStack()
+        self._page: Any = None
+        self._seen: dict[str, Any] | None = None
+        self._viewing = BrowserViewing(path=path, source_url="")
+
+    def __enter__(self) -> BrowserViewer:
+        missing = missing_prerequisites()
+        if missing:
+            raise BrowserUnavailable(f"{NEEDS}; missing: {'; '.join(missing)}")
+        from playwright.sync_api import sync_playwright
+
+        try:
+            self._server = self._stack.enter_context(ViewerPage())
+            playwright = self._stack.enter_context(sync_playwright())
+            browser = playwright.chromium.launch(executable_path=chromium_executable(), headless=True,
+                                                 args=list(CHROMIUM_ARGS), timeout=30_000)
+            self._stack.callback(browser.close)
+            self._page = browser.new_context(viewport={"width": 640, "height": 360}).new_page()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def open(self, source_url: str, *, source_type: str = "llhls",
+             webrtc_config: dict[str, Any] | None = None) -> None:
+        config = {"type": source_type, "url": source_url, "webrtcConfig": webrtc_config or {},
+                  "freezeMs": FREEZE_MS}
+        self._viewing = BrowserViewing(path=self.path, source_url=source_url.split("?")[0])
+        self._page.goto(self._server.url + "#" + quote(json.dumps(config)), timeout=15_000)
+
+    def wait_first_frame(self, deadline_s: float) -> bool:
+        """Until the first frame, a player error or the deadline; True when a frame was shown."""
+        def first_frame() -> Ready[dict[str, Any]] | str:
+            seen = _read(self._page)
+            if seen["firstFrameMs"] is not None or seen["errors"] or seen["createError"]:
+                return Ready(seen)
+            return f"player state {seen['state']}, {len(seen['hlsErrors'])} hls.js error(s)"
+
+        try:
+            self._seen = poll_until(first_frame, deadline_s=deadline_s, what="the player's first frame",
+                                    interval_s=0.1)
+        except WaitTimedOut as exc:
+            self._viewing.error = f"no frame within {deadline_s:g} s (last seen: {exc.last_seen})"
+            self._seen = _read(self._page)
+        return self._seen["firstFrameMs"] is not None
+
+    def watch(self, window_s: float, *, until_error: bool = False) -> None:
+        """Keep watching `window_s` (with `until_error`: until the player reports an error, at most that)."""
+        ends = time.monotonic() + window_s
+
+        def window_over() -> Ready[None] | str:
+            if until_error and _read(self._page)["errors"]:
+                return Ready(None)
+            return Ready(None) if time.monotonic() >= ends else "watching"
+
+        poll_until(window_over, deadline_s=window_s + 5, what="the viewing window", interval_s=0.2)
+        self._seen = _read(self._page)
+
+    def viewing(self, *, screenshot: bool = True) -> BrowserViewing:
+        """What was seen so far (a screenshot of the player when a frame was shown)."""
+        viewing = self._viewing
+        _fill(viewing, self._seen if self._seen is not None else _read(self._page))
+        if screenshot and viewing.played:
+            viewing.screenshot = self._page.locator("#player").screenshot(type="jpeg", quality=70,
+                                                                          timeout=5_000)
+        return viewing
+
+
+class BrowserUnavailable(Exception):
+    """Playwright, Chromium or the npm players are not installed (the message says which)."""
+
+
 def watch_in_browser(source_url: str, *, source_type: str = "llhls", path: str = PATH_LLHLS,
                      window_s: float = 5.0, first_frame_deadline_s: float = 15.0,
                      webrtc_config: dict[str, Any] | None = None, until_error: bool = False,
@@ -163,31 +251,25 @@ def watch_in_browser(source_url: str, *, source_type: str = "llhls", path: str =
     `until_error`, until the player reports an error, at most `window_s`). A player error before the
     first frame ends the watch at once (a missing stream is answered in milliseconds).
     """
-    viewing = BrowserViewing(path=path, source_url=source_url.split("?")[0])
     missing = missing_prerequisites()
     if missing:
-        viewing.error = f"{NEEDS}; missing: {'; '.join(missing)}"
-        return viewing
+        return BrowserViewing(path=path, source_url=source_url.split("?")[0],
+                              error=f"{NEEDS}; missing: {'; '.join(missing)}")
     from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import sync_playwright
 
-    config = {"type": source_type, "url": source_url, "webrtcConfig": webrtc_config or {},
-              "freezeMs": FREEZE_MS}
-    with ViewerPage() as page_server, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_executable(), headless=True,
-                                             args=list(CHROMIUM_ARGS), timeout=30_000)
-        try:
-            page = browser.new_context(viewport={"width": 640, "height": 360}).new_page()
-            page.goto(page_server.url + "#" + quote(json.dumps(config)), timeout=15_000)
-            _watch(page, viewing, window_s, first_frame_deadline_s, until_error)
-            if screenshot and viewing.played:
-                viewing.screenshot = page.locator("#player").screenshot(type="jpeg", quality=70,
-                                                                        timeout=5_000)
-        except PlaywrightError as exc:
-            viewing.error = viewing.error or f"the browser failed: {str(exc).splitlines()[0]}"
-        finally:
-            browser.close()
-    return viewing
+    try:
+        with BrowserViewer(path=path) as viewer:
+            try:
+                viewer.open(source_url, source_type=source_type, webrtc_config=webrtc_config)
+                if viewer.wait_first_frame(first_frame_deadline_s):
+                    viewer.watch(window_s, until_error=until_error)
+                return viewer.viewing(screenshot=screenshot)
+            except PlaywrightError as exc:
+                viewing = viewer.viewing(screenshot=False)
+                viewing.error = viewing.error or f"the browser failed: {str(exc).splitlines()[0]}"
+                return viewing
+    except BrowserUnavailable as exc:
+        return BrowserViewing(path=path, source_url=source_url.split("?")[0], error=str(exc))
 
 
 def _read(page: Any) -> dict[str, Any]:

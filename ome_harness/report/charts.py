@@ -8,6 +8,7 @@ dependencies: matplotlib would add tens of MB and a second of import time to eve
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from ome_harness.scte35.verify import segment_cuts
 
 BITRATE = "bitrate"
 CUE_TIMELINE = "cue_timeline"
+BROWSER_SCREENSHOT = "browser_screenshot"  # not a chart file: a JPEG the HTML report shows inline
+SCREENSHOT_FACT = "screenshot_jpeg_base64"  # a check result's screenshot (playback/browser_check.py)
 CHART_FILES = {BITRATE: "chart-bitrate.svg", CUE_TIMELINE: "chart-cue-timeline.svg"}
 CAPTIONS = {BITRATE: "Incoming bitrate over the measured window (solid) against the encoder's configured "
                      "rate (dashed), kbit/s",
@@ -31,6 +34,8 @@ def chart_data(name: str, value: Any) -> dict[str, Any]:
         return _bitrate_data(value)
     if name == CUE_TIMELINE:
         return _timeline_data(value)
+    if name == BROWSER_SCREENSHOT:
+        return _screenshot_data(value)
     raise ValueError(f"no chart named {name!r}; known: {sorted(CHART_FILES)}")
 
 
@@ -62,6 +67,21 @@ def _timeline_data(verification: Any) -> dict[str, Any]:
     cuts = sorted({at(start) for r in renditions for start, _ in segment_cuts(r)})
     return {"renditions": rows, "cue_at": at(verification.sent.at), "cuts": cuts,
             "duration_s": verification.sent.duration_s}
+
+
+def _screenshot_data(viewing: Any) -> dict[str, Any]:
+    """A browser viewing (playback/browser.py): its JPEG of the player, and its figures as the caption."""
+    shot = viewing.screenshot
+    return {"jpeg_base64": base64.b64encode(shot).decode() if shot else None,
+            "caption": f"{viewing.path}: {viewing.figures()}"}
+
+
+def screenshots(report: Report) -> list[dict[str, str]]:
+    """Every screenshot of a playing video in the report (browser scenarios and `diagnose --browser`)."""
+    found = [data for data in _series(report, BROWSER_SCREENSHOT) if data.get("jpeg_base64")]
+    found += [{"jpeg_base64": r.facts[SCREENSHOT_FACT], "caption": r.facts.get("screenshot_caption", r.title)}
+              for r in report.results if r.facts.get(SCREENSHOT_FACT)]
+    return found
 
 
 def _short(playlist: str) -> str:

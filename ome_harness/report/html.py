@@ -6,13 +6,19 @@ from pathlib import Path
 
 from jinja2 import select_autoescape
 
-from ome_harness.report.charts import chart_svgs
+from ome_harness.report.charts import chart_svgs, screenshots
 from ome_harness.report.render import environment, render_template, renderer
 from ome_harness.results import Report
 
 
-@renderer("html", kinds=("run",), filename="test-report.html")
-def render_html(report: Report, template_dir: Path | None = None) -> str:
+@renderer("html", kinds=("run", "connection"),
+          filename=lambda r: "test-report.html" if r.kind == "run" else "connection-report.html")
+def render_html(report: Report, template_dir: Path | None = None) -> str | None:
+    # A diagnosis has its HTML page only when it holds something to look at (a browser's screenshot).
+    shots = screenshots(report)
+    if report.kind == "connection" and not shots:
+        return None
     env = environment(template_dir)
     env.autoescape = select_autoescape(default=True)  # everything from the target is text, never markup
-    return render_template(env, "test-report.html.j2", report=report, charts=chart_svgs(report))
+    return render_template(env, "test-report.html.j2", report=report, charts=chart_svgs(report),
+                           screenshots=shots)

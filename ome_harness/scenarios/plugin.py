@@ -36,6 +36,7 @@ MARKERS = {
     "metrics": "the stats endpoints",
     "media": "needs a real encoder (ffmpeg) pushing media",
     "playback": "a viewer plays a stream (LL-HLS, WebRTC)",
+    "browser": "a viewer's browser plays a stream (OvenPlayer + hls.js in Chromium; ~0.6 core each)",
     "mutating": "changes state on the target (skipped on a target the harness did not launch, "
                 "unless --allow-mutating)",
     "docker": "needs a Docker engine",
