@@ -10,3 +10,4 @@ def register(app: typer.Typer) -> None:
     __import__("ome_harness.backend.command", fromlist=["register"]).register(app)
     __import__("ome_harness.container.commands", fromlist=["register"]).register(app)
     __import__("ome_harness.load.command", fromlist=["register"]).register(app)
+    __import__("ome_harness.recording.command", fromlist=["register"]).register(app)

@@ -56,6 +56,7 @@ def compare_recordings(
     deep: bool,
     against: str,
     why_missing: Callable[[str], str] | None = None,
+    missing: Verdict = "cannot run",
 ) -> FidelityReport:
     """Every observation of `expected` against `got` (same key, same question)."""
     report = FidelityReport(
@@ -70,7 +71,7 @@ def compare_recordings(
     for key, observation in expected.observations.items():
         other = got.observations.get(key)
         if other is None:
-            report.findings.append(Finding(key, "cannot run", explain(key), file=observation.file))
+            report.findings.append(Finding(key, missing, explain(key), file=observation.file))
             continue
         try:
             difference = compare(observation, other, deep=deep)
@@ -90,7 +91,10 @@ def compare_recordings(
         )
     for key in got.observations:
         if key not in expected.observations:
-            report.findings.append(Finding(key, "not recorded", f"seen in {against}, not in the recording"))
+            where = expected.folder or "the recording"
+            report.findings.append(
+                Finding(key, "not recorded", f"seen in {against}, not recorded in {where}")
+            )
     report.tolerances = {p.name: p.tolerance for p in PROCEDURES.values() if p.name in expected.procedures()}
     return report
 
@@ -193,4 +197,5 @@ def against_recording(expected: Recording, got: Recording, *, deep: bool) -> Fid
         deep=deep,
         against=got.folder or "the second recording",
         why_missing=lambda key: f"not recorded in {got.folder or 'the second recording'}",
+        missing="not recorded",  # a question only one side asked: a gap, not a change
     )

@@ -91,7 +91,11 @@ def write_recording(recording: Recording, folder: Path, scrub: Callable[[str], s
     manifest["observations"] = [
         {"key": o.key, "file": o.file, "kind": o.kind} for o in recording.observations.values()
     ]
-    (folder / MANIFEST).write_text(scrub(json.dumps(manifest, indent=2)) + "\n")
+    # The redaction section is the scrubber's own words and stand-ins: not scrubbed again.
+    redaction = manifest.pop("redaction", {})
+    manifest = json.loads(scrub(json.dumps(manifest)))
+    manifest["redaction"] = redaction
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return folder
 
 

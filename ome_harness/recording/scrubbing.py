@@ -18,9 +18,6 @@ from ome_harness.redaction import Redactor
 
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]*\d)")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
-_DOCUMENTATION = [
-    ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
-]
 # Stand-ins are handed out in this order: the first 250 of each range, then the next range.
 _V4_POOLS = ("192.0.2.", "198.51.100.", "203.0.113.")
 
@@ -37,7 +34,10 @@ class Scrubber:
 
     def learn_host(self, host: str | None) -> None:
         """A host name the recording talked to: replaced wherever it appears (addresses are found alone)."""
-        if not host or _is_address(host) or host in ("localhost",):
+        if not host or host == "localhost":
+            return
+        if _is_address(host):
+            self._address(host.strip("[]"))  # the recorded hosts take the first stand-ins
             return
         self._names.setdefault(host, f"ome-host-{len(self._names) + 1}.example")
 
@@ -53,18 +53,23 @@ class Scrubber:
             address = ipaddress.ip_address(found)
         except ValueError:
             return found
-        if address.is_loopback or address.is_unspecified or any(address in n for n in _DOCUMENTATION):
+        # Documentation addresses are replaced too: a host may really use one (this project's CI does), and
+        # leaving it would tell that host apart from the stand-ins.
+        if address.is_loopback or address.is_unspecified:
             return found
         if found not in self._addresses:
             self._addresses[found] = self._stand_in(address.version)
         return self._addresses[found]
 
     def _stand_in(self, version: int) -> str:
-        taken = sum(1 for v in self._addresses.values() if ("." in v) == (version == 4))
-        if version == 6:
-            return f"2001:db8::{taken + 1:x}"
-        pool, index = divmod(taken, 250)
-        return f"{_V4_POOLS[min(pool, 2)]}{index + 1}"
+        """The next free documentation address, never one of the addresses being replaced."""
+        used = set(self._addresses.values()) | set(self._addresses)
+        for n in range(1, 751):
+            pool, index = divmod(n - 1, 250)
+            candidate = f"2001:db8::{n:x}" if version == 6 else f"{_V4_POOLS[pool]}{index + 1}"
+            if candidate not in used:
+                return candidate
+        return "2001:db8::ffff" if version == 6 else "203.0.113.255"
 
     def summary(self) -> dict[str, object]:
         """For the manifest: what was done, naming only the stand-ins (never what they replace)."""

@@ -89,15 +89,17 @@ def llhls_playlists(s: Session) -> None:
 
 
 def _segment_end(s: Session, chunklist_url: str) -> None:
-    """Reload part by part until the newest part is a segment's last: then the hint names the next
-    segment's part 0 (llhls_preload_hint_at_segment_end.m3u8); then the reload for that part."""
+    """Reload part by part until the newest part is a segment's last: the hint then names the next
+    segment's part 0 and no EXTINF closes the segment yet (llhls_preload_hint_at_segment_end.m3u8); then
+    the reload for that hinted part (llhls_blocking_reload_across_segment.m3u8.http)."""
+    per_segment = max(1, round(s.segment_s / s.part_s))
     current = s.media("segment-end-probe", chunklist_url, keep=False)
-    for _ in range(int(2 * s.segment_s / s.part_s) + 2):
+    for _ in range(2 * per_segment + 2):
         position = newest_position(current.body)
         if position is None or s.left() < 6:
             return
         msn, part = position
-        if _hint_opens_segment(current.body):
+        if part == per_segment - 1:
             current.key = f"{s.procedure}/segment-end-chunklist"
             s.recording.add(current)
             s.media("blocking-reload-across-segment", reload_url(chunklist_url, msn + 1, 0), timeout_s=5.0)
@@ -105,15 +107,6 @@ def _segment_end(s: Session, chunklist_url: str) -> None:
         current = s.media(
             "segment-end-probe", reload_url(chunklist_url, msn, part + 1), timeout_s=5.0, keep=False
         )
-
-
-def _hint_opens_segment(chunklist: str) -> bool:
-    """The preload hint comes right after an EXTINF (and its PROGRAM-DATE-TIME): the newest part closed it."""
-    lines = [ln for ln in chunklist.strip().splitlines() if ln.strip()]
-    if not lines or not lines[-1].startswith("#EXT-X-PRELOAD-HINT"):
-        return False
-    before = [ln for ln in lines[:-1] if not ln.startswith("#EXT-X-PROGRAM-DATE-TIME")]
-    return len(before) >= 2 and before[-2].startswith("#EXTINF")
 
 
 def llhls_warmup(s: Session) -> None:

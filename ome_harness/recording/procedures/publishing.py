@@ -79,10 +79,24 @@ def rtmp_publish(s: Session) -> None:
     stats = f"/v1/stats/current/vhosts/{vhost}/apps/{app}/streams/{quote(stream, safe='')}"
     s.api("stats-stream", "GET", stats)
     s.sleep(STATS_GAP_S)
-    s.api("stats-stream-later", "GET", stats)
+    later = s.api("stats-stream-later", "GET", stats)
+    first = s.recording.observations.get(f"{s.procedure}/stats-stream")
+    moved = first is not None and _bytes_in(later.body) > _bytes_in(first.body) >= 0
+    s.note(
+        "stats-moving",
+        f"totalBytesIn moved over {STATS_GAP_S:g} s: {'yes' if moved else 'no'}",
+        ["derived from stats-stream and stats-stream-later: a live stream's counters must move"],
+    )
     s.api("stats-app", "GET", f"/v1/stats/current/vhosts/{vhost}/apps/{app}")
     s.api("stats-vhost", "GET", f"/v1/stats/current/vhosts/{vhost}")
     s.api("stats-server", "GET", "/v1/stats/current")
+
+
+def _bytes_in(body: str) -> int:
+    try:
+        return int(json.loads(body)["response"]["totalBytesIn"])
+    except (ValueError, KeyError, TypeError):
+        return -1
 
 
 def kept_break_ms(segment_s: float) -> int:
