@@ -109,6 +109,9 @@ def diagnose(
         "LL-HLS (read-only) and report it.")] = None,
     llhls_url: Annotated[str | None, typer.Option(
         "--llhls-url", help="LL-HLS base for --playback, http(s)://HOST:PORT (or endpoints.llhls).")] = None,
+    browser: Annotated[bool, typer.Option(
+        "--browser", help="With --playback: also play it in a viewer's browser (OvenPlayer + hls.js in "
+        "Chromium; needs ome-harness[browser]) and put a screenshot in connection-report.html.")] = False,
     targets: Annotated[Path | None, typer.Option("--targets", help="YAML list of nodes: diagnose the fleet "
                                                  "and write fleet-report.md/.json/.junit.xml.")] = None,
     concurrency: Annotated[int | None, typer.Option(
@@ -119,7 +122,8 @@ def diagnose(
     if targets is not None:
         others = {"--api-url": api_url, "--token": token, "--emulator": use_emulator, "--launch": launch,
                   "--vhost": vhost, "--app": app_name, "--server-xml": server_xml, "--env-file": env_file,
-                  "--domain": domain, "--image": image, "--playback": playback, "--llhls-url": llhls_url}
+                  "--domain": domain, "--image": image, "--playback": playback, "--llhls-url": llhls_url,
+                  "--browser": browser}
         for option, value in others.items():
             refuse_together(
                 {"--targets": True, option: bool(value)}, "each node's settings are in the targets file"
@@ -127,6 +131,8 @@ def diagnose(
         _diagnose_fleet(targets, concurrency, config, out, template_dir)
     if concurrency is not None:
         fail("--concurrency goes with --targets")
+    if browser:
+        _check_browser_option(playback)
     from ome_harness.checks.diagnosis import diagnose as run_diagnosis
     from ome_harness.container.errors import ContainerError
     from ome_harness.redaction import Redactor
@@ -149,7 +155,7 @@ def diagnose(
                 secrets += [target.token] if target.token else []
                 report = run_diagnosis(target, server_xml=cfg.checks.server_xml, env_file=cfg.checks.env_file,
                                        env_token_key=cfg.checks.env_token_key, domain=cfg.report.domain,
-                                       playback=playback)
+                                       playback=playback, browser=browser)
                 cleanup_held.enter_context(interruption.hold())
         except ContainerError as exc:
             fail(str(exc))
@@ -200,6 +206,17 @@ def _diagnose_fleet(targets: Path, concurrency: int | None, config: Path | None,
     typer.echo(redact(f"{report.status.value}: {len(report.targets)} node(s), failed: {failed}"), err=True)
     typer.echo(str(files["markdown"].resolve()))
     raise typer.Exit(report.exit_code)
+
+
+def _check_browser_option(playback: str | None) -> None:
+    """--browser plays the --playback stream, with what it needs installed (else one line, exit 2)."""
+    if playback is None:
+        fail("--browser plays the --playback stream in a viewer's browser: give --playback STREAM too")
+    from ome_harness.playback.browser import NEEDS, missing_prerequisites
+
+    missing = missing_prerequisites()
+    if missing:
+        fail(f"--browser: {NEEDS}; missing: {'; '.join(missing)}")
 
 
 def _diagnose_config(

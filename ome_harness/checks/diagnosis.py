@@ -21,8 +21,9 @@ EMULATOR_NOTE = (
 
 def diagnose(target: OmeTarget, *, server_xml: Path | None = None, env_file: Path | None = None,
              env_token_key: str = "OME_API_TOKEN", domain: str | None = None,
-             probe_host: bool = True, playback: str | None = None) -> Report:
-    """Read-only: looks at the target, changes nothing (`playback`: also watch that stream over LL-HLS)."""
+             probe_host: bool = True, playback: str | None = None, browser: bool = False) -> Report:
+    """Read-only: looks at the target, changes nothing (`playback`: also watch that stream over LL-HLS;
+    `browser`: and in a viewer's browser)."""
     checks = all_checks()
     # Every check's requests go over the target's one keep-alive pool (kept for the target's next use).
     # On loopback there is no network wait to overlap: one thread runs the checks in turn (measured
@@ -34,6 +35,8 @@ def diagnose(target: OmeTarget, *, server_xml: Path | None = None, env_file: Pat
     results = run_checks(applicable, ctx, workers=8 if parallel else 1)
     if playback is not None:
         results.append(playback_check(target, playback))
+        if browser:
+            results.append(browser_check(target, playback))
     by_id = {r.id: r for r in results}
     hints = _runtime_hints(target, by_id) if probe_host else RuntimeHints()
     issues, steps = derive(results, hints, target.api_url)
@@ -98,6 +101,25 @@ def playback_check(target: OmeTarget, stream: str) -> CheckResult:
                            summary=f"{stream}: not watched: {exc}")
     return check_playback(url, stream, emulated=target.kind == "emulator",
                           segment_s=app_segment_s(target, ref.app))
+
+
+def browser_check(target: OmeTarget, stream: str) -> CheckResult:
+    """The read-only section of a viewer's browser: LL-HLS and, where the target has it, WebRTC both ways."""
+    from ome_harness.playback.browser_check import TITLE, check_in_browser
+    from ome_harness.stream_ref import parse_stream_ref
+    from ome_harness.target.media_addresses import MediaAddressUnknown
+
+    ref = parse_stream_ref(stream, "--playback")
+    try:
+        url = target.llhls_url(ref.name, app=ref.app)
+    except MediaAddressUnknown as exc:
+        return CheckResult(id="browser", title=TITLE, status=Status.ERROR,
+                           summary=f"{stream}: not played: {exc}")
+    try:
+        signalling: str | None = target.webrtc_url(ref.name, app=ref.app)
+    except MediaAddressUnknown:
+        signalling = None
+    return check_in_browser(url, signalling, stream, emulated=target.emulated())
 
 
 def _runtime_hints(target: OmeTarget, results: dict[str, CheckResult]) -> RuntimeHints:
