@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from ome_harness.checks.context import CheckContext, exchange_evidence
@@ -28,6 +29,7 @@ from ome_harness.ome.errors import (
     TlsPortAnswer,
 )
 from ome_harness.ome.models import Stats
+from ome_harness.ome.origin_map import EDGE_NOT_RECORDED, EDGE_RECORDED_VERSIONS, edge_recorded, origin_map
 from ome_harness.polling import Deadline, Ready, WaitTimedOut, poll_until
 from ome_harness.results import CheckResult, Status
 
@@ -245,6 +247,9 @@ def diagnose_vhosts(ctx: CheckContext) -> CheckResult:
         if error is not None:
             return _result("vhosts", title, Status.ERROR, describe_failure(error), client)
         if app not in (apps or []):
+            if edge := _edge_before_a_viewer(ctx, client, vhost, app):
+                return _result("vhosts", title, edge.status, edge.summary, client,
+                               facts={"vhosts": vhosts, "apps": apps, "edge": edge.facts})
             return _result(
                 "vhosts",
                 title,
@@ -264,7 +269,50 @@ def diagnose_vhosts(ctx: CheckContext) -> CheckResult:
         )
 
 
-@check("streams", "Streams Endpoint", needs=("api", "auth"), order=50,
+@dataclass(frozen=True)
+class _EdgeVerdict:
+    status: Status
+    summary: str
+    facts: dict[str, object]
+
+
+def _edge_before_a_viewer(ctx: CheckContext, client: OmeClient, vhost: str, app: str) -> _EdgeVerdict | None:
+    """An edge whose app does not exist yet: what it will pull from where, or None for any other node.
+
+    A real v0.20.0 edge lists no application until a viewer asks (its app is the `*` template, invisible
+    in the API: edge_apps_before_any_viewer.http) and names its origin in the vhost's origin map
+    (edge_vhost.http). Its missing app is the normal state there, not a fault."""
+    detail, error = _call(client, lambda c: c.vhost(vhost))
+    mapped = origin_map(detail) if detail is not None and error is None else None
+    if mapped is None or not mapped.pulls_over_ovt:
+        return None
+    version = (ctx.done.get("api").facts.get("version") if ctx.done.get("api") else None) or "unknown"
+    facts: dict[str, object] = {"origins": mapped.described(), "urls": mapped.urls,
+                                "recorded": edge_recorded(version), "properties": mapped.properties}
+    where = f"edge of {mapped.described()}"
+    if not edge_recorded(version):
+        return _EdgeVerdict(Status.WARN, f"{where}: app '{app}' is not listed; {EDGE_NOT_RECORDED} "
+                            f"(v{version}; recorded: v{', v'.join(EDGE_RECORDED_VERSIONS)}), so whether it "
+                            "appears on a viewer's first request is not known", facts)
+    return _EdgeVerdict(Status.OK, f"{where}: app '{app}' is created on a viewer's first request "
+                        f"(none yet); the edge then pulls {app}/STREAM over OVT", facts)
+
+
+def _edge_facts(ctx: CheckContext) -> dict[str, object] | None:
+    """The vhosts check's finding that this node is an edge whose app is not created yet."""
+    vhosts = ctx.done.get("vhosts")
+    edge = vhosts.facts.get("edge") if vhosts is not None else None
+    return edge if isinstance(edge, dict) else None
+
+
+def _not_created_yet(ctx: CheckContext, what: str) -> tuple[Status, str]:
+    edge = _edge_facts(ctx) or {}
+    status = Status.OK if edge.get("recorded") else Status.WARN
+    note = "" if edge.get("recorded") else f" ({EDGE_NOT_RECORDED})"
+    return status, f"edge: app created on first viewer — {what}{note}"
+
+
+@check("streams", "Streams Endpoint", needs=("api", "auth", "vhosts"), order=50,
        expected="the application's stream list (and a listed stream's details) can be read")
 def diagnose_streams(ctx: CheckContext) -> CheckResult:
     title = "Streams Endpoint"
@@ -273,6 +321,10 @@ def diagnose_streams(ctx: CheckContext) -> CheckResult:
     vhost, app = ctx.target.vhost, ctx.target.app
     with ctx.client() as client:
         names, error = _call(client, lambda c: c.streams(vhost, app))
+        if isinstance(error, OmeNotFound) and _edge_facts(ctx) is not None:
+            status, summary = _not_created_yet(ctx, f"no stream on this edge until a viewer asks for one "
+                                                    f"(OME: {error.message})")
+            return _result("streams", title, status, summary, client, facts={"streams": [], "edge": True})
         if error is not None:
             return _result("streams", title, Status.ERROR, describe_failure(error), client,
                            remediation="Check api.vhost/api.app." if isinstance(error, OmeNotFound) else None)
@@ -332,7 +384,12 @@ def diagnose_metrics(ctx: CheckContext) -> CheckResult:
         levels = ctx.concurrently(lambda: _call(client, lambda c: c.stats()),
                               lambda: _call(client, lambda c: c.stats(vhost)),
                               lambda: _call(client, lambda c: c.stats(vhost, app)))
-        for _, error in levels:
+        for index, (_, error) in enumerate(levels):
+            if index == 2 and isinstance(error, OmeNotFound) and _edge_facts(ctx) is not None:
+                # The app's stats exist once a viewer made the edge create it (edge_stats_stream_after_pull).
+                status, summary = _not_created_yet(ctx, "server and vhost stats answer; the app's stats "
+                                                        "exist once a viewer made the edge pull a stream")
+                return _result("metrics", title, status, summary, client)
             if error is not None:
                 return _result("metrics", title, Status.ERROR, describe_failure(error) + f": {error}", client)
         stats = levels[-1][0]

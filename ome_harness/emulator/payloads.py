@@ -201,6 +201,20 @@ def _output_tracks(stream: EmulatedStream) -> list[dict[str, Any]]:
     return tracks
 
 
+def _relayed_tracks(stream: EmulatedStream) -> list[dict[str, Any]]:
+    # An edge's input is the origin's outputs as relayed, none marked bypass, outputs `[]`
+    # (v0.20.0-media/edge/edge_stream_detail_after_pull.http: bypass_video, aac_audio, opus_audio, Data).
+    # The edge reports the height as sent (360, not the origin's 352).
+    tracks = _output_tracks(stream)
+    for track in tracks:
+        for kind in ("video", "audio"):
+            if kind in track:
+                track[kind]["bypass"] = False
+        if "video" in track and stream.video:
+            track["video"]["height"] = stream.video.height
+    return tracks
+
+
 def _playlists(height: int, *, srt: bool) -> list[dict[str, Any]]:
     # The rendition label follows the reported height (352p in 36/37_*, 360p in srt_detail_after_6s).
     label = f"{height if srt else _reported_height(height)}p"
@@ -246,9 +260,10 @@ def stream_detail(stream: EmulatedStream, version: OmeVersion) -> dict[str, Any]
     ]
     detail = {
         "input": {"createdTime": ome_time(stream.created), "sourceType": stream.source_type,
-                  "sourceUrl": stream.source_url, "tracks": _input_tracks(stream)},
+                  "sourceUrl": stream.source_url,
+                  "tracks": _relayed_tracks(stream) if stream.relayed else _input_tracks(stream)},
         "name": stream.name,
-        "outputs": outputs if stream.outputs_ready else [],
+        "outputs": outputs if stream.outputs_ready and not stream.relayed else [],
     }
     if version >= V0_21_0:
         _add_v021_track_fields(detail)

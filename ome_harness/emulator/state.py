@@ -70,6 +70,9 @@ class EmulatedStream:
     simulated: bool = True
     # False while OME has not set up the stream's outputs yet (an SRT input's first seconds).
     outputs_ready: bool = True
+    # Pulled by an edge: its input tracks are the origin's outputs, its outputs `[]`
+    # (v0.20.0-media/edge/edge_stream_detail_after_pull.http).
+    relayed: bool = False
     created: datetime = field(default_factory=now)
     deleted_at: float | None = None
     on_delete: list[Callable[[], None]] = field(default_factory=list)
@@ -157,6 +160,11 @@ class EmulatorState:
 
     def has_app(self, vhost: str, app: str) -> bool:
         return app in self._vhosts.get(vhost, {})
+
+    def add_app(self, vhost: str, app: str) -> None:
+        """Create an application (an edge's dynamic one, on a viewer's first request)."""
+        with self._lock:
+            self._vhosts[vhost].setdefault(app, {})
 
     # -- streams ----------------------------------------------------------------------------
     def add_stream(

@@ -13,8 +13,8 @@ from ome_harness.fleet.targets import load_targets
 
 EMULATOR_NOTE = (
     "Nodes marked as the OME API emulator are the harness's test double, not a real OvenMediaEngine; "
-    "an emulator edge mirrors its origin through the origin's REST API, not OVT, so no OVT "
-    "behaviour is shown by it."
+    "an emulator edge pulls a stream on a viewer's request as a real v0.20.0 edge was recorded doing, but "
+    "through the origin's REST API, not OVT, and without WebRTC media, so no OVT behaviour is shown by it."
 )
 
 

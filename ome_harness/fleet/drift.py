@@ -119,6 +119,8 @@ def _set_drift(nodes: list[NodeDiagnosis], fact: str, what: str) -> list[FleetIs
     seen: list[tuple[str, str]] = []
     for node in nodes:
         result = next((r for r in node.report.results if r.id == "vhosts" and r.status is Status.OK), None)
+        if result is not None and fact == "apps" and result.facts.get("edge"):
+            continue  # an edge's apps appear on its viewers' requests (edge_apps_before_any_viewer.http)
         values = result.facts.get(fact) if result else None
         if isinstance(values, list):
             seen.append((", ".join(sorted(map(str, values))) or "(none)", node.declared.name))
@@ -156,7 +158,7 @@ def _origin_mismatches(nodes: list[NodeDiagnosis]) -> list[FleetIssue]:
             )
             continue
         urls = node.origin_urls or []
-        if not any(_points_at(u, origin.api_url, origin.ovt_port) for u in urls):
+        if not any(points_at(u, origin.api_url, origin.ovt_port) for u in urls):
             found = ", ".join(urls) or "no OriginMap (it pulls from nowhere)"
             issues.append(
                 FleetIssue(
@@ -173,7 +175,7 @@ def _origin_mismatches(nodes: list[NodeDiagnosis]) -> list[FleetIssue]:
     return issues
 
 
-def _points_at(url: str, origin_api_url: str, ovt_port: int) -> bool:
+def points_at(url: str, origin_api_url: str, ovt_port: int) -> bool:
     """An OriginMap URL (`host:port/app`, maybe a scheme) names the origin's host on its OVT or API port."""
     there = urlsplit(url if "://" in url else "//" + url)
     origin = urlsplit(origin_api_url)

@@ -40,7 +40,7 @@ class FleetIssue(BaseModel):
 
 
 class Delivery(BaseModel):
-    """Origin → edge: did the edge serve the origin's live stream within the deadline."""
+    """Origin → edge: a viewer asked the edge for the origin's live stream; did the edge pull and serve it."""
 
     edge: str
     origin: str
@@ -48,6 +48,14 @@ class Delivery(BaseModel):
     status: Status
     summary: str
     waited_ms: float = 0.0
+    # The viewer used (its signalling URL, and whether that URL is the default port 3333).
+    viewer: str | None = None
+    # request_offer sent → offer received (on a v0.20.0 edge this includes the pull from the origin).
+    time_to_offer_ms: float | None = None
+    # request_offer sent → the edge's API lists the stream with sourceType Ovt from the configured origin.
+    time_to_listed_ms: float | None = None
+    source_url: str | None = None
+    details: list[str] = Field(default_factory=list)
 
 
 class TargetSection(BaseModel):

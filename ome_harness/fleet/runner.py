@@ -12,6 +12,7 @@ from ome_harness.checks.diagnosis import diagnose
 from ome_harness.fleet.model import TargetRow
 from ome_harness.fleet.targets import FleetTarget
 from ome_harness.ome.errors import OmeError
+from ome_harness.ome.origin_map import origin_map
 from ome_harness.results import Report, Status
 from ome_harness.target import OmeTarget
 
@@ -108,18 +109,13 @@ def diagnose_node(
 
 
 def _declared_origins(target: OmeTarget) -> tuple[list[str] | None, str | None]:
-    # OME's VHost.origins.origin[].pass.urls.url[] (ome-openapi-v0.21.0.yml): where an edge pulls from.
+    # VHost.origins.origin[].pass.urls.url[] (edge_vhost.http, openapi v0.21.0): where an edge pulls from.
     try:
         with target.client(connection=target.connection()) as client:
             vhost = client.vhost(target.vhost)
     except OmeError as exc:
         return None, f"vhost {target.vhost!r} not readable: {exc}"
-    urls: list[str] = []
-    for entry in (vhost.origins or {}).get("origin") or []:
-        passing = entry.get("pass") if isinstance(entry, dict) else None
-        found = ((passing or {}).get("urls") or {}).get("url") if isinstance(passing, dict) else None
-        urls += [str(u) for u in (found if isinstance(found, list) else [found] if found else [])]
-    return urls, None
+    return origin_map(vhost).urls, None
 
 
 def diagnose_fleet(

@@ -12,13 +12,22 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ome_harness.config import ConfigError, OneLine, api_url_problem, safe_load_yaml
 
 # Bounds the run (threads, sockets, report size): far above a real fleet, far below a runaway file.
 MAX_TARGETS = 2000
 CLEAR_TOKEN_KEYS = ("token", "access_token", "api_token", "password")
+# OME's example Server.xml serves LL-HLS and WebRTC signalling on 3333 (the fleet's default for an edge).
+OME_PLAYBACK_PORT = 3333
 
 
 class FleetTarget(BaseModel):
@@ -37,6 +46,12 @@ class FleetTarget(BaseModel):
     origin: str | None = None
     # OME's OVT port (origin-edge, 9000 by default; OME_ORIGIN_PORT): an edge's OriginMap names it.
     ovt_port: int = Field(9000, ge=1, le=65535)
+    # An edge's WebRTC signalling address (a viewer there proves delivery); default: the API's host and
+    # OME's playback port 3333 (its example Server.xml), said as a default in the report. No LL-HLS
+    # address: on v0.20.0 an LL-HLS viewer does not make an edge pull (edge_llhls_before_pull.txt).
+    webrtc_url: str | None = None
+    # The stream to watch through an edge (default: the origin's first live stream).
+    stream: OneLine | None = None
 
     @field_validator("api_url")
     @classmethod
@@ -47,6 +62,26 @@ class FleetTarget(BaseModel):
         if problem := api_url_problem(url):  # the one rule for an API root (config.py)
             raise ValueError(problem)
         return url.rstrip("/")
+
+    @field_validator("webrtc_url")
+    @classmethod
+    def _signalling_base(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname or parts.path.strip("/"):
+            raise ValueError("expected ws://HOST:PORT (or wss://), OME's signalling root")
+        if parts.password is not None or "@" in parts.netloc:
+            raise ValueError("credentials in the URL are not accepted")
+        return url.rstrip("/")
+
+    def signalling_base(self) -> tuple[str, bool]:
+        """The WebRTC signalling base, and whether it is the default (the API's host, port 3333)."""
+        if self.webrtc_url:
+            return self.webrtc_url, False
+        host = urlsplit(self.api_url).hostname or "localhost"
+        host = f"[{host}]" if ":" in host else host
+        return f"{'wss' if self.api_url.startswith('https') else 'ws'}://{host}:{OME_PLAYBACK_PORT}", True
 
     @model_validator(mode="after")
     def _one_token_reference(self) -> FleetTarget:

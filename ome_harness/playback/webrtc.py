@@ -18,6 +18,8 @@ import json
 import time
 from dataclasses import dataclass
 
+from ome_harness.playback.signalling import REQUEST_OFFER, is_offer, refusal
+
 EMULATOR_HAS_NO_WEBRTC = ("the emulator has no WebRTC: it does not answer OME's WebSocket signalling "
                           "(request_offer → offer), so there is nothing to watch there")
 
@@ -63,15 +65,14 @@ async def _view(url: str, window_s: float, timeout_s: float) -> WebrtcViewing:
     pc: RTCPeerConnection | None = None
     try:
         async with socket:
-            await socket.send(json.dumps({"command": "request_offer"}))
+            await socket.send(REQUEST_OFFER)
             try:
                 offer = json.loads(await asyncio.wait_for(socket.recv(), timeout_s))
             except (TimeoutError, websockets.ConnectionClosed, ValueError) as exc:
                 return WebrtcViewing(0, f"signalling refused: no offer from {where} ({type(exc).__name__})",
                                      stage="signalling")
-            if offer.get("command") != "offer" or not isinstance(offer.get("sdp"), dict):
-                return WebrtcViewing(0, f"signalling refused: {where} answered code {offer.get('code')} "
-                                        f"{offer.get('error', '')!r}".rstrip(), stage="signalling")
+            if not is_offer(offer):
+                return WebrtcViewing(0, refusal(where, offer), stage="signalling")
             # OME's TCP relay comes as TURN servers in the offer (iceServers, user `ome`); no public STUN
             # (aiortc's default would reach for Google's).
             pc = RTCPeerConnection(RTCConfiguration(iceServers=[
