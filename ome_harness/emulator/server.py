@@ -8,6 +8,7 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from typing import Any
 
 import uvicorn
 
@@ -39,7 +40,8 @@ class EmulatorSettings:
     llhls_segment_s: float = 6.0
     llhls_part_s: float = 0.5
     faults: tuple[str, ...] = ()  # see apply_faults
-    # Edge mode: mirror this origin's streams through its REST API — not OVT (emulator/edge.py).
+    # Edge mode: no app until a viewer on the LL-HLS/signalling port asks; pulls through this origin's
+    # REST API — not OVT (emulator/edge.py).
     edge_of: EdgeOrigin | None = None
 
 
@@ -82,7 +84,7 @@ class EmulatorServer:
             raise ValueError("the emulator needs an access token: real OME refuses to start with an "
                              "empty one")
         self.state = state or EmulatorState(version=self.settings.version, vhost=self.settings.vhost,
-                                            apps=self.settings.apps)
+                                            apps=() if self.settings.edge_of else self.settings.apps)
         self.state.llhls_segment_s, self.state.llhls_part_s = (
             self.settings.llhls_segment_s,
             self.settings.llhls_part_s,
@@ -96,7 +98,9 @@ class EmulatorServer:
         self.srt = SrtIngest(self.state, sink=self.llhls)
         # Why SRT is not served although asked for (libsrt missing); None when it is served or not asked.
         self.srt_unavailable: str | None = None
-        self._media = _MediaThread(self.ingest, self.llhls)
+        # An edge's playback port is its signalling and LL-HLS for pulled streams (emulator/edge.py).
+        playback = self.app.playback if isinstance(self.app, EdgeApi) else self.llhls
+        self._media = _MediaThread(self.ingest, playback)
         apply_faults(self, self.settings.faults)
 
     @property
@@ -196,7 +200,7 @@ def _media_host(hosts: tuple[str, ...]) -> str:
 class _MediaThread:
     """RTMP ingest and the LL-HLS HTTP server on one asyncio loop in a background thread."""
 
-    def __init__(self, ingest: RtmpIngest, llhls: LlhlsPackager) -> None:
+    def __init__(self, ingest: RtmpIngest, llhls: Any) -> None:  # LL-HLS (or an edge's playback) ASGI app
         self.ingest, self.llhls = ingest, llhls
         self.rtmp_port: int | None = None
         self.llhls_port: int | None = None
