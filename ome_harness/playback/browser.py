@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import statistics
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,9 +180,14 @@ class BrowserViewer:
 
         try:
             self._server = self._stack.enter_context(ViewerPage())
+            # Chromium's own temporary files go to a folder of this viewer's, removed after the browser
+            # (an interrupted close can leave org.chromium.Chromium.* behind in the shared TMPDIR).
+            scratch = tempfile.mkdtemp(prefix="omh-browser-")
+            self._stack.callback(shutil.rmtree, scratch, ignore_errors=True)
             playwright = self._stack.enter_context(sync_playwright())
             browser = playwright.chromium.launch(executable_path=chromium_executable(), headless=True,
-                                                 args=list(CHROMIUM_ARGS), timeout=30_000)
+                                                 args=list(CHROMIUM_ARGS), timeout=30_000,
+                                                 env={**os.environ, "TMPDIR": scratch})
             self._stack.callback(browser.close)
             self._page = browser.new_context(viewport={"width": 640, "height": 360}).new_page()
         except BaseException:
