@@ -52,7 +52,12 @@ def test_healthy_viewers_on_a_master_and_two_workers_pass_and_ome_counts_them(
     # The workers' own counts reach the master: every part fetched was accounted for stalls.
     assert result.viewer_counts["parts"] == result.kinds["part"].requests
     assert result.viewer_counts["viewers_started"] == 5
-    assert result.kinds["segment"].requests >= 5 and result.kinds["playlist"].requests >= 10
+    # Each viewer's first master and media playlist (a young stream may answer 404/201 or hold them first).
+    assert result.kinds["segment"].requests >= 5 and result.kinds["first_playlist"].requests >= 10
+    assert result.kinds["first_playlist"].failures == 0
+    firsts = result.first_summary()
+    assert [firsts[f"time_to_first_{n}_s"]["viewers"] for n in ("playlist", "part")] == [5, 5], firsts
+    assert "Time to first part: median" in (tmp_path / "load-report.md").read_text()
     assert result.peak_viewers == 5
     # Never a tight loop: the emulator answers reloads at once, the viewer waits half a part target.
     assert result.kinds["blocking_reload"].requests < 5 * 10 * 6

@@ -16,32 +16,41 @@ import threading
 from pathlib import Path
 
 import gevent
-from locust import HttpUser, constant, events, task
+from locust import FastHttpUser, constant, events, task
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, WORKER_REPORT_INTERVAL, MasterRunner, WorkerRunner
 
 from ome_harness.load.viewer import Answer, LlhlsFollower
+from ome_harness.playback.llhls_player import NOT_YET_STATUSES
 
 _COUNTERS = ("parts", "stalls", "resyncs", "viewers_started", "viewers_stalled")
 _totals = dict.fromkeys(_COUNTERS, 0)
+# Each viewer's time to its first media playlist and first part (seconds), gathered like the counts.
+_FIRSTS = ("time_to_first_playlist_s", "time_to_first_part_s")
+_firsts: dict[str, list[float]] = {key: [] for key in _FIRSTS}
 _lock = threading.Lock()  # gevent-patched: a cheap guard, kept for clarity
 
 
-def _add(delta: dict[str, int]) -> None:
+def _add(delta: dict[str, int], firsts: dict[str, list[float]] | None = None) -> None:
     with _lock:
         for key in _COUNTERS:
             _totals[key] += int(delta.get(key, 0))
+        for key in _FIRSTS:
+            _firsts[key] += [float(v) for v in (firsts or {}).get(key, [])]
 
 
 def failure_cause(status: int, error: object) -> str:
     """One short cause per failed request: what the report groups errors by."""
     if status:
         return f"HTTP {status}"
+    # geventhttpclient wraps the last error of a request it gave up on (RetriesExceeded(original=...)).
+    error = getattr(error, "original", None) or error
     text = f"{type(error).__name__}: {error}".lower()
     if "timeout" in text or "timed out" in text:
         return "timeout"
     if "refused" in text:
         return "connection refused"
-    if "reset" in text or "aborted" in text or "remotedisconnected" in text:
+    # Closed without an answer: requests says RemoteDisconnected, geventhttpclient HTTPConnectionClosed.
+    if "reset" in text or "aborted" in text or "remotedisconnected" in text or "connectionclosed" in text:
         return "connection reset"
     return "connection error"
 
@@ -51,6 +60,9 @@ def _arguments(parser) -> None:
     parser.add_argument("--stream-path", default="/app/stream/llhls.m3u8",
                         help="Path of the LL-HLS master playlist under --host")
     parser.add_argument("--request-timeout", type=float, default=5.0, help="Seconds per request")
+    parser.add_argument("--segment-duration", type=float, default=0.0,
+                        help="The app's LL-HLS segment duration (a young stream's first playlists may take "
+                             "two of them); 0: OME's default")
     parser.add_argument("--omh-summary", default="", include_in_web_ui=False,
                         help="Where the master (or a local run) writes the viewers' counts as JSON")
     parser.add_argument("--omh-run-time", type=float, default=0, include_in_web_ui=False,
@@ -78,16 +90,25 @@ def _start_run_timer(environment, **_kwargs) -> None:
         gevent.spawn_later(seconds, _finish, environment)
 
 
-class LlhlsViewerUser(HttpUser):
-    """One LL-HLS viewer: blocking reloads, parts in real time (it paces itself: no wait between steps)."""
+class LlhlsViewerUser(FastHttpUser):
+    """One LL-HLS viewer: blocking reloads, parts in real time (it paces itself: no wait between steps).
+
+    FastHttpUser (geventhttpclient, one kept connection per viewer) rather than HttpUser (requests): the
+    HTTP layer was 82 % of the viewer's CPU with requests (py-spy, bench/README.md).
+    """
 
     wait_time = constant(0)
+    # geventhttpclient sets one socket timeout per connection; each request's own deadline (a blocking
+    # reload's is longer, a young stream's first playlists longer still) is a gevent.Timeout in _fetch.
+    network_timeout = connection_timeout = 3600.0
 
     def on_start(self) -> None:
         options = self.environment.parsed_options
         self.follower = LlhlsFollower(f"{self.host.rstrip('/')}{options.stream_path}", self._fetch,
-                                      sleep=gevent.sleep, timeout_s=options.request_timeout)
+                                      sleep=gevent.sleep, timeout_s=options.request_timeout,
+                                      segment_s=getattr(options, "segment_duration", 0) or None)
         self._seen = {"parts": 0, "stalls": 0, "resyncs": 0}
+        self._firsts_sent: set[str] = set()
         self._stalled = False
         _add({"viewers_started": 1})
 
@@ -101,14 +122,23 @@ class LlhlsViewerUser(HttpUser):
             self._stalled = True
             delta["viewers_stalled"] = 1
         self._seen = now
-        _add(delta)
+        figures = {"time_to_first_playlist_s": counts.first_playlist_s,
+                   "time_to_first_part_s": counts.first_part_s}
+        firsts = {k: [v] for k, v in figures.items() if v is not None and k not in self._firsts_sent}
+        self._firsts_sent.update(firsts)
+        _add(delta, firsts)
 
     def _fetch(self, kind: str, url: str, timeout_s: float) -> Answer:
-        with self.client.get(url, name=kind, timeout=timeout_s, catch_response=True) as response:
+        # A Timeout ending a request is caught by Locust's session (its FAILURE_EXCEPTIONS), recorded as
+        # this request's failure, and the connection is closed by geventhttpclient (never reused half-read).
+        with gevent.Timeout(timeout_s), self.client.get(url, name=kind, catch_response=True) as response:
             status = response.status_code or 0
             if status == 200:
                 response.success()
                 return Answer(200, response.content or b"")
+            if kind == "first_playlist" and status in NOT_YET_STATUSES:
+                response.success()  # a young stream's "not yet" (404, 201): the viewer asks again
+                return Answer(status)
             response.failure(failure_cause(status, getattr(response, "error", None)))
             return Answer(status or None)
 
@@ -117,13 +147,16 @@ class LlhlsViewerUser(HttpUser):
 def _send_counts(client_id: str, data: dict) -> None:
     with _lock:
         data["omh_counts"] = dict(_totals)
+        data["omh_firsts"] = {key: list(values) for key, values in _firsts.items()}
         for key in _COUNTERS:
             _totals[key] = 0
+        for values in _firsts.values():
+            values.clear()
 
 
 @events.worker_report.add_listener
 def _receive_counts(client_id: str, data: dict) -> None:
-    _add(data.get("omh_counts", {}))
+    _add(data.get("omh_counts", {}), data.get("omh_firsts", {}))
 
 
 def _percentile(entry, share: float) -> float | None:
@@ -146,5 +179,6 @@ def _write_summary(environment, **_kwargs) -> None:
         {"error": str(error.error), "occurrences": error.occurrences} for error in stats.errors.values()
     ]
     with _lock:
-        summary = {"viewer_counts": dict(_totals), "kinds": kinds, "errors": errors}
+        summary = {"viewer_counts": dict(_totals), "kinds": kinds, "errors": errors,
+                   "first_figures": {key: list(values) for key, values in _firsts.items()}}
     Path(path).write_text(json.dumps(summary, indent=2) + "\n")

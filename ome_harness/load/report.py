@@ -74,6 +74,14 @@ def render_markdown(target: OmeTarget, settings: LoadSettings, result: LoadResul
         lines.append(f"| {stats.kind} | {stats.requests} | {stats.failures} | {_ms(stats.p50_ms)} | "
                      f"{_ms(stats.p95_ms)} | {_ms(stats.p99_ms)} | {stats.bytes} |")
     counts = result.viewer_counts
+    firsts = result.first_summary()
+    labels = {"time_to_first_playlist_s": "first media playlist", "time_to_first_part_s": "first part"}
+    for key, label in labels.items():
+        if key in firsts:
+            got = firsts[key]
+            lines += ["", f"Time to {label}: median {got['p50']:.2f} s, slowest {got['max']:.2f} s "
+                          f"({got['viewers']} viewers; `first_playlist` takes a young stream's 404, 201 and "
+                          "held answers as \"not yet\")."]
     lines += ["", f"Error rate {result.error_rate:.2%} of {result.requests} requests; "
               f"{result.bytes} bytes received; peak {result.peak_viewers} viewers.", "",
               "## Errors by cause", ""]

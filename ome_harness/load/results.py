@@ -53,6 +53,18 @@ class LoadResult:
     ome_samples: list[OmeSample]
     interrupted_by: str | None = None  # SIGINT or SIGTERM when the run was stopped early
     ran: bool = True  # False: Locust produced no statistics at all
+    # Each viewer's seconds to its first media playlist / first part (time_to_first_playlist_s, ..._part_s)
+    first_figures: dict[str, list[float]] = field(default_factory=dict)
+
+    def first_summary(self) -> dict[str, dict[str, float]]:
+        """Median and slowest time to first playlist and first part over the viewers that got one."""
+        summary = {}
+        for key, values in sorted(self.first_figures.items()):
+            if values:
+                ordered = sorted(values)
+                summary[key] = {"viewers": len(ordered), "p50": round(ordered[len(ordered) // 2], 3),
+                                "max": round(ordered[-1], 3)}
+        return summary
 
     @property
     def requests(self) -> int:
@@ -92,7 +104,8 @@ class LoadResult:
                 "stall_rate": self.stall_rate, "bytes": self.bytes, "peak_viewers": self.peak_viewers,
                 "interrupted_by": self.interrupted_by,
                 "kinds": {k: asdict(v) for k, v in self.kinds.items()}, "errors": self.errors,
-                "viewer_counts": self.viewer_counts, "timeline": [asdict(p) for p in self.timeline],
+                "viewer_counts": self.viewer_counts, "first_figures": self.first_summary(),
+                "timeline": [asdict(p) for p in self.timeline],
                 "ome_samples": [asdict(s) for s in self.ome_samples]}
 
 
@@ -140,7 +153,7 @@ def read_results(out: LocustOutputs, ome_samples: list[OmeSample]) -> LoadResult
     return LoadResult(kinds=kinds, errors=errors, timeline=timeline,
                       viewer_counts=summary.get("viewer_counts", {}), ome_samples=ome_samples,
                       interrupted_by=signal.Signals(out.stop_signal).name if out.stop_signal else None,
-                      ran=bool(summary))
+                      ran=bool(summary), first_figures=summary.get("first_figures", {}))
 
 
 def judge(result: LoadResult, settings: LoadSettings) -> Verdict:

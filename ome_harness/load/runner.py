@@ -62,6 +62,8 @@ def locust_commands(settings: LoadSettings, host: str, out: LocustOutputs) -> li
     """The master's (or the single process's) command line first, then one per worker."""
     base = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--stream-path", settings.master_path,
             "--request-timeout", str(settings.request_timeout_s), "--loglevel", "WARNING"]
+    if settings.segment_s:
+        base += ["--segment-duration", f"{settings.segment_s:g}"]
     main = [
         *base,
         "--headless",

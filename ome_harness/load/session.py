@@ -4,6 +4,7 @@ meanwhile, Locust to the end, then results, verdict and report."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,16 +46,20 @@ def run_load(target: OmeTarget, settings: LoadSettings, out: Path, *, publish: b
     """Run the viewers against `target` and write the report into `out` (publishing first when the harness
     launched the target, since a fresh OME has no stream to watch)."""
     from ome_harness.media.publishing import open_publication
+    from ome_harness.playback.check import app_segment_s
 
     publish = target.launched if publish is None else publish
     host = target.llhls_base
     if not host:
         raise ValueError("the target's LL-HLS address is unknown: give --llhls-url (or endpoints.llhls)")
+    if settings.segment_s is None:
+        settings = dataclasses.replace(settings, segment_s=app_segment_s(target, settings.app))
     with contextlib.ExitStack() as stack:
         if publish:
             client = stack.enter_context(target.client())
             stack.enter_context(open_publication(target, client, settings.name, app=settings.app,
                                                  settings=LOAD_SIGNAL))
+            _wait_playable(f"{host.rstrip('/')}{settings.master_path}", settings.segment_s)
         with OmeStatsPoller(target, settings.app, settings.name) as poller:
             locust = run_locust(settings, host, out)
     # A signal now waits until the report is written (then it unwinds as usual).
@@ -66,6 +71,17 @@ def run_load(target: OmeTarget, settings: LoadSettings, out: Path, *, publish: b
         files = write_load_report(out, target, settings, result, verdict, emulated=target.emulated(),
                                   secrets=secrets)
     return LoadOutcome(result, verdict, files)
+
+
+def _wait_playable(master_url: str, segment_s: float | None) -> None:
+    """A stream the run just published is young: real OME holds its first playlists for about two segment
+    durations (llhls_warmup_timeline.txt). The viewers start once one viewer got its first playlist, so the
+    run measures the stream, not its warm-up (a stream that never plays is left to the viewers to report)."""
+    from ome_harness.playback.llhls_viewer import LlhlsViewer, ViewerError
+
+    with LlhlsViewer(master_url, segment_s=segment_s, fetch_segments=False) as viewer, \
+            contextlib.suppress(ViewerError):
+        viewer.open()
 
 
 def _redact_locust_files(out: Path, redactor: Redactor) -> None:

@@ -32,6 +32,9 @@ class LoadSettings:
     workers: int = 0  # 0: one local process; K: a master and K workers on this machine
     request_timeout_s: float = 5.0
     thresholds: Thresholds = Thresholds()
+    # The app's LL-HLS segment duration (read from its config by run_load where the API allows): a young
+    # stream's first playlists may take two of them. None: OME's default.
+    segment_s: float | None = None
 
     @property
     def app(self) -> str:

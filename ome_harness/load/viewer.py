@@ -11,6 +11,9 @@ Rules it keeps, from the captured OME playback (../shared/samples/v0.2x.0-media/
 - A server that answers a reload at once without the asked part (the emulator does) is not polled in a
   tight loop: the viewer waits half a part target before asking again.
 
+- A young stream answers 404, then `201 Created`, then holds the first playlists: "not yet" for two
+  segment durations + 2 s (the rules shared with the playback viewer: ome_harness.playback.llhls_player).
+
 Stall: a player starting at the live edge holds about PART-HOLD-BACK of media. A part that arrives later
 than the media before it lasts (plus that hold-back) means the player ran dry: one stall, and its clock
 restarts from that part.
@@ -18,13 +21,27 @@ restarts from that part.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from dataclasses import dataclass
 
-KINDS = ("playlist", "blocking_reload", "part", "segment")
+from ome_harness.playback.llhls_player import (
+    MediaPlaylist,
+    StartFigures,
+    first_variant,
+    next_to_ask,
+    parse_media_playlist,
+    until_first_playlist,
+    with_query,
+    young_stream_wait_s,
+)
+
+__all__ = ["Answer", "Fetch", "LlhlsFollower", "MediaPlaylist", "ViewerCounts", "first_variant",
+           "parse_media_playlist", "with_query"]
+
+# "first_playlist": a viewer's first master and media playlist, which a young stream answers 404, 201 or
+# holds for up to two segment durations (its latency is the stream's age, not the server's speed).
+KINDS = ("first_playlist", "playlist", "blocking_reload", "part", "segment")
 
 
 @dataclass(frozen=True)
@@ -40,86 +57,28 @@ Fetch = Callable[[str, str, float], Answer]
 
 
 @dataclass
-class MediaPlaylist:
-    media_sequence: int = 0
-    part_target_s: float = 1.0
-    part_hold_back_s: float = 3.0
-    # (msn, part index, absolute URI, duration) of every listed part, in order
-    parts: list[tuple[int, int, str, float]] = field(default_factory=list)
-    # (msn, absolute URI) of every complete segment
-    segments: list[tuple[int, str]] = field(default_factory=list)
-    hint: tuple[int, int] | None = None  # (msn, part) the EXT-X-PRELOAD-HINT names
-
-
-def _attribute(line: str, name: str) -> str | None:
-    found = re.search(rf'(?:^|[:,]){name}=("([^"]*)"|[^,]*)', line)
-    if not found:
-        return None
-    return found.group(2) if found.group(2) is not None else found.group(1)
-
-
-def parse_media_playlist(text: str, url: str) -> MediaPlaylist:
-    """The parts, segments and preload hint of an LL-HLS media playlist (RFC 8216bis tags)."""
-    playlist = MediaPlaylist()
-    msn, index = None, 0
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
-            playlist.media_sequence = msn = int(line.split(":", 1)[1])
-        elif line.startswith("#EXT-X-PART-INF:"):
-            playlist.part_target_s = float(_attribute(line, "PART-TARGET") or 1.0)
-        elif line.startswith("#EXT-X-SERVER-CONTROL:"):
-            hold = _attribute(line, "PART-HOLD-BACK")
-            playlist.part_hold_back_s = float(hold) if hold else 3 * playlist.part_target_s
-        elif line.startswith("#EXT-X-PART:"):
-            position = msn if msn is not None else playlist.media_sequence
-            playlist.parts.append((position, index, urljoin(url, _attribute(line, "URI") or ""),
-                                   float(_attribute(line, "DURATION") or 0)))
-            index += 1
-        elif line.startswith("#EXT-X-PRELOAD-HINT:") and _attribute(line, "TYPE") == "PART":
-            playlist.hint = (msn if msn is not None else playlist.media_sequence, index)
-        elif line and not line.startswith("#"):
-            position = msn if msn is not None else playlist.media_sequence
-            playlist.segments.append((position, urljoin(url, line)))
-            msn, index = position + 1, 0
-    return playlist
-
-
-def first_variant(text: str, url: str) -> str | None:
-    """The first media playlist a master names (a media playlist is its own first variant)."""
-    if "#EXT-X-TARGETDURATION" in text:
-        return url
-    lines = [line.strip() for line in text.splitlines()]
-    for number, line in enumerate(lines):
-        if line.startswith("#EXT-X-STREAM-INF") and number + 1 < len(lines):
-            return urljoin(url, lines[number + 1])
-    return None
-
-
-def with_query(url: str, **extra: object) -> str:
-    """The URL with `extra` added to (not replacing) its own query: a session token stays."""
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in extra]
-    query += [(k, str(v)) for k, v in extra.items()]
-    return urlunsplit(parts._replace(query=urlencode(query)))
-
-
-@dataclass
 class ViewerCounts:
     """What the viewer itself saw, beyond per-request latency (which the fetch caller records)."""
 
     parts: int = 0
     stalls: int = 0
     resyncs: int = 0
+    # Seconds from the viewer's start to its first media playlist and first part (None: not yet).
+    first_playlist_s: float | None = None
+    first_part_s: float | None = None
 
 
 class LlhlsFollower:
     """One viewer: `start()` once, then `step()` until the run ends; neither raises on a bad answer."""
 
     def __init__(self, master_url: str, fetch: Fetch, *, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic, timeout_s: float = 5.0) -> None:
+                 clock: Callable[[], float] = time.monotonic, timeout_s: float = 5.0,
+                 segment_s: float | None = None) -> None:
         self.master_url, self._fetch, self._sleep, self._clock = master_url, fetch, sleep, clock
         self.timeout_s = timeout_s
+        # A young stream's first playlists may take two segment durations + 2 s (the app's, where known).
+        self.young_wait_s = max(timeout_s, young_stream_wait_s(segment_s))
+        self.start_figures = StartFigures(clock())
         self.media_url: str | None = None
         self.playlist: MediaPlaylist | None = None
         self.next: tuple[int, int] | None = None
@@ -127,17 +86,25 @@ class LlhlsFollower:
         self._clock_start: float | None = None  # when the viewer's first part (since a stall) arrived
         self._media_s = 0.0  # media received since then
 
+    def _first(self, url: str) -> Answer:
+        """A first playlist: 404, 201 and a held request are "not yet" for `young_wait_s`, never parsed."""
+        return until_first_playlist(lambda timeout_s: self._fetch("first_playlist", url, timeout_s),
+                                    lambda answer: answer.status, wait_s=self.young_wait_s,
+                                    sleep=self._sleep, clock=self._clock)
+
     def start(self) -> bool:
         """Master → media playlist → the last complete segment; False when the stream is not playable."""
-        master = self._fetch("playlist", self.master_url, self.timeout_s)
+        master = self._first(self.master_url)
         if master.status != 200:
             return False
         self.media_url = first_variant(master.body.decode("utf-8", "replace"), self.master_url)
         if self.media_url is None:
             return False
-        answer = self._fetch("playlist", self.media_url, self.timeout_s)
+        answer = self._first(self.media_url)
         if answer.status != 200:
             return False
+        self.start_figures.seen("playlist", True, self._clock())
+        self.counts.first_playlist_s = self.start_figures.figures().get("time_to_first_playlist_s")
         self._join_live_edge(parse_media_playlist(answer.body.decode("utf-8", "replace"), self.media_url))
         return True
 
@@ -175,18 +142,15 @@ class LlhlsFollower:
         self.playlist = playlist
         if playlist.segments:
             self._fetch("segment", playlist.segments[-1][1], self.timeout_s)
-        if playlist.hint is not None:
-            self.next = playlist.hint
-        elif playlist.parts:
-            last = playlist.parts[-1]
-            self.next = (last[0], last[1] + 1)
-        else:
-            self.next = None
+        self.next = next_to_ask(playlist)
         self._clock_start, self._media_s = None, 0.0
 
     def _account(self, duration: float) -> None:
         now = self._clock()
         self.counts.parts += 1
+        if self.counts.first_part_s is None:
+            self.start_figures.seen("part", True, now)
+            self.counts.first_part_s = self.start_figures.figures().get("time_to_first_part_s")
         if self._clock_start is None:
             self._clock_start, self._media_s = now, duration
             return
