@@ -256,6 +256,17 @@ def test_an_edge_that_answers_offers_but_never_pulls_fails_delivery(pair, diagno
                                         "'probe1' pulled over OVT within 1s (last seen:")
 
 
+def test_an_edge_serving_a_stream_of_its_own_instead_of_pulling_fails_delivery(pair, diagnose_pair) -> None:
+    origin, edge = pair
+    edge.state.add_app("default", "app")
+    edge.state.add_stream("probe1")  # published into the edge itself (RTMP), not pulled from the origin
+    report = diagnose_pair(origin, edge)
+    [delivered] = report.delivery
+    assert delivered.status is Status.ERROR
+    assert "did not list 'probe1' pulled over OVT within 1s (last seen: listed with sourceType 'Rtmp', " \
+           "not 'Ovt')" in delivered.summary
+
+
 def test_an_edge_whose_stats_do_not_move_fails_delivery(pair, diagnose_pair) -> None:
     origin, edge = pair
     edge.state.faults.stale_metrics = True
