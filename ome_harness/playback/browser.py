@@ -205,6 +205,13 @@ class BrowserViewer:
         self._viewing = BrowserViewing(path=self.path, source_url=source_url.split("?")[0])
         self._page.goto(self._server.url + "#" + quote(json.dumps(config)), timeout=15_000)
 
+    def open_another_page(self, source_url: str, *, source_type: str = "llhls") -> None:
+        """One more viewer in the same browser (another tab), playing on its own; nothing is read back
+        from it (bench/browser_viewer.py measures what a further page costs)."""
+        config = {"type": source_type, "url": source_url, "webrtcConfig": {}, "freezeMs": FREEZE_MS}
+        page = self._page.context.new_page()
+        page.goto(self._server.url + "#" + quote(json.dumps(config)), timeout=15_000)
+
     def wait_first_frame(self, deadline_s: float) -> bool:
         """Until the first frame, a player error or the deadline; True when a frame was shown."""
         def first_frame() -> Ready[dict[str, Any]] | str:
