@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 
@@ -18,11 +20,26 @@ from ome_harness.container.stop_signals import (
     stop_signals_unwind,
 )
 
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
 
 @pytest.fixture(autouse=True)
-def _default_sigterm() -> None:
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        pytest.skip("this test process already handles SIGTERM")
+def _signals_as_a_python_started_from_a_terminal() -> Iterator[None]:
+    """These tests raise signals in this process: they start from what a Python started in a terminal has
+    (Ctrl-C raises KeyboardInterrupt, SIGTERM kills, neither blocked), whatever the test run inherited.
+    A CI that starts the suite in the background of a non-interactive shell hands every worker SIGINT
+    ignored; `stop_signals_deferred` rightly keeps an ignored SIGINT ignored, and the Ctrl-C test failed
+    there with "DID NOT RAISE" (fresh-clone CI, issue 24)."""
+    before = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def test_sigterm_inside_the_block_raises_and_runs_finally() -> None:
@@ -53,6 +70,16 @@ def test_a_second_ctrl_c_during_cleanup_waits_until_cleanup_is_done() -> None:
         signal.raise_signal(signal.SIGINT)
         steps.append("cleanup finished")
     assert steps == ["cleanup finished"]
+
+
+def test_an_ignored_ctrl_c_stays_ignored_through_a_cleanup_block() -> None:
+    # A library block keeps what it found: only a command takes an ignored SIGINT back (next tests).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    steps = []
+    with stop_signals_deferred():
+        signal.raise_signal(signal.SIGINT)
+        steps.append("cleanup finished")
+    assert steps == ["cleanup finished"] and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
 def test_a_command_raises_on_the_first_signal_only_and_remembers_it() -> None:
@@ -152,3 +179,13 @@ def test_a_signal_while_the_report_is_written_leaves_the_reports_exit_code(tmp_p
     written = json.loads((tmp_path / "out" / "connection-report.json").read_text())
     assert (result.returncode, written["exit_code"]) == (0, 0), result.stderr
     assert "interrupted" not in result.stderr
+
+
+def test_these_tests_pass_when_the_run_inherits_sigint_ignored(tmp_path) -> None:
+    # How the fresh-clone CI of issue 24 started them: in the background of a non-interactive shell
+    # (SIGINT ignored, handed down to pytest and its workers), no stdin.
+    command = (f"trap '' INT; exec {shlex.quote(sys.executable)} -m pytest -q -p no:cacheprovider "
+               f"{shlex.quote(__file__)} -k 'not inherits_sigint_ignored'")
+    done = subprocess.run(["sh", "-c", command], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:]
