@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -52,6 +54,20 @@ def uvicorn_config(app: Any, *, lifespan: str = "off") -> uvicorn.Config:
     """How the harness's own servers (emulator, reference backend) run uvicorn: quiet, no Server header."""
     return uvicorn.Config(app, log_level="warning", access_log=False, server_header=False, lifespan=lifespan,
                           timeout_graceful_shutdown=1, timeout_keep_alive=KEEP_ALIVE_S)
+
+
+class _ForegroundUvicorn(uvicorn.Server):
+    """uvicorn in the main thread: it takes SIGINT/SIGTERM while it serves, shuts down gracefully, then
+    raises them again (last first) under the handlers it found. `on_signal` hears each one as it comes,
+    so the command can tell which signal stopped it first and exit with 128 + that one."""
+
+    def __init__(self, config: uvicorn.Config, on_signal: Callable[[int], None]) -> None:
+        super().__init__(config)
+        self._on_signal = on_signal
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._on_signal(sig)
+        super().handle_exit(sig, frame)
 
 
 class LoopbackServer:
@@ -103,10 +119,12 @@ class LoopbackServer:
             raise RuntimeError(f"{self.name} did not start within {self._start_timeout:g}s") from exc
         return self
 
-    def serve_forever(self) -> None:
-        """Foreground mode for a CLI: returns on SIGINT/SIGTERM (uvicorn handles both)."""
+    def serve_forever(self, on_signal: Callable[[int], None] | None = None) -> None:
+        """Foreground mode for a CLI: returns on SIGINT/SIGTERM (uvicorn handles both); `on_signal` is
+        told of each signal uvicorn takes (see _ForegroundUvicorn)."""
         self.bind()
-        self._server = self._uvicorn()
+        config = uvicorn_config(self.app, lifespan=self._lifespan)
+        self._server = uvicorn.Server(config) if on_signal is None else _ForegroundUvicorn(config, on_signal)
         try:
             self._server.run(sockets=self._sockets)
         finally:

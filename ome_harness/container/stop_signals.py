@@ -104,6 +104,13 @@ class Interruption:
         if first and not self._held:
             raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
+    def note(self, signum: int) -> None:
+        """A signal another handler took (uvicorn's, while a foreground server serves): recorded as if it had
+        come here, never raised. The first one decides the exit code, whatever order that handler raises
+        them again in (uvicorn: the last one first, once it has shut down)."""
+        if self.signum is None:
+            self.signum = signum
+
     def settle(self) -> None:
         """The command's verdict is decided (its report is being or has been written): from now on a signal
         is recorded, never raised, and changes neither the report nor the exit code."""

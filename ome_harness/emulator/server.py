@@ -142,21 +142,25 @@ class EmulatorServer:
             raise
         return self
 
-    def serve_forever(self, announce: Callable[[EmulatorServer], None] | None = None) -> None:
+    def serve_forever(self, announce: Callable[[EmulatorServer], None] | None = None,
+                      on_signal: Callable[[int], None] | None = None) -> None:
         """Foreground mode for the CLI: returns on SIGINT/SIGTERM (uvicorn handles both).
 
         `announce` is called once every port is bound (so it can name the ports really taken, 0 being a
-        free one) and before anything is served; a port that cannot be bound fails before it."""
+        free one) and before anything is served; a port that cannot be bound fails before it.
+        `on_signal` is told of each signal uvicorn takes while it serves (serving.py)."""
         self._api.bind()
         try:
             self._start_media()
         except BaseException:
+            # A port in use, or a signal while the media side starts: nothing stays bound or running.
+            self._stop_media()
             self._api.stop()  # closes the API's bound socket
             raise
         try:
             if announce is not None:
                 announce(self)
-            self._api.serve_forever()
+            self._api.serve_forever(on_signal)
         finally:
             self._stop_media()
 
