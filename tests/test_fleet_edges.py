@@ -282,3 +282,17 @@ def test_the_signalling_address_defaults_to_the_api_host_on_port_3333() -> None:
     given = FleetTarget(name="e", api_url="http://edge.example:8081", role="edge", origin="o",
                         webrtc_url="ws://play.example:443/")
     assert given.signalling_base() == ("ws://play.example:443", False)
+
+
+def test_a_missing_app_on_a_node_without_an_ovt_origin_map_is_still_an_error(pair) -> None:
+    from ome_harness.checks.diagnosis import diagnose
+    from ome_harness.target import OmeTarget
+
+    origin, _ = pair
+    target = OmeTarget(kind="url", api_url=origin.url, token=TOKEN, app="nosuch")
+    try:
+        results = {r.id: r for r in diagnose(target, probe_host=False).results}
+    finally:
+        target.close()
+    assert results["vhosts"].status is Status.ERROR and "app 'nosuch' not found" in results["vhosts"].summary
+    assert results["streams"].status is Status.ERROR

@@ -298,21 +298,15 @@ def _edge_before_a_viewer(ctx: CheckContext, client: OmeClient, vhost: str, app:
                         f"(none yet); the edge then pulls {app}/STREAM over OVT", facts)
 
 
-def _edge_facts(ctx: CheckContext) -> dict[str, object] | None:
-    """The vhosts check's finding that this node is an edge whose app is not created yet."""
-    vhosts = ctx.done.get("vhosts")
-    edge = vhosts.facts.get("edge") if vhosts is not None else None
-    return edge if isinstance(edge, dict) else None
-
-
-def _not_created_yet(ctx: CheckContext, what: str) -> tuple[Status, str]:
-    edge = _edge_facts(ctx) or {}
+def _not_created_yet(edge: dict[str, object], what: str) -> tuple[Status, str]:
     status = Status.OK if edge.get("recorded") else Status.WARN
     note = "" if edge.get("recorded") else f" ({EDGE_NOT_RECORDED})"
     return status, f"edge: app created on first viewer — {what}{note}"
 
 
-@check("streams", "Streams Endpoint", needs=("api", "auth", "vhosts"), order=50,
+# Not after the vhosts check: on an edge the streams check reads the origin map itself (one request, only
+# when the app is missing), so no node waits an extra round trip for it.
+@check("streams", "Streams Endpoint", needs=("api", "auth"), order=50,
        expected="the application's stream list (and a listed stream's details) can be read")
 def diagnose_streams(ctx: CheckContext) -> CheckResult:
     title = "Streams Endpoint"
@@ -321,10 +315,12 @@ def diagnose_streams(ctx: CheckContext) -> CheckResult:
     vhost, app = ctx.target.vhost, ctx.target.app
     with ctx.client() as client:
         names, error = _call(client, lambda c: c.streams(vhost, app))
-        if isinstance(error, OmeNotFound) and _edge_facts(ctx) is not None:
-            status, summary = _not_created_yet(ctx, f"no stream on this edge until a viewer asks for one "
-                                                    f"(OME: {error.message})")
-            return _result("streams", title, status, summary, client, facts={"streams": [], "edge": True})
+        edge = _edge_before_a_viewer(ctx, client, vhost, app) if isinstance(error, OmeNotFound) else None
+        if edge is not None:
+            status, summary = _not_created_yet(edge.facts, f"no stream on this edge until a viewer asks for "
+                                                           f"one (OME: {error.message})")
+            return _result("streams", title, status, summary, client,
+                           facts={"streams": [], "edge": edge.facts})
         if error is not None:
             return _result("streams", title, Status.ERROR, describe_failure(error), client,
                            remediation="Check api.vhost/api.app." if isinstance(error, OmeNotFound) else None)
@@ -380,14 +376,16 @@ def diagnose_metrics(ctx: CheckContext) -> CheckResult:
     if skipped := _upstream_problem(ctx, "metrics", title):
         return skipped
     vhost, app = ctx.target.vhost, ctx.target.app
+    streams = ctx.done.get("streams")
     with ctx.client() as client:
         levels = ctx.concurrently(lambda: _call(client, lambda c: c.stats()),
                               lambda: _call(client, lambda c: c.stats(vhost)),
                               lambda: _call(client, lambda c: c.stats(vhost, app)))
         for index, (_, error) in enumerate(levels):
-            if index == 2 and isinstance(error, OmeNotFound) and _edge_facts(ctx) is not None:
+            edge = streams.facts.get("edge") if streams is not None else None
+            if index == 2 and isinstance(error, OmeNotFound) and isinstance(edge, dict):
                 # The app's stats exist once a viewer made the edge create it (edge_stats_stream_after_pull).
-                status, summary = _not_created_yet(ctx, "server and vhost stats answer; the app's stats "
+                status, summary = _not_created_yet(edge, "server and vhost stats answer; the app's stats "
                                                         "exist once a viewer made the edge pull a stream")
                 return _result("metrics", title, status, summary, client)
             if error is not None:
