@@ -15,11 +15,13 @@ import time
 from pathlib import Path
 
 import pytest
+from ome_samples import SAMPLES, require_samples
 
 from ome_harness.emulator import EmulatorServer, EmulatorSettings
 from ome_harness.polling import Ready, poll_until
 from ome_harness.recording.compare import compare
 from ome_harness.recording.files import parse, read_recording
+from ome_harness.recording.handmade import HANDMADE_KEYS
 from ome_harness.recording.model import Observation
 from ome_harness.recording.scrubbing import Scrubber
 from ome_harness.recording.session import STREAM_PREFIX
@@ -56,8 +58,10 @@ def _record(run_cli, server: EmulatorServer, out: Path, *extra: str, host: str =
     )
 
 
-def _ffmpeg_for(stream_prefix: str) -> list[str]:
-    """Command lines of running processes that publish to one of the recording's streams."""
+def _ffmpeg_for(server: EmulatorServer) -> list[str]:
+    """Command lines of ffmpeg processes publishing one of the recording's streams to this test's emulator
+    (its RTMP port is its own: other tests' encoders running at the same time are not counted)."""
+    needle = f"rtmp://127.0.0.1:{server.rtmp_port}/app/{STREAM_PREFIX}"
     found = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
@@ -65,7 +69,7 @@ def _ffmpeg_for(stream_prefix: str) -> list[str]:
                 cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue
-            if stream_prefix in cmdline and "ffmpeg" in cmdline:
+            if needle in cmdline and "ffmpeg" in cmdline:
                 found.append(cmdline)
     return found
 
@@ -170,7 +174,7 @@ def test_record_publishes_only_its_own_streams_and_leaves_none(run_cli, tmp_path
             deadline_s=5,
             what="the recording's streams to be gone",
         )
-    assert _ffmpeg_for(STREAM_PREFIX) == []
+        assert _ffmpeg_for(server) == []
 
 
 def test_read_only_by_default_nothing_is_published(run_cli, tmp_path: Path) -> None:
@@ -212,7 +216,7 @@ def test_a_signal_during_a_publish_leaves_nothing_behind(tmp_path: Path, signum:
         )
         try:
             poll_until(
-                lambda: Ready(True) if _ffmpeg_for(STREAM_PREFIX) else "no ffmpeg yet",
+                lambda: Ready(True) if _ffmpeg_for(server) else "no ffmpeg yet",
                 deadline_s=30,
                 what="the recording's encoder to start",
                 interval_s=0.1,
@@ -224,7 +228,7 @@ def test_a_signal_during_a_publish_leaves_nothing_behind(tmp_path: Path, signum:
             if proc.poll() is None:
                 proc.kill()
         assert proc.returncode == 128 + signum, stderr
-        assert _ffmpeg_for(STREAM_PREFIX) == []
+        assert _ffmpeg_for(server) == []
         poll_until(
             lambda: Ready(True) if not server.state.streams("default", "app") else "still listed",
             deadline_s=5,
@@ -255,16 +259,22 @@ def test_bad_input_is_one_line_and_exit_2(run_cli, tmp_path: Path) -> None:
 
 
 def test_a_broken_emulator_fails_fidelity_against_the_captures(run_cli, tmp_path: Path) -> None:
-    """The emulator taking any token (a fault of EmulatorState.faults) differs from sample 10's 401."""
-    out = tmp_path / "rec"
-    with _emulator() as server:
-        assert _record(run_cli, server, out, "--only", READ_ONLY).code == 0
-    healthy = run_cli("fidelity", "--recording", str(out), "--out", str(tmp_path / "ok"))
+    """The v0.20.0 REST captures (a copy of their read-only files, a hand-made folder like any other) pass
+    against the healthy emulator; the emulator taking any token (EmulatorState.faults) differs from
+    sample 10's 401 and fails, with the difference side by side."""
+    require_samples()
+    captures = tmp_path / "v0.20.0-api"
+    captures.mkdir()
+    for path in sorted(SAMPLES.glob("*.http")):
+        key = HANDMADE_KEYS.get(path.stem, "")
+        if key.startswith(("api-read/", "api-errors/")):
+            shutil.copy(path, captures / path.name)
+    healthy = run_cli("fidelity", "--recording", str(captures), "--out", str(tmp_path / "ok"))
     assert healthy.code == 0, healthy.output
     broken = run_cli(
         "fidelity",
         "--recording",
-        str(out),
+        str(captures),
         "--emulator-fault",
         "accept_any_token",
         "--out",
@@ -276,6 +286,7 @@ def test_a_broken_emulator_fails_fidelity_against_the_captures(run_cli, tmp_path
     assert differ == {"api-errors/wrong-token": {"what": "status", "expected": "401", "got": "200"}}
     markdown = (tmp_path / "broken" / "fidelity-report.md").read_text()
     assert "| `api-errors/wrong-token` | status | 401 | 200 |" in markdown
+    assert "inferred from its 00_version.http" in markdown
 
 
 def test_comparison_catches_a_changed_field_type_and_an_unknown_shape() -> None:

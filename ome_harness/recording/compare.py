@@ -182,8 +182,8 @@ def _message(body: dict, observation: Observation) -> str:
     message = str(body.get("message", ""))
     match = re.search(r"/streams/([^/?:]+)", observation.request)
     if match:
-        for name in {match.group(1), unquote(match.group(1))}:
-            message = message.replace(name, "{stream}")
+        for name in {match.group(1), unquote(match.group(1))}:  # "[default/#default#app/NAME]"
+            message = message.replace(f"/{name}]", "/{stream}]")
     return message
 
 

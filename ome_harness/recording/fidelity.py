@@ -8,6 +8,7 @@ the run saw that the recording does not hold (informational: the recording is th
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -122,14 +123,15 @@ def procedures_of(recording: Recording) -> tuple[list[Procedure], dict[str, str]
     return runnable, reasons
 
 
-def against_emulator(
+def emulator_run(
     expected: Recording,
+    procedures: list[Procedure] | None = None,
     *,
-    deep: bool,
     faults: tuple[str, ...] = (),
     progress: Callable[[str], None] = lambda line: None,
-) -> FidelityReport:
-    """Start the emulator at the recording's version and LL-HLS settings, run its procedures, compare."""
+) -> Recording:
+    """Start the emulator at the recording's version, vhost/app and LL-HLS durations and run the recording's
+    procedures on it (or `procedures`): the other side of the comparison."""
     from ome_harness.emulator.server import EmulatorServer, EmulatorSettings
     from ome_harness.recording.recorder import record
     from ome_harness.target.base import OmeTarget
@@ -151,7 +153,6 @@ def against_emulator(
         llhls_part_s=float(manifest.llhls.get("part_s") or 0.5),
         faults=faults,
     )
-    runnable, reasons = procedures_of(expected)
     with EmulatorServer(settings) as server:
         target = OmeTarget(
             kind="emulator",
@@ -164,13 +165,39 @@ def against_emulator(
             **server.target_addresses(),
         )
         try:
-            got = record(target, runnable, allow_mutating=True, progress=progress)
+            return record(
+                target,
+                procedures if procedures is not None else procedures_of(expected)[0],
+                allow_mutating=True,
+                progress=progress,
+            )
         finally:
             target.close()
+
+
+def against_emulator(
+    expected: Recording,
+    *,
+    deep: bool,
+    faults: tuple[str, ...] = (),
+    progress: Callable[[str], None] = lambda line: None,
+    got: Recording | None = None,
+) -> FidelityReport:
+    """Start the emulator at the recording's version and LL-HLS settings, run its procedures, compare.
+
+    `got`: an emulator run made already (emulator_run) for the same version and settings, reused."""
+    reasons = procedures_of(expected)[1]
+    if got is None:
+        got = emulator_run(expected, faults=faults, progress=progress)
+    else:  # a shared run keeps only what this recording asked
+        mine = set(expected.procedures())
+        runs = [run for run in got.manifest.procedures if run.name in mine]
+        got = Recording(dataclasses.replace(got.manifest, procedures=runs),
+                        {k: o for k, o in got.observations.items() if o.procedure in mine})
     for run in got.manifest.procedures:
         if run.outcome != "done":
             reasons[run.name] = f"{run.outcome} on the emulator: {run.reason}"
-    against = f"the emulator (v{manifest.ome_version} behaviour; not a real OvenMediaEngine)"
+    against = f"the emulator (v{expected.manifest.ome_version} behaviour; not a real OvenMediaEngine)"
 
     def why(key: str) -> str:
         procedure = key.split("/", 1)[0]

@@ -175,11 +175,12 @@ def parse(text: str, key: str, file: str = "") -> Observation:
                 request=request or text.split(" (", 1)[0].split(":")[0],
                 notes=[f"no answer within {no_answer.group(1)} s"],
             )
+        # "# " lines are the capturer's comments (notes); "#EXT…" lines are the playlist itself.
         return Observation(
             key,
             "text",
             file=file,
-            text=text.strip(),
+            text="\n".join(ln for ln in lines if not ln.startswith("# ")).strip(),
             notes=[ln[1:].strip() for ln in lines if ln.startswith("#") and not ln.startswith("###")],
         )
     observation = Observation(key, "http", file=file, request=request)

@@ -35,7 +35,6 @@ HANDMADE_KEYS: dict[str, str] = {
     "22_root_path": "api-errors/root-path",
     "23_head_vhosts": "api-errors/head-vhosts",
     "25_app_name_prefixed_internal": "api-errors/internal-app-name",
-    "62_put_vhosts": "api-errors/put-vhosts",
     "70_options_preflight": "api-errors/options-vhosts",
     # a live RTMP stream
     "30_streams_live": "rtmp-publish/streams",
@@ -47,6 +46,16 @@ HANDMADE_KEYS: dict[str, str] = {
     "34_stats_stream_live": "rtmp-publish/stats-stream",
     "d04_stats_stream": "rtmp-publish/stats-stream",
     "35_stats_server_live": "rtmp-publish/stats-server",
+    # DELETE of the recording's own stream, and what follows
+    "80_delete_stream": "delete-own-stream/delete",
+    "d07_delete_stream": "delete-own-stream/delete",
+    "85_delete_then_immediate_get": "delete-own-stream/get-right-after-delete",
+    "d08_get_immediately_after_delete_still_200": "delete-own-stream/get-right-after-delete",
+    "81_get_stream_after_delete": "delete-own-stream/get-after-delete-later",
+    "d09_404_after_delete_later": "delete-own-stream/get-after-delete-later",
+    "82_streams_after_delete": "delete-own-stream/streams-after-delete-later",
+    "83_delete_stream_again": "delete-own-stream/delete-again",
+    "84_stats_stream_after_delete": "delete-own-stream/stats-after-delete-later",
     # an SRT publish
     "36_streams_with_srt": "srt-publish/streams",
     "37_stream_srt": "srt-publish/stream-detail",

@@ -11,6 +11,7 @@ import math
 import time
 from urllib.parse import quote
 
+from ome_harness.media.encoder import EncoderSettings
 from ome_harness.recording.model import TimelineEntry
 from ome_harness.recording.session import STREAM_PREFIX, ProcedureStopped, Session
 
@@ -26,10 +27,12 @@ def _stream_path(s: Session, stream: str) -> str:
     )
 
 
-def start_and_wait_listed(s: Session, step: str = "first-listing") -> str:
+def start_and_wait_listed(
+    s: Session, step: str = "first-listing", settings: EncoderSettings | None = None
+) -> str:
     """Publish a fresh stream over RTMP; record the stream list every 0.25 s until it is listed."""
     stream = s.new_stream_name()
-    encoder = s.publish_rtmp(stream)
+    encoder = s.publish_rtmp(stream, settings)
     streams_path = _stream_path(s, "").rstrip("/")
     started, entries = time.monotonic(), []
     while time.monotonic() - started < min(LISTING_DEADLINE_S, s.left()):
@@ -163,3 +166,27 @@ def first_chunklist_url(master_url: str, master: str) -> str | None:
 
     line = next((ln.strip() for ln in master.splitlines() if ln.strip() and not ln.startswith("#")), None)
     return urljoin(master_url, line) if line else None
+
+
+DELETE_SETTLE_S = 2.0  # samples 81-84 were taken "later"; the emulator's lag is 0.3 s (delete_lag_s)
+
+
+def delete_own_stream(s: Session) -> None:
+    """DELETE of the recording's own live stream: the answer, a GET right after (still 200 on v0.20.0,
+    sample 85), then later the GET, the list, the stats and a second DELETE (samples 80-84)."""
+    stream = start_and_wait_listed(s, "live-stream-listed")
+    path = _stream_path(s, stream)
+    s.api("delete", "DELETE", path)
+    s.api("get-right-after-delete", "GET", path)
+    s.sleep(DELETE_SETTLE_S)
+    s.api("get-after-delete-later", "GET", path)
+    streams = s.api("streams-after-delete-later", "GET", _stream_path(s, "").rstrip("/"))
+    if stream in _names(streams.body):
+        streams.notes.append("the deleted stream is still listed")
+    vhost, app = quote(s.target.vhost, safe=""), quote(s.target.app, safe="")
+    s.api(
+        "stats-after-delete-later",
+        "GET",
+        f"/v1/stats/current/vhosts/{vhost}/apps/{app}/streams/{quote(stream, safe='')}",
+    )
+    s.api("delete-again", "DELETE", path)
