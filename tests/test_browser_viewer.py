@@ -5,6 +5,8 @@ One browser at a time (each costs ~0.6 of a core): every test here runs in one x
 
 from __future__ import annotations
 
+import tempfile
+
 import pytest
 from media_support import llhls_url
 
@@ -44,7 +46,11 @@ def test_a_missing_cors_header_is_a_player_error_in_the_browser(playback, browse
     assert any(e.type == "networkError" and e.details == "manifestLoadError" for e in viewing.hls_errors)
 
 
-def test_a_missing_stream_shows_the_players_error_302_at_once(playback, browser_ready):
+def test_a_missing_stream_shows_the_players_error_302_at_once(playback, browser_ready, tmp_path, monkeypatch):
+    # Under a deep TMPDIR too (pytest's): Chromium's socket there would be too long, "Socket path too long".
+    deep = tmp_path / ("d" * 40) / ("e" * 40)
+    deep.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
     viewing = watch_in_browser(llhls_url(playback.server, "nosuchstream"), first_frame_deadline_s=10)
     assert not viewing.played and [e.code for e in viewing.player_errors] == [302]
     assert viewing.player_errors[0].at_s < 5, viewing.player_errors

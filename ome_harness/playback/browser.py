@@ -182,7 +182,7 @@ class BrowserViewer:
             self._server = self._stack.enter_context(ViewerPage())
             # Chromium's own temporary files go to a folder of this viewer's, removed after the browser
             # (an interrupted close can leave org.chromium.Chromium.* behind in the shared TMPDIR).
-            scratch = tempfile.mkdtemp(prefix="omh-browser-")
+            scratch = _scratch_folder()
             self._stack.callback(shutil.rmtree, scratch, ignore_errors=True)
             playwright = self._stack.enter_context(sync_playwright())
             browser = playwright.chromium.launch(executable_path=chromium_executable(), headless=True,
@@ -248,6 +248,14 @@ class BrowserViewer:
             viewing.screenshot = self._page.locator("#player").screenshot(type="jpeg", quality=70,
                                                                           timeout=5_000)
         return viewing
+
+
+def _scratch_folder() -> str:
+    # Chromium keeps a Unix socket in its TMPDIR (org.chromium.Chromium.XXXXXX/SingletonSocket, ~46 bytes
+    # more) and a socket path holds at most 107: under a deep TMPDIR (pytest's tmp_path) Chromium aborts
+    # with "Socket path too long". /tmp then.
+    base = tempfile.gettempdir()
+    return tempfile.mkdtemp(prefix="omh-browser-", dir=base if len(base) <= 48 else "/tmp")
 
 
 class BrowserUnavailable(Exception):
