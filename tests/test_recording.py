@@ -241,6 +241,32 @@ def test_a_signal_during_a_publish_leaves_nothing_behind(tmp_path: Path, signum:
     assert leftovers == []
 
 
+def test_a_misbehaving_server_is_recorded_as_it_is(run_cli, tmp_path: Path) -> None:
+    """An API answering HTML is what the recording keeps (exit 0); an address where nothing answers is a bad
+    target (exit 2, one line), its recording kept as evidence."""
+    with EmulatorServer(EmulatorSettings(hosts=("127.0.0.1",), token=TOKEN, faults=("html",))) as server:
+        recorded = _record(run_cli, server, tmp_path / "html", "--only", "api-read")
+    assert recorded.code == 0, recorded.output
+    version = read_recording(tmp_path / "html").observations["api-read/version"]
+    assert version.status is not None and "html" in (version.header("content-type") or "")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, not listening: connections are refused
+        nothing = run_cli(
+            "record",
+            "--api-url",
+            f"http://127.0.0.1:{port}",
+            "--out",
+            str(tmp_path / "none"),
+            "--only",
+            "api-read",
+            env={"OMH_API__TOKEN": TOKEN},
+        )
+    assert nothing.code == 2, nothing.output
+    assert nothing.stderr.strip().splitlines()[-1].startswith("ome-harness: error: nothing answered at ")
+    assert (tmp_path / "none" / "api-read" / "version.http").read_text().count("no answer") == 1
+
+
 def test_bad_input_is_one_line_and_exit_2(run_cli, tmp_path: Path) -> None:
     cases = [
         ("fidelity", "--recording", str(tmp_path / "nowhere")),

@@ -149,6 +149,11 @@ def _record(cfg, procedures, allow_mutating, out, edges, interruption) -> None: 
     typer.echo(str(out.resolve()))
     if recording.manifest.interrupted_by:
         raise typer.Exit(interruption.exit_code)
+    answered = [o for o in recording.observations.values() if o.status is not None or o.kind != "http"]
+    if recording.observations and not answered:
+        # A wrong URL is bad input, not a recording of an OME: one line (the folder stays, as evidence).
+        first = next(iter(recording.observations.values()))
+        fail(f"nothing answered at {scrub(target.api_url)}: {scrub(first.notes[0] if first.notes else '')}")
 
 
 def _host(url: str | None) -> str | None:
