@@ -166,9 +166,9 @@ def diagnose_pair(tmp_path: Path, monkeypatch) -> Callable[..., FleetReport]:
 
     def run(origin: EmulatedNode, edge: EmulatedNode, **edge_labels: object) -> FleetReport:
         path = tmp_path / "targets.yaml"
+        labels = {"webrtc_url": edge.webrtc_url, **edge_labels}
         path.write_text("delivery_deadline_s: 1\ntargets:\n" + _entry("origin-1", origin.url)
-                        + _entry("edge-1", edge.url, role="edge", origin="origin-1",
-                                 webrtc_url=edge.webrtc_url, **edge_labels))
+                        + _entry("edge-1", edge.url, role="edge", origin="origin-1", **labels))
         report, _ = diagnose_targets_file(path, concurrency=4, **TIMEOUTS)
         return report
 
@@ -196,6 +196,9 @@ def test_a_healthy_origin_and_edge_pair_is_ok_with_no_false_alarm(pair, diagnose
     assert delivered.source_url == f"ovt://127.0.0.1:{origin.port}/app/probe1"
     assert delivered.time_to_offer_ms is not None and delivered.time_to_listed_ms is not None
     assert "and its stats move (+" in delivered.summary
+    assert delivered.time_to_first_frame_ms is None
+    assert "time to first frame not measured: the offer carries no media (the emulator has no WebRTC media)" \
+        in delivered.details
     text = render_fleet_markdown(report)
     assert "time to offer" in text and "time to listed as Ovt" in text and "not OVT" in text
 
@@ -296,3 +299,42 @@ def test_a_missing_app_on_a_node_without_an_ovt_origin_map_is_still_an_error(pai
         target.close()
     assert results["vhosts"].status is Status.ERROR and "app 'nosuch' not found" in results["vhosts"].summary
     assert results["streams"].status is Status.ERROR
+
+
+def test_where_the_edge_offers_media_the_time_to_first_frame_is_measured(pair, diagnose_pair) -> None:
+    """The emulated edge has no WebRTC media, so its signalling is stood in for by an aiortc sender speaking
+    OME's signalling (tests/webrtc_peer.py), the edge having pulled for a first viewer."""
+    import importlib.util
+
+    from ome_harness.testing import require
+
+    require(importlib.util.find_spec("aiortc") is not None, "needs aiortc (pip install aiortc websockets)")
+    from webrtc_peer import OmeShapedPeer
+
+    origin, edge = pair
+    request_offer(f"{edge.webrtc_url}/app/probe1")  # the edge pulls; it keeps the stream for 60 s
+    with OmeShapedPeer(streams=("probe1",)).running() as peer:
+        report = diagnose_pair(origin, edge, webrtc_url=f"ws://127.0.0.1:{peer.port}")
+    [delivered] = report.delivery
+    assert delivered.status is Status.OK, delivered
+    assert delivered.time_to_first_frame_ms is not None and delivered.time_to_first_frame_ms > 0
+    assert any(d.startswith("time to first frame ") and "first decoded video frame, aiortc; 640x480" in d
+               for d in delivered.details), delivered.details
+
+
+def test_an_edge_that_serves_but_whose_webrtc_cannot_connect_here_is_a_warning(pair, diagnose_pair) -> None:
+    import importlib.util
+
+    from ome_harness.testing import require
+
+    require(importlib.util.find_spec("aiortc") is not None, "needs aiortc (pip install aiortc websockets)")
+    from webrtc_peer import OmeShapedPeer
+
+    origin, edge = pair
+    request_offer(f"{edge.webrtc_url}/app/probe1")
+    with OmeShapedPeer(streams=("probe1",), unreachable=True).running() as peer:
+        report = diagnose_pair(origin, edge, webrtc_url=f"ws://127.0.0.1:{peer.port}")
+    [delivered] = report.delivery
+    assert delivered.status is Status.WARN and report.status is Status.WARN and report.exit_code == 0
+    said = "no frame decoded through the edge: no candidate pair"
+    assert any(d.startswith(said) for d in delivered.details), delivered.details

@@ -9,8 +9,9 @@ here is WebRTC signalling. While that viewer holds its place, the edge's API mus
 and its stats must move. A viewer changes nothing, so this stays read-only.
 
 Measured and named as such: time to offer (request_offer sent → offer received, the pull included on
-v0.20.0) and time to listed (request_offer sent → the API lists the stream pulled over OVT). No frame
-is decoded here, so no time to first frame is claimed.
+v0.20.0), time to listed (request_offer sent → the API lists the stream pulled over OVT) and, where the
+offer carries media, time to first frame (a second viewer's offer → its first decoded video frame,
+aiortc, once the edge serves the stream; the emulator's offer has none, and the report says so).
 """
 
 from __future__ import annotations
@@ -88,8 +89,6 @@ def _watch(edge: NodeDiagnosis, origin: NodeDiagnosis, stream: str, *, deadline_
     if edge.report.target.emulator:
         done.details.append("emulated edge: it pulls through the origin's REST API, not OVT, and its offer "
                             "has no WebRTC media")
-    done.details.append("time to first frame not measured: this viewer stops at the offer "
-                        "(no frame decoded)")
     started = time.perf_counter()
     with SignallingViewer(url, timeout_s=deadline_s) as viewer:
         offered = viewer.request_offer()
@@ -107,11 +106,38 @@ def _watch(edge: NodeDiagnosis, origin: NodeDiagnosis, stream: str, *, deadline_
             moved = _stats_move(client, edge, stream, deadline_s=deadline_s)
     if moved.startswith("stale"):
         return _failed(done, started, f"the edge lists {stream!r} pulled from {listed} but {moved}")
+    _first_frame(done, url, offered.offer or {}, timeout_s=deadline_s)
     done.waited_ms = _ms((time.perf_counter() - started) * 1000)
     done.summary = (f"a viewer on the edge got an offer for {stream!r} in {done.time_to_offer_ms:.0f} ms; "
                     f"the edge pulled it over OVT from {listed} (listed after {done.time_to_listed_ms:.0f} "
                     f"ms) and its stats move ({moved})")
     return done
+
+
+def _first_frame(done: Delivery, url: str, offer: dict, *, timeout_s: float) -> None:
+    """Once the edge serves the stream, a second viewer completes WebRTC (aiortc) to its first decoded frame.
+
+    Only where the offer carries media (`m=` lines): the emulator's has none. A failure here is a WARN, not
+    an ERROR: the edge did pull and serve; what failed is this host's WebRTC path to it (ICE, DTLS)."""
+    sdp = str((offer.get("sdp") or {}).get("sdp") or "")
+    if "\nm=" not in sdp:
+        done.details.append("time to first frame not measured: the offer carries no media (the emulator has "
+                            "no WebRTC media)")
+        return
+    from ome_harness.playback.webrtc import WebrtcViewing, view
+
+    try:
+        watched = view(url, window_s=0.5, timeout_s=min(timeout_s, 8.0))
+    except Exception as exc:  # the edge's SDP goes into aiortc as is: one odd offer must not end the run
+        watched = WebrtcViewing(0, f"aiortc could not use the edge's offer ({type(exc).__name__}: {exc})")
+    if watched.failure or watched.first_frame_s is None:
+        done.status = Status.WARN
+        done.details.append(f"no frame decoded through the edge: {watched.failure}")
+        return
+    done.time_to_first_frame_ms = _ms(watched.first_frame_s * 1000)
+    done.details.append(f"time to first frame {done.time_to_first_frame_ms:.0f} ms (a second viewer, its "
+                        f"offer received → first decoded video frame, aiortc; {watched.resolution}, "
+                        f"{watched.fps} fps)")
 
 
 def _listed_over_ovt(client: OmeClient, edge: NodeDiagnosis, origin: NodeDiagnosis, stream: str, *,

@@ -54,6 +54,8 @@ class Delivery(BaseModel):
     time_to_offer_ms: float | None = None
     # request_offer sent → the edge's API lists the stream with sourceType Ovt from the configured origin.
     time_to_listed_ms: float | None = None
+    # A second viewer, once the edge serves the stream: its offer received → first decoded video frame.
+    time_to_first_frame_ms: float | None = None
     source_url: str | None = None
     details: list[str] = Field(default_factory=list)
 
@@ -90,6 +92,7 @@ class FleetReport(BaseModel):
         return (
             Status.WARN
             if self.issues or any(s.row.status is Status.WARN for s in self.targets)
+            or any(d.status is Status.WARN for d in self.delivery)
             else Status.OK
         )
 
