@@ -329,3 +329,22 @@ def test_comparison_catches_a_changed_field_type_and_an_unknown_shape() -> None:
     assert deep is not None and (deep.what, deep.expected, deep.got) == ("type of .a.b", "number", "string")
     missing = compare(base, answer('{"message":"OK","response":{},"statusCode":200}'))
     assert missing is not None and missing.what == "field .a"
+
+
+def test_a_young_stream_answered_at_once_differs_from_the_captured_warm_up() -> None:
+    """The issue's example of a broken emulator: the young stream's master answered at once, where the real
+    v0.20.0 refused it (404), answered one 201, then held the requests until the first segment."""
+    require_samples()
+    captured = read_recording(SAMPLES / "v0.20.0-media").observations["llhls-warmup/timeline"]
+    at_once = parse(
+        "\n".join(f"master    sent={t:5.2f}s answered={t + 0.01:5.2f}s status=200" for t in (0.0, 0.25, 0.5)),
+        "llhls-warmup/timeline",
+    )
+    difference = compare(captured, at_once)
+    assert difference is not None and difference.what == "master sequence"
+    assert difference.expected.startswith("refused 404 → 201 → held") and difference.got == "at once"
+    # The same timeline without its 201 (missed between two polls, as on v0.21.0) still agrees.
+    without_201 = Observation(
+        captured.key, "timeline", timeline=[e for e in captured.timeline if e.status != 201]
+    )
+    assert compare(captured, without_201) is None
