@@ -178,7 +178,7 @@ class EdgeApi(OmeApi):
             if not self._viewers.get(key) and now - left >= self.unused_deletion_ms / 1000:
                 vhost, app, name = key
                 self.state.remove_stream(name, vhost=vhost, app=app)
-                del self._left_at[key]
+                self._left_at.pop(key, None)  # the API and playback sides may both reap (two threads)
 
     def offer(self) -> dict[str, Any]:
         """An offer with the keys of edge_webrtc_request_offer.txt; no usable session behind it."""
