@@ -19,6 +19,7 @@ that joins early"):
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable
@@ -115,11 +116,47 @@ class MediaPlaylist:
     hint_uri: str | None = None  # its absolute URI
 
 
+_ATTRIBUTE_PATTERNS: dict[str, re.Pattern[str]] = {}
+# A part line as OME writes it (DURATION first, then URI: every captured playlist), read in one match;
+# any other order goes through _attribute, with the same result.
+_PART_LINE = re.compile(r'#EXT-X-PART:DURATION=(?P<duration>[0-9.]+),URI="(?P<uri>[^"]*)"')
+
+
 def _attribute(line: str, name: str) -> str | None:
-    found = re.search(rf'(?:^|[:,]){name}=("([^"]*)"|[^,]*)', line)
+    pattern = _ATTRIBUTE_PATTERNS.get(name)
+    if pattern is None:  # compiled once per name: Locust's viewers parse a playlist on every reload
+        pattern = _ATTRIBUTE_PATTERNS[name] = re.compile(rf'(?:^|[:,]){name}=("([^"]*)"|[^,]*)')
+    found = pattern.search(line)
     if not found:
         return None
     return found.group(2) if found.group(2) is not None else found.group(1)
+
+
+def resolver(url: str) -> Callable[[str], str]:
+    """`urljoin(url, ·)` for the references of one playlist, the common case done without urljoin.
+
+    A plain relative path (`part_0_12_3_video_llhls.m4s?session=...`, every URI OME writes) resolves to
+    the base's folder + the reference (RFC 3986 5.2.2); anything else (a scheme, `/`, `?` first or last,
+    `#`, dot segments, `//`, `;`, spaces or control characters that urljoin strips, an empty reference)
+    goes to urljoin. urljoin was 60 % of parsing a playlist, which
+    each of Locust's viewers does on every blocking reload (profiled: bench/README.md).
+    """
+    head = url.split("#", 1)[0].split("?", 1)[0]
+    authority = head.find("://") + 3
+    slash = head.rfind("/")
+    path = head[authority:]
+    if authority < 3 or slash < authority or "//" in path or "/." in path or ";" in path:
+        return lambda reference: urljoin(url, reference)
+    folder = head[: slash + 1]
+
+    def resolve(reference: str) -> str:
+        if (not reference or reference[0] in "/?." or reference[0] <= " " or not reference.isprintable()
+                or reference[-1] == "?" or "#" in reference
+                or ":" in reference or "/." in reference or "//" in reference or ";" in reference):
+            return urljoin(url, reference)
+        return folder + reference
+
+    return resolve
 
 
 def hint_position(uri: str, open_msn: int, next_index: int) -> tuple[int, int]:
@@ -136,10 +173,18 @@ def hint_position(uri: str, open_msn: int, next_index: int) -> tuple[int, int]:
 def parse_media_playlist(text: str, url: str) -> MediaPlaylist:
     """The parts, segments and preload hint of an LL-HLS media playlist (RFC 8216bis tags)."""
     playlist = MediaPlaylist()
+    resolve = resolver(url)
     msn, index = None, 0
     for raw in text.splitlines():
         line = raw.strip()
-        if line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
+        if line.startswith("#EXT-X-PART:"):  # first: most lines of a playlist are parts
+            position = msn if msn is not None else playlist.media_sequence
+            common = _PART_LINE.match(line)
+            uri, duration = common.group("uri", "duration") if common else (_attribute(line, "URI"),
+                                                                          _attribute(line, "DURATION"))
+            playlist.parts.append((position, index, resolve(uri or ""), float(duration or 0)))
+            index += 1
+        elif line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
             playlist.media_sequence = msn = int(line.split(":", 1)[1])
         elif line.startswith("#EXT-X-TARGETDURATION:"):
             playlist.target_duration_s = float(line.split(":", 1)[1])
@@ -149,18 +194,13 @@ def parse_media_playlist(text: str, url: str) -> MediaPlaylist:
             hold = _attribute(line, "PART-HOLD-BACK")
             playlist.part_hold_back_s = float(hold) if hold else 3 * playlist.part_target_s
             playlist.can_block_reload = _attribute(line, "CAN-BLOCK-RELOAD") == "YES"
-        elif line.startswith("#EXT-X-PART:"):
-            position = msn if msn is not None else playlist.media_sequence
-            playlist.parts.append((position, index, urljoin(url, _attribute(line, "URI") or ""),
-                                   float(_attribute(line, "DURATION") or 0)))
-            index += 1
         elif line.startswith("#EXT-X-PRELOAD-HINT:") and _attribute(line, "TYPE") == "PART":
-            playlist.hint_uri = urljoin(url, _attribute(line, "URI") or "")
+            playlist.hint_uri = resolve(_attribute(line, "URI") or "")
             open_msn = msn if msn is not None else playlist.media_sequence
             playlist.hint = hint_position(playlist.hint_uri, open_msn, index)
         elif line and not line.startswith("#"):
             position = msn if msn is not None else playlist.media_sequence
-            playlist.segments.append((position, urljoin(url, line)))
+            playlist.segments.append((position, resolve(line)))
             msn, index = position + 1, 0
     return playlist
 
@@ -188,7 +228,15 @@ def first_variant(text: str, url: str) -> str | None:
 
 def with_query(url: str, **extra: object) -> str:
     """The URL with `extra` added to (not replacing) its own query: a session token stays."""
+    head, kept, fragment = _query_base(url, frozenset(extra))
+    query = "&".join(q for q in (kept, urlencode([(k, str(v)) for k, v in extra.items()])) if q)
+    return head + ("?" + query if query else "") + ("#" + fragment if fragment else "")
+
+
+@functools.lru_cache(maxsize=256)
+def _query_base(url: str, replaced: frozenset[str]) -> tuple[str, str, str]:
+    """(the URL without query and fragment, its query without `replaced` keys, its fragment): a viewer
+    asks the same media playlist on every blocking reload, only `_HLS_msn`/`_HLS_part` change."""
     parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in extra]
-    query += [(k, str(v)) for k, v in extra.items()]
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in replaced]
+    return urlunsplit(parts._replace(query="", fragment="")), urlencode(kept), parts.fragment
