@@ -25,6 +25,8 @@ from ome_harness.media.encoder import EncoderSettings, FfmpegEncoder
 from ome_harness.playback.conformance import check_media_playlist, check_preload_hints_resolved
 from ome_harness.playback.llhls_player import parse_media_playlist, until_first_playlist, young_stream_wait_s
 from ome_harness.playback.llhls_viewer import LlhlsViewer, PlaylistView, ViewerError, hinted_position
+from ome_harness.polling import Ready, poll_until
+from ome_harness.scte35.verify import PlaylistNotYet, Rendition, fetch_renditions
 
 pytest_plugins = ["media_fixtures"]
 
@@ -275,3 +277,20 @@ def test_a_stream_that_never_comes_is_called_broken_after_the_young_streams_wait
     with never, pytest.raises(ViewerError, match=r"answered HTTP 404 for 3.0 s \(a young stream is given"):
         never.open()
     assert 2.5 < time.monotonic() - started < 5.0
+
+
+def test_the_scte35_verifiers_fetches_take_404_201_and_held_as_not_yet(
+        ffmpeg: str, young_emulator: EmulatorServer) -> None:
+    url, seen = llhls_url(young_emulator, "cue"), set()
+
+    def probe() -> Ready[list[Rendition]] | str:
+        try:
+            return Ready(fetch_renditions(url, timeout_s=0.3))
+        except PlaylistNotYet as exc:  # anything else is an answer about a broken stream: the test fails
+            seen.add(next(w for w in ("404", "201", "not answered") if w in str(exc)))
+            return str(exc)
+
+    with FfmpegEncoder(rtmp_url(young_emulator, "cue"), EncoderSettings()):
+        renditions = poll_until(probe, deadline_s=10, what="the young stream's playlists", interval_s=0.05)
+    assert renditions[0].segments
+    assert seen == {"404", "201", "not answered"}, seen

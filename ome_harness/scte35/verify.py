@@ -40,7 +40,7 @@ from urllib.parse import urljoin
 import httpx
 import m3u8
 
-from ome_harness.playback.llhls_player import not_yet, young_stream_wait_s
+from ome_harness.playback.llhls_player import DEFAULT_SEGMENT_S, not_yet, young_stream_wait_s
 from ome_harness.polling import Deadline, Ready, WaitTimedOut, poll_until
 from ome_harness.results import CheckResult, Evidence, Status
 from ome_harness.scte35.insertion import CueSent
@@ -266,8 +266,10 @@ def wait_for_room_to_cut(llhls_url: str, *, gop_s: float = 1.0, deadline_s: floa
         needed = gop_s + video.part_target + CUT_MARGIN_S
         return Ready(None) if left > needed else f"{left:.2f}s left in the open segment, {needed:.2f}s needed"
 
-    # A young stream's first chunklist may take two segment durations (+ 2 s): the wait covers that.
-    deadline_s = deadline_s if deadline_s is not None else max(15.0, young_stream_wait_s(segment_s) + 1.0)
+    # A young stream's first chunklist may take two segment durations (+ 2 s), then room to cut up to one
+    # more segment: the wait covers both.
+    if deadline_s is None:
+        deadline_s = max(15.0, young_stream_wait_s(segment_s) + (segment_s or DEFAULT_SEGMENT_S))
     poll_until(probe, deadline_s=deadline_s, what="a moment where a cut would not fall on a segment boundary",
                interval_s=0.1)
 
