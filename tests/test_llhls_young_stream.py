@@ -22,10 +22,12 @@ from ome_harness.emulator.llhls import Timeline
 from ome_harness.emulator.state import EmulatedStream
 from ome_harness.load.viewer import Answer, LlhlsFollower
 from ome_harness.media.encoder import EncoderSettings, FfmpegEncoder
+from ome_harness.playback.check import check_playback
 from ome_harness.playback.conformance import check_media_playlist, check_preload_hints_resolved
 from ome_harness.playback.llhls_player import parse_media_playlist, until_first_playlist, young_stream_wait_s
 from ome_harness.playback.llhls_viewer import LlhlsViewer, PlaylistView, ViewerError, hinted_position
 from ome_harness.polling import Ready, poll_until
+from ome_harness.results import Status
 from ome_harness.scte35.verify import PlaylistNotYet, Rendition, fetch_renditions
 
 pytest_plugins = ["media_fixtures"]
@@ -294,3 +296,14 @@ def test_the_scte35_verifiers_fetches_take_404_201_and_held_as_not_yet(
         renditions = poll_until(probe, deadline_s=10, what="the young stream's playlists", interval_s=0.05)
     assert renditions[0].segments
     assert seen == {"404", "201", "not answered"}, seen
+
+
+def test_a_playback_check_on_a_young_stream_passes_and_reports_its_first_playlist_and_part(
+        ffmpeg: str, young_emulator: EmulatorServer) -> None:
+    with FfmpegEncoder(rtmp_url(young_emulator, "young"), EncoderSettings()):
+        url = llhls_url(young_emulator, "young")
+        result = check_playback(url, "young", window_s=2.0, segment_s=SEGMENT_S)
+    assert result.status is not Status.ERROR, (result.summary, result.facts.get("findings"))
+    assert result.facts["time_to_first_playlist_s"] <= result.facts["time_to_first_part_s"], result.facts
+    shown = [e.outcome for e in result.evidence if e.what.startswith("time to first")]
+    assert shown and "media playlist" in shown[0] and "part" in shown[0], result.evidence
