@@ -38,11 +38,12 @@ KNOWN_DIFFERENCES = {
         "send-event/chunklist-after-kept-break",
         "llhls-25fps/chunklist",
     },
+    # v0.21.0's chunklists also carry EXT-X-RENDITION-REPORT (the emulator's do not); its capture's blocking
+    # reload was answered at once (0.001 s: the part probably existed), the procedure's is held for the next.
     "v0.21.0-media": {
         "llhls-playlists/master",
         "llhls-playlists/chunklist",
         "llhls-playlists/blocking-reload",
-        "llhls-25fps/chunklist",
     },
 }
 

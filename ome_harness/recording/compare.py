@@ -289,6 +289,14 @@ def _playlists(want: str, have: str, deep: bool) -> Difference | None:
         return Difference("body", want[:80] or "(empty)", "a playlist (#EXTM3U)")
     mine, theirs = playlist_facts(want, deep), playlist_facts(have, deep)
     for fact, value in mine.items():
+        if fact == "tags" and theirs.get(fact) != value:
+            # The tags one side has and the other has not, rather than two long lists.
+            a, b = set(value.split(", ")), set(theirs.get(fact, "").split(", "))
+            return Difference(
+                "playlist tags",
+                ", ".join(sorted(a - b)) or "(none more)",
+                ", ".join(sorted(b - a)) or "(none more)",
+            )
         if theirs.get(fact) != value:
             return Difference(f"playlist {fact}", value, theirs.get(fact, "(absent)"))
     return None
