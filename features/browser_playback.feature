@@ -36,5 +36,6 @@ Feature: Playback in a viewer's browser
     Then the browser's player reports error 302 within 15 seconds
 
   Scenario: A missing stream shows the player's error
+    Given the target's LL-HLS address is known
     When a viewer's browser opens a stream nobody publishes, over LL-HLS
     Then the browser's player reports error 302 within 10 seconds

@@ -9,6 +9,7 @@ from ome_harness.scenarios.browser_viewer import (
     expect_player_error,
     expect_smooth,
     expect_some_webrtc_path,
+    llhls_address_unknown,
     one_browser,
     open_missing_stream,
     play_llhls,
@@ -41,6 +42,12 @@ def plays_over_llhls(browser_viewer, target, publication, seconds, keep_for_repo
 def the_target_offers_webrtc(target):
     if (reason := webrtc_absent_reason(target)) is not None:
         pytest.skip(reason)  # as in playback.feature: the emulator says plainly it has no WebRTC
+
+
+@given("the target's LL-HLS address is known")
+def the_llhls_address_is_known(target):
+    if (reason := llhls_address_unknown(target)) is not None:
+        pytest.skip(reason)  # a read-only scenario on a target given without its LL-HLS address
 
 
 @when("a viewer's browser opens a stream nobody publishes, over LL-HLS")

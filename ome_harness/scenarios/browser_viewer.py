@@ -23,6 +23,7 @@ from ome_harness.playback.browser import (
 )
 from ome_harness.playback.browser_page import players_dir
 from ome_harness.target import OmeTarget
+from ome_harness.target.media_addresses import MediaAddressUnknown
 from ome_harness.testing import require
 
 FIRST_FRAME_DEADLINE_S = 15.0
@@ -51,6 +52,15 @@ def play_llhls(viewer: BrowserViewer, target: OmeTarget, publication: Publicatio
     if viewer.wait_first_frame(FIRST_FRAME_DEADLINE_S):
         viewer.watch(seconds)
     return viewer.viewing()
+
+
+def llhls_address_unknown(target: OmeTarget) -> str | None:
+    """Why the target's LL-HLS cannot be opened (its address is not known, with how to give it), or None."""
+    try:
+        target.llhls_url("omh-nobody-publishes-this")
+    except MediaAddressUnknown as exc:
+        return str(exc)
+    return None
 
 
 def open_missing_stream(viewer: BrowserViewer, target: OmeTarget) -> None:
