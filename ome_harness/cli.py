@@ -40,12 +40,7 @@ from ome_harness.cli_support import (  # noqa: E402
     refuse_together,
 )
 from ome_harness.config import ConfigError, HarnessConfig, scenario_target  # noqa: E402
-from ome_harness.container.stop_signals import (  # noqa: E402
-    Interruption,
-    Terminated,
-    current_interruption,
-    interruptible_command,
-)
+from ome_harness.container.stop_signals import Interruption, Terminated, interruptible_command  # noqa: E402
 from ome_harness.stream_ref import StreamRefError, parse_stream_ref  # noqa: E402
 
 if TYPE_CHECKING:  # imported where used: `--help` and the other commands do not load the emulator
@@ -454,6 +449,7 @@ def emulator(
     """Run the OME emulator in the foreground: API, RTMP ingest, LL-HLS (a test double, not a real
     OvenMediaEngine)."""
     from ome_harness.emulator.server import EmulatorServer, emulator_settings
+    from ome_harness.foreground import stopped_by_signals
     from ome_harness.ome.server_xml import read_server_xml
 
     cfg = configure(
@@ -501,26 +497,15 @@ def emulator(
                         ("llhls_port", llhls_port)):
         if value == 0:
             setattr(settings, name, 0)
-    # main() took SIGINT/SIGTERM over (also a SIGINT inherited as ignored): the first signal ends the
-    # emulator with 128 + N in every phase. While uvicorn serves, it takes them itself (a graceful
-    # shutdown) and tells the interruption; before that (binding, starting the media side, announcing)
-    # the first one raises here, and everything bound or started is closed on the way.
-    interruption = current_interruption()
-    try:
-        EmulatorServer(settings).serve_forever(announce=_announce_emulator,
-                                               on_signal=interruption.note if interruption else None)
-    except KeyboardInterrupt:
-        if interruption is None:
-            raise
-    except ValueError as exc:
-        fail(str(exc))
-    except OSError as exc:
-        fail(f"cannot listen on one of the ports (API {settings.port}, RTMP {settings.rtmp_port}, "
-             f"SRT {settings.srt_port}/udp, LL-HLS {settings.llhls_port}): {exc.strerror or exc}")
-    if interruption is not None and interruption.name is not None:
-        interruption.settle()  # the exit code is decided: a later signal changes nothing
-        typer.echo(f"ome-harness: emulator stopped by {interruption.name}", err=True)
-        raise typer.Exit(interruption.exit_code)
+    # 128 + the first signal in every phase, in one line (foreground.py).
+    with stopped_by_signals("emulator") as on_signal:
+        try:
+            EmulatorServer(settings).serve_forever(announce=_announce_emulator, on_signal=on_signal)
+        except ValueError as exc:
+            fail(str(exc))
+        except OSError as exc:
+            fail(f"cannot listen on one of the ports (API {settings.port}, RTMP {settings.rtmp_port}, "
+                 f"SRT {settings.srt_port}/udp, LL-HLS {settings.llhls_port}): {exc.strerror or exc}")
 
 
 def _announce_emulator(server: EmulatorServer) -> None:
@@ -542,7 +527,7 @@ commands.register(app)
 
 
 # Commands that start things (containers, ffmpeg, emulators) and unwind them on SIGINT/SIGTERM; the
-# foreground emulator too, so it ends with 128 + the signal however its SIGINT was inherited.
+# foreground emulator too, so it ends with 128 + the signal however SIGINT was inherited (foreground.py).
 INTERRUPTIBLE_COMMANDS = ("run", "diagnose", "up", "emulator")
 
 

@@ -1,7 +1,7 @@
-"""`ome-harness emulator` ends with 128 + the signal (130 SIGINT, 143 SIGTERM) in every phase, in one line,
-and leaves nothing running — also when it inherited SIGINT ignored (started in the background of a
-non-interactive shell, as the fresh-clone CI of issue 24 did: it exited 0 after SIGINT, and -15 after
-SIGTERM, whatever the inheritance)."""
+"""The foreground emulator, `ome-harness emulator`, ends with 128 + the signal (130 SIGINT, 143 SIGTERM) in
+every phase, in one line, and leaves nothing running — also when it inherited SIGINT ignored (started in
+the background of a non-interactive shell, as the fresh-clone CI of issue 24 did: it exited 0 after
+SIGINT, and died by SIGTERM, -15, whatever the inheritance)."""
 
 from __future__ import annotations
 
@@ -205,3 +205,4 @@ def test_a_signal_at_random_moments_of_the_emulator_s_life_ends_it_with_128_plus
         name = signal.Signals(signum).name
         assert code == EXIT[signum], (name, lines)
         assert lines[-1] in (STOPPED.format(name), BEFORE_ANYTHING.format(name)), (name, lines)
+
