@@ -29,8 +29,11 @@ def _break_candidates(sdp: str) -> str:
 
 
 class OmeShapedPeer:
-    def __init__(self, streams: tuple[str, ...] = ("stream",), *, unreachable: bool = False) -> None:
-        self.streams, self.unreachable = streams, unreachable
+    def __init__(self, streams: tuple[str, ...] = ("stream",), *, unreachable: bool = False,
+                 turn_port: int | None = None) -> None:
+        """`turn_port`: the offer names a TURN server over TCP there, as OME's does (its `iceServers`,
+        user `ome`, in webrtc_signalling_offer.json); nothing of ours serves TURN on it."""
+        self.streams, self.unreachable, self.turn_port = streams, unreachable, turn_port
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._peers: list[RTCPeerConnection] = []
@@ -51,9 +54,13 @@ class OmeShapedPeer:
         if self.unreachable:
             sdp = _break_candidates(sdp)
         candidates = [{"candidate": c, "sdpMLineIndex": 0} for c in _CANDIDATE.findall(sdp)]
-        await socket.send(json.dumps({"command": "offer", "code": 200, "id": secrets.randbelow(2**31),
-                                      "peer_id": 0, "sdp": {"type": "offer", "sdp": sdp},
-                                      "candidates": candidates}))
+        offer = {"command": "offer", "code": 200, "id": secrets.randbelow(2**31), "peer_id": 0,
+                 "sdp": {"type": "offer", "sdp": sdp}, "candidates": candidates}
+        if self.turn_port is not None:
+            turn = [{"urls": [f"turn:127.0.0.1:{self.turn_port}?transport=tcp"], "username": "ome",
+                     "credential": "airen"}]
+            offer.update(iceServers=turn, ice_servers=turn)
+        await socket.send(json.dumps(offer))
         answer = json.loads(await socket.recv())
         answer_sdp = answer["sdp"]["sdp"]
         if self.unreachable:

@@ -33,14 +33,15 @@ def watch_llhls_in_browser(master_url: str, *, window_s: float = 5.0, until_erro
 
 
 def watch_webrtc_in_browser(signalling_url: str, *, direct_udp: bool, emulated: bool,
-                            window_s: float = 4.0) -> BrowserViewing:
+                            window_s: float = 4.0, first_frame_deadline_s: float = 15.0) -> BrowserViewing:
     """OvenPlayer's WebRTC: its default (TURN over TCP, relay only) or `iceTransportPolicy: 'all'`."""
     path = PATH_UDP if direct_udp else PATH_TURN
     absent = webrtc.absent_reason(emulated)
     if absent is not None:
         return BrowserViewing(path=path, source_url=signalling_url.split("?")[0], skipped=absent)
     return watch_in_browser(signalling_url, source_type="webrtc", path=path, window_s=window_s,
-                            webrtc_config={"iceTransportPolicy": "all"} if direct_udp else None)
+                            webrtc_config={"iceTransportPolicy": "all"} if direct_udp else None,
+                            first_frame_deadline_s=first_frame_deadline_s)
 
 
 def browser_result(stream: str, viewings: list[BrowserViewing], *, emulated: bool,
