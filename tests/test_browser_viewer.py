@@ -64,6 +64,21 @@ def test_an_https_page_with_ws_signalling_is_mixed_content():
     assert mixed_content("http://viewer.example/", "ws://ome.example:3333/app/stream") is None
 
 
+def test_the_browser_section_says_an_https_site_cannot_use_ws_signalling():
+    import time
+
+    from ome_harness.playback.browser import PATH_TURN, BrowserViewing
+    from ome_harness.playback.browser_check import browser_result
+
+    viewings = [BrowserViewing(path=PATH_TURN, source_url="ws://ome.example:3333/app/stream",
+                               first_frame_s=1.0, playback_rate=1.0),
+                BrowserViewing(path=PATH_LLHLS, source_url="https://ome.example/app/stream/llhls.m3u8",
+                               first_frame_s=2.0, playback_rate=1.0)]
+    result = browser_result("app/stream", viewings, emulated=False, started=time.monotonic())
+    assert result.facts["mixed_content"] == [mixed_content("https://x/", "ws://ome.example:3333/app/stream")]
+    assert any("from an https:// site" in e.what and "wss://" in e.outcome for e in result.evidence)
+
+
 def test_without_the_npm_players_the_viewer_says_what_it_needs(monkeypatch, tmp_path):
     monkeypatch.setenv("OMH_PLAYERS_DIR", str(tmp_path))
     viewing = watch_in_browser("http://127.0.0.1:9/app/stream/llhls.m3u8")

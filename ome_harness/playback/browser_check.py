@@ -17,12 +17,14 @@ from ome_harness.playback.browser import (
     PATH_TURN,
     PATH_UDP,
     BrowserViewing,
+    mixed_content,
     watch_in_browser,
 )
 from ome_harness.redaction import mask_userinfo
 from ome_harness.results import CheckResult, Evidence, Status
 
 TITLE = "Playback in a viewer's browser (OvenPlayer + hls.js, Chromium)"
+HTTPS_SITE = "https://viewers-site.example/"  # any https:// page: the rule does not depend on which
 SCREENSHOT_FACT = "screenshot_jpeg_base64"
 
 
@@ -64,6 +66,12 @@ def browser_result(stream: str, viewings: list[BrowserViewing], *, emulated: boo
             outcome += "; " + "; ".join(viewing.problems())
         where = mask_userinfo(viewing.source_url)
         evidence.append(Evidence(what=f"{viewing.path}: {where}", outcome=outcome))
+        # The harness's page is http://; a viewer's site is usually https://, where the browser refuses
+        # ws:// and http:// (mixed content): said, whatever happened here.
+        mixed = mixed_content(HTTPS_SITE, viewing.source_url)
+        if mixed is not None and not viewing.skipped:
+            facts.setdefault("mixed_content", []).append(mixed)  # type: ignore[union-attr]
+            evidence.append(Evidence(what=f"{viewing.path} from an https:// site", outcome=mixed))
         if viewing.screenshot is not None and SCREENSHOT_FACT not in facts:
             facts[SCREENSHOT_FACT] = base64.b64encode(viewing.screenshot).decode()
             facts["screenshot_caption"] = f"{stream} in OvenPlayer ({viewing.path}): {viewing.figures()}"
