@@ -12,12 +12,18 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from ome_harness.load.runner import LOCUSTFILE
+from ome_harness.load.session import run_load
+from ome_harness.load.settings import LoadSettings
 
-pytest_plugins = ["load_fixtures"]
+pytest_plugins = ["media_fixtures", "load_fixtures"]
+
+if TYPE_CHECKING:
+    from load_fixtures import LiveEmulator
 
 ANSWER_503 = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nServer: OvenMediaEngine\r\n\r\n"
 
@@ -150,3 +156,17 @@ def test_a_request_ends_at_its_own_deadline_not_the_connections(
     first = summary["kinds"]["first_playlist"]
     assert first["requests"] >= 1 and first["p50_ms"] is not None and first["p50_ms"] < 2500, first
     assert elapsed < 30, elapsed
+
+
+def test_parts_late_past_their_deadline_fail_as_timeouts_again_and_again(
+    live_emulator: LiveEmulator, tmp_path: Path
+) -> None:
+    # Every part answered 1.5 s late, the deadline 1 s: each part's timer fires, and is armed again for
+    # the next part (one timer per deadline, restarted per request), while the reloads go on.
+    live_emulator.server.llhls.faults.part_delay_s = 1.5
+    settings = LoadSettings(stream="app/stream", viewers=2, spawn_rate=2, duration_s=8, request_timeout_s=1.0)
+    result = run_load(live_emulator.target, settings, tmp_path).result
+    assert set(result.errors) == {"timeout"}, result.errors
+    part = result.kinds["part"]
+    assert part.failures >= 4 and part.failures == part.requests, part
+    assert result.kinds["blocking_reload"].failures == 0
