@@ -5,8 +5,8 @@ One emulator with one ffmpeg publish over RTMP; in the same run, rounds alternat
 thread, so the emulator serving it from its own threads is not counted; it downloads every part
 and completed segment, and parses every playlist) and
 (b) `ffmpeg -i VIDEO_PLAYLIST_URL -c copy -f null -` for the same window (the video chunklist the
-master names: the emulator's audio parts are placeholders, which ffmpeg would wait on forever) (CPU = the
-child's user+sys from
+master names: the viewer follows that one rendition, so ffmpeg reads the same, not the AAC one beside it)
+(CPU = the child's user+sys from
 `resource.getrusage(RUSAGE_CHILDREN)`; ffmpeg's HLS demuxer reloads plainly, no blocking reload).
 Prints medians in ms of CPU per second of viewing and the ratio.
 
