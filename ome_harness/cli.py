@@ -576,6 +576,13 @@ def _main() -> None:
                else _signals_as_before())
     try:
         with signals as interruption:
+            if interruption is not None:
+                # Also when inherited blocked (a parent's pthread_sigmask survives exec: such a command
+                # never saw Ctrl-C); one that came meanwhile counts as come while loading.
+                with interruption.hold():
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+                if interruption.signum is not None:
+                    _SIGNALLED_WHILE_LOADING.append(interruption.signum)
             # The command's handlers are in place now: a signal that came while loading is not missed.
             if _SIGNALLED_WHILE_LOADING:
                 _interrupted_before_anything_started(_SIGNALLED_WHILE_LOADING[0])

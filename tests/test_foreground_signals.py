@@ -206,3 +206,42 @@ def test_a_signal_at_random_moments_of_the_emulator_s_life_ends_it_with_128_plus
         assert code == EXIT[signum], (name, lines)
         assert lines[-1] in (STOPPED.format(name), BEFORE_ANYTHING.format(name)), (name, lines)
 
+
+
+BLOCKED = ("import os, signal, sys; "
+           "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM}); "
+           "os.execv(sys.executable, [sys.executable, '-m', 'ome_harness', *sys.argv[1:]])")
+
+
+@pytest.mark.parametrize("when", ["at once", "while it serves"])
+def test_the_emulator_takes_the_signals_back_when_it_inherited_them_blocked(
+        probe: LeftoverProbe, when: str) -> None:
+    # A parent's blocked signals survive exec: such an emulator never ended on SIGINT or SIGTERM.
+    command = [sys.executable, "-c", BLOCKED, "emulator", "--host", "127.0.0.1", "--token", probe.token,
+               "--port", "0", "--rtmp-port", "0", "--srt-port", "0", "--llhls-port", "0"]
+    proc = subprocess.Popen(command, cwd=probe.root, env=probe.env(), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if when == "at once":  # blocked, so pending until ome-harness takes the signals over
+        _blocked(proc)
+        proc.send_signal(signal.SIGTERM)
+        code, lines = _ended(proc, probe)
+        assert (code, lines) == (143, [BEFORE_ANYTHING.format("SIGTERM")])
+        return
+    start_line = _serving(proc, probe)
+    proc.send_signal(signal.SIGTERM)
+    code, lines = _ended(proc, probe)
+    assert (code, lines) == (143, [STOPPED.format("SIGTERM")])
+    _ports_free(start_line)
+
+
+def _blocked(proc: subprocess.Popen[str]) -> None:
+    wanted = (1 << (signal.SIGINT - 1)) | (1 << (signal.SIGTERM - 1))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        with contextlib.suppress(OSError):
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            blocked = int(re.search(r"^SigBlk:\s*([0-9a-f]+)", status, re.M).group(1), 16)  # type: ignore[union-attr]
+            if blocked & wanted == wanted:
+                return
+        time.sleep(0.002)
+    raise AssertionError("the signals were never blocked")
