@@ -44,6 +44,7 @@ def test_a_dead_turn_server_in_the_offer_fails_ovenplayers_default_path_and_only
     assert udp.played and udp.first_frame_s is not None and udp.playback_rate is not None, udp.problems()
     result = browser_result("app/stream", [turn, udp], emulated=False, started=started)
     assert result.status is Status.WARN and PATH_TURN in result.summary, result.summary
+    assert "viewers behind a UDP-blocking firewall get only that path" in result.summary
     assert result.facts["paths_working"] == [PATH_UDP]
 
 

@@ -89,11 +89,16 @@ def browser_result(stream: str, viewings: list[BrowserViewing], *, emulated: boo
         broken = [v for v in rtc if not v.skipped and (not v.played or v.problems())]
         summary = (f"{stream}: WebRTC fails in the browser over {', '.join(v.path for v in broken)}"
                    f" ({(broken[0].problems() or ['no frame'])[0]})")
+        if any(v.path == PATH_TURN for v in broken):
+            summary += "; viewers behind a UDP-blocking firewall get only that path"
     else:
         status = Status.OK
         summary = f"{stream}: plays in the browser over " + (", ".join(working) or "nothing")
         if llhls is not None and llhls.first_frame_s is not None:
             summary += f"; LL-HLS first frame {llhls.first_frame_s:.2f} s after page load"
+    if any(not v.skipped for v in rtc):
+        facts["webrtc_turn_note"] = ("OvenPlayer's default path, relay-only through OME's TURN over TCP, is "
+                                     "what a viewer behind a UDP-blocking firewall gets")
     skipped = [v for v in rtc if v.skipped]
     if skipped:
         summary += f"; WebRTC not watched: {skipped[0].skipped.split(':')[0]}"  # type: ignore[union-attr]
