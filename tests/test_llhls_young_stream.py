@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import httpx
 import m3u8
 import pytest
-from media_support import TOKEN, llhls_url, rtmp_url
+from media_support import TOKEN, free_ports, llhls_url, rtmp_url
 from ome_samples import SAMPLES, load, require_samples
 
 from ome_harness.emulator import EmulatorServer, EmulatorSettings
@@ -307,3 +307,12 @@ def test_a_playback_check_on_a_young_stream_passes_and_reports_its_first_playlis
     assert result.facts["time_to_first_playlist_s"] <= result.facts["time_to_first_part_s"], result.facts
     shown = [e.outcome for e in result.evidence if e.what.startswith("time to first")]
     assert shown and "media playlist" in shown[0] and "part" in shown[0], result.evidence
+
+
+def test_a_refused_connection_is_not_a_young_stream_and_fails_at_once() -> None:
+    (port,) = free_ports(1)
+    started = time.monotonic()
+    refused = LlhlsViewer(f"http://127.0.0.1:{port}/app/s/llhls.m3u8", segment_s=6.0)
+    with refused, pytest.raises(ViewerError, match=r"answered ConnectError") as raised:
+        refused.open()
+    assert "young stream" not in str(raised.value) and time.monotonic() - started < 2.0

@@ -70,6 +70,18 @@ class FetchEvent:
     def ok(self) -> bool:
         return self.status == 200
 
+    @property
+    def held(self) -> bool:
+        """No answer before the request's timeout (a server holding it), not a refused connection."""
+        return self.status is None and (self.error or "").startswith("no answer within")
+
+
+def _young_status(answer: tuple[FetchEvent, bytes]) -> int | None:
+    """The status a young stream's rule judges: None only for a held request; a refused or broken
+    connection (status None too) is 0, an answer about the server, not the stream's age."""
+    event = answer[0]
+    return event.status if event.status is not None or event.held else 0
+
 
 @dataclass
 class PlaylistView:
@@ -235,12 +247,13 @@ class LlhlsViewer:
     def _first_playlist(self, url: str, what: str) -> tuple[FetchEvent, bytes]:
         """The first answer with a playlist; 404, 201 and held requests are "not yet" for `young_wait_s`."""
         event, body = until_first_playlist(lambda timeout_s: self._get("playlist", url, timeout_s=timeout_s),
-                                           lambda answer: answer[0].status, wait_s=self.young_wait_s)
+                                           _young_status, wait_s=self.young_wait_s)
         if not event.ok:
+            said = "was not answered (held)" if event.held else f"answered {event.error or event.status}"
             young = (f" for {self.young_wait_s:.1f} s (a young stream is given 2 segment durations + 2 s; "
                      "404: OME does not know the stream, 201: created but not started, no answer: held)"
-                     if not_yet(event.status) else "")
-            raise ViewerError(f"{what} answered {event.error or event.status}{young}")
+                     if not_yet(_young_status((event, body))) else "")
+            raise ViewerError(f"{what} {said}{young}")
         return event, body
 
     def open(self) -> list[FetchEvent]:
