@@ -44,6 +44,18 @@ def test_a_missing_cors_header_is_a_player_error_in_the_browser(playback, browse
     assert not viewing.played
     assert [e.code for e in viewing.player_errors] == [302], viewing
     assert any(e.type == "networkError" and e.details == "manifestLoadError" for e in viewing.hls_errors)
+    assert "has been blocked by CORS policy" in viewing.refused_by_browser[0], viewing.refused_by_browser
+
+
+def test_an_https_site_reaching_ome_on_a_private_address_is_refused_by_the_browser(playback, browser_ready):
+    # The page comes from an https:// origin (Playwright answers its requests inside the browser): Chromium
+    # then refuses the emulator's loopback http:// address (Local Network Access; elsewhere mixed content).
+    viewing = watch_in_browser(playback.master_url, first_frame_deadline_s=10,
+                               https_page="https://viewers-site.example")
+    assert not viewing.played and [e.code for e in viewing.player_errors] == [302], viewing
+    # Chromium 156's words for an XHR: "... blocked by CORS policy: Permission was denied for this request to
+    # access the `loopback` address space."
+    assert any("`loopback` address space" in r for r in viewing.refused_by_browser), viewing
 
 
 def test_a_missing_stream_shows_the_players_error_302_at_once(playback, browser_ready, tmp_path, monkeypatch):

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from ome_harness.playback.browser_page import ViewerPage, missing_players, players_dir
+from ome_harness.playback.browser_page import ViewerPage, missing_players, page_file, players_dir
 from ome_harness.polling import Ready, WaitTimedOut, poll_until
 
 EXECUTABLE_VARIABLE = "OMH_BROWSER_EXECUTABLE"
@@ -42,6 +42,13 @@ FREEZE_MS = 250  # a frame gap longer than this is a freeze (issue 22: none over
 SLOW_PLAYBACK = 0.85  # media time advancing slower than this share of the wall clock is not live playback
 NEEDS = ("the browser viewer needs Playwright (pip install 'ome-harness[browser]'), Chromium "
          "(apt-get install chromium) and OvenPlayer + hls.js from npm (npm ci in the project)")
+
+# Chromium's console errors that say it refused a request of the page: mixed content (an https page and
+# ws:// or http://), CORS, and Local Network Access (a public https page reaching a private or loopback
+# address; seen here with Chromium 156: "blocked by CORS policy: Permission was denied for this request to
+# access the `loopback` address space" for an XHR, net::ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS for a
+# WebSocket). Loopback counts as secure, so mixed content itself cannot be shown on loopback.
+REFUSALS = ("Mixed Content", "CORS policy", "ERR_BLOCKED_BY")
 
 PATH_LLHLS = "LL-HLS (hls.js inside OvenPlayer)"
 PATH_TURN = "WebRTC via OME's TURN over TCP (OvenPlayer's default: relay-only ICE)"
@@ -124,6 +131,7 @@ class BrowserViewing:
     screenshot: bytes | None = None  # JPEG of the player after the window, when a frame was shown
     error: str | None = None  # the viewer itself could not run, or saw no first frame in time
     skipped: str | None = None
+    refused_by_browser: list[str] = field(default_factory=list)  # Chromium's words for what it refused
 
     @property
     def played(self) -> bool:
@@ -133,6 +141,7 @@ class BrowserViewing:
         """What a viewer would complain about, each in one sentence (empty: it played well)."""
         found = [self.error] if self.error else []
         found += [str(e) for e in self.player_errors]
+        found += [f"the browser refused: {m}" for m in self.refused_by_browser[:1]]
         found += [str(e) for e in self.hls_errors if e.fatal]
         if self.played and self.playback_rate is not None and self.playback_rate < SLOW_PLAYBACK:
             found.append(f"playback advanced {self.playback_rate:.2f}× the wall clock (not live)")
@@ -190,6 +199,8 @@ class BrowserViewer:
                                                  env={**os.environ, "TMPDIR": scratch})
             self._stack.callback(browser.close)
             self._page = browser.new_context(viewport={"width": 640, "height": 360}).new_page()
+            # Chromium's own words when it refuses a request of the page (mixed content, CORS).
+            self._page.on("console", self._console)
         except BaseException:
             self._stack.close()
             raise
@@ -198,12 +209,22 @@ class BrowserViewer:
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
 
+    def _console(self, message: Any) -> None:
+        if message.type == "error" and any(word in message.text for word in REFUSALS):
+            self._viewing.refused_by_browser.append(message.text[:300])
+
     def open(self, source_url: str, *, source_type: str = "llhls",
-             webrtc_config: dict[str, Any] | None = None) -> None:
+             webrtc_config: dict[str, Any] | None = None, https_page: str | None = None) -> None:
+        """Start OvenPlayer on the page. `https_page` (an https:// origin such as a viewer's site): the
+        page is loaded from there instead, so the browser applies its mixed-content rules for real."""
         config = {"type": source_type, "url": source_url, "webrtcConfig": webrtc_config or {},
                   "freezeMs": FREEZE_MS}
         self._viewing = BrowserViewing(path=self.path, source_url=source_url.split("?")[0])
-        self._page.goto(self._server.url + "#" + quote(json.dumps(config)), timeout=15_000)
+        base = self._server.url
+        if https_page is not None:
+            base = https_page.rstrip("/") + "/"
+            self._page.route(base + "**", _answer_from_page_files)
+        self._page.goto(base + "#" + quote(json.dumps(config)), timeout=15_000)
 
     def open_another_page(self, source_url: str, *, source_type: str = "llhls") -> None:
         """One more viewer in the same browser (another tab), playing on its own; nothing is read back
@@ -258,6 +279,14 @@ def _scratch_folder() -> str:
     return tempfile.mkdtemp(prefix="omh-browser-", dir=base if len(base) <= 48 else "/tmp")
 
 
+def _answer_from_page_files(route: Any) -> None:
+    found = page_file(urlsplit(route.request.url).path)
+    if found is None:
+        route.fulfill(status=404)
+    else:
+        route.fulfill(status=200, body=found[0], content_type=found[1])
+
+
 class BrowserUnavailable(Exception):
     """Playwright, Chromium or the npm players are not installed (the message says which)."""
 
@@ -265,7 +294,7 @@ class BrowserUnavailable(Exception):
 def watch_in_browser(source_url: str, *, source_type: str = "llhls", path: str = PATH_LLHLS,
                      window_s: float = 5.0, first_frame_deadline_s: float = 15.0,
                      webrtc_config: dict[str, Any] | None = None, until_error: bool = False,
-                     screenshot: bool = True) -> BrowserViewing:
+                     screenshot: bool = True, https_page: str | None = None) -> BrowserViewing:
     """Open the viewer page in headless Chromium, play `source_url` with OvenPlayer, and watch it.
 
     The first frame has a deadline; once it came, the player is watched for `window_s` (or, with
@@ -281,7 +310,8 @@ def watch_in_browser(source_url: str, *, source_type: str = "llhls", path: str =
     try:
         with BrowserViewer(path=path) as viewer:
             try:
-                viewer.open(source_url, source_type=source_type, webrtc_config=webrtc_config)
+                viewer.open(source_url, source_type=source_type, webrtc_config=webrtc_config,
+                            https_page=https_page)
                 if viewer.wait_first_frame(first_frame_deadline_s):
                     viewer.watch(window_s, until_error=until_error)
                 return viewer.viewing(screenshot=screenshot)

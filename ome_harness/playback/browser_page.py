@@ -97,6 +97,21 @@ def missing_players(directory: Path | None = None) -> list[str]:
     return [f"{name}/{file}" for name, file in PLAYER_FILES if not (directory / name / file).is_file()]
 
 
+def page_file(path: str, directory: Path | None = None) -> tuple[bytes, str] | None:
+    """The body and content type the page's `path` (`/`, `/recorder.js`, `/players/NAME`) answers, or None.
+
+    Also what an `https://` page is made of: the viewer routes such a page's requests to these inside the
+    browser (Playwright), so an https origin is real to Chromium without a certificate here."""
+    if path in ("", "/"):
+        return PAGE.encode(), "text/html; charset=utf-8"
+    if path == "/recorder.js":
+        return RECORDER.encode(), "text/javascript"
+    files = {f"/players/{name}": (directory or players_dir()) / name / file for name, file in PLAYER_FILES}
+    if path in files:
+        return files[path].read_bytes(), "text/javascript"
+    return None
+
+
 def _app(directory: Path) -> Starlette:
     files = {name: directory / name / file for name, file in PLAYER_FILES}
 
