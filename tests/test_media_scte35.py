@@ -236,6 +236,8 @@ def test_an_output_without_a_trace_of_the_cue_is_caught(ffmpeg, start_emulator, 
     server.llhls.ignore_cues = True
     client = client_of(server)
     with publish(client, rtmp_url(server, stream_name), "default", "app", stream_name):
+        # The stream is young: its playlists come about two segments after the publish (as on real OME).
+        wait_for_room_to_cut(llhls_url(server, stream_name), segment_s=SHORT_SEGMENT_S)
         sent = send_cue_via_api(client, "default", "app", stream_name, event_id=9,
                                 duration_s=break_for(SHORT_SEGMENT_S), segment_s=SHORT_SEGMENT_S)
         result = verify_cue_in_llhls(llhls_url(server, stream_name), sent, wait_s=4)
