@@ -37,43 +37,38 @@ def _full(kind: bytes, version: int, flags: int, *payload: bytes) -> bytes:
     return _box(kind, struct.pack(">I", (version << 24) | flags), *payload)
 
 
-def init_section(avcc: bytes, width: int, height: int) -> bytes:
-    """ftyp + moov for one H.264 track (track id 1) in TIMESCALE units."""
-    matrix = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
-    mvhd = _full(
-        b"mvhd",
-        0,
-        0,
-        struct.pack(">IIII", 0, 0, TIMESCALE, 0),
-        struct.pack(">IH10x", 0x10000, 0x100),
-        matrix,
-        b"\x00" * 24,
-        struct.pack(">I", 2),
-    )
-    tkhd = _full(
-        b"tkhd",
-        0,
-        3,
-        struct.pack(">IIIII", 0, 0, 1, 0, 0),
-        b"\x00" * 8,
-        struct.pack(">HHHH", 0, 0, 0, 0),
-        matrix,
-        struct.pack(">II", width << 16, height << 16),
-    )
-    mdhd = _full(b"mdhd", 0, 0, struct.pack(">IIII", 0, 0, TIMESCALE, 0), struct.pack(">HH", 0x55C4, 0))
-    hdlr = _full(b"hdlr", 0, 0, struct.pack(">I", 0), b"vide", b"\x00" * 12, b"VideoHandler\x00")
-    avc1 = _box(b"avc1", b"\x00" * 6, struct.pack(">H", 1), b"\x00" * 16, struct.pack(">HH", width, height),
-                struct.pack(">II", 0x480000, 0x480000), struct.pack(">I", 0), struct.pack(">H", 1),
-                b"\x00" * 32, struct.pack(">Hh", 0x18, -1), _box(b"avcC", avcc))
-    stbl = _box(b"stbl", _full(b"stsd", 0, 0, struct.pack(">I", 1), avc1),
+_MATRIX = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
+
+
+def _single_track_init(*, timescale: int, volume: int, width: int, height: int, handler: bytes,
+                       handler_name: bytes, media_header: bytes, sample_entry: bytes) -> bytes:
+    """ftyp + moov of one fragmented track (track id 1): what the video and the audio init sections share."""
+    mvhd = _full(b"mvhd", 0, 0, struct.pack(">IIII", 0, 0, TIMESCALE, 0),
+                 struct.pack(">IH10x", 0x10000, 0x100), _MATRIX, b"\x00" * 24, struct.pack(">I", 2))
+    tkhd = _full(b"tkhd", 0, 3, struct.pack(">IIIII", 0, 0, 1, 0, 0), b"\x00" * 8,
+                 struct.pack(">HHHH", 0, 0, volume, 0), _MATRIX,
+                 struct.pack(">II", width << 16, height << 16))
+    mdhd = _full(b"mdhd", 0, 0, struct.pack(">IIII", 0, 0, timescale, 0), struct.pack(">HH", 0x55C4, 0))
+    hdlr = _full(b"hdlr", 0, 0, struct.pack(">I", 0), handler, b"\x00" * 12, handler_name)
+    stbl = _box(b"stbl", _full(b"stsd", 0, 0, struct.pack(">I", 1), sample_entry),
                 _full(b"stts", 0, 0, struct.pack(">I", 0)), _full(b"stsc", 0, 0, struct.pack(">I", 0)),
                 _full(b"stsz", 0, 0, struct.pack(">II", 0, 0)), _full(b"stco", 0, 0, struct.pack(">I", 0)))
     dinf = _box(b"dinf", _full(b"dref", 0, 0, struct.pack(">I", 1), _full(b"url ", 0, 1)))
-    minf = _box(b"minf", _full(b"vmhd", 0, 1, b"\x00" * 8), dinf, stbl)
+    minf = _box(b"minf", media_header, dinf, stbl)
     trak = _box(b"trak", tkhd, _box(b"mdia", mdhd, hdlr, minf))
     mvex = _box(b"mvex", _full(b"trex", 0, 0, struct.pack(">IIIII", 1, 1, 0, 0, 0)))
     ftyp = _box(b"ftyp", b"iso6", struct.pack(">I", 0), b"iso6cmfcmp41")
     return ftyp + _box(b"moov", mvhd, trak, mvex)
+
+
+def init_section(avcc: bytes, width: int, height: int) -> bytes:
+    """ftyp + moov for one H.264 track (track id 1) in TIMESCALE units."""
+    avc1 = _box(b"avc1", b"\x00" * 6, struct.pack(">H", 1), b"\x00" * 16, struct.pack(">HH", width, height),
+                struct.pack(">II", 0x480000, 0x480000), struct.pack(">I", 0), struct.pack(">H", 1),
+                b"\x00" * 32, struct.pack(">Hh", 0x18, -1), _box(b"avcC", avcc))
+    return _single_track_init(timescale=TIMESCALE, volume=0, width=width, height=height, handler=b"vide",
+                              handler_name=b"VideoHandler\x00",
+                              media_header=_full(b"vmhd", 0, 1, b"\x00" * 8), sample_entry=avc1)
 
 
 def fragment(sequence: int, samples: list[Sample]) -> bytes:
@@ -125,25 +120,12 @@ def audio_init_section(audio_specific_config: bytes, samplerate: int, channels: 
     """ftyp + moov for one AAC track (track id 1, timescale = sample rate): `mp4a` with the encoder's ASC.
 
     The AudioSpecificConfig is the RTMP AAC sequence header's body, as an MP4 `esds` holds it."""
-    matrix = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
-    mvhd = _full(b"mvhd", 0, 0, struct.pack(">IIII", 0, 0, TIMESCALE, 0),
-                 struct.pack(">IH10x", 0x10000, 0x100), matrix, b"\x00" * 24, struct.pack(">I", 2))
-    tkhd = _full(b"tkhd", 0, 3, struct.pack(">IIIII", 0, 0, 1, 0, 0), b"\x00" * 8,
-                 struct.pack(">HHHH", 0, 0, 0x0100, 0), matrix, struct.pack(">II", 0, 0))
-    mdhd = _full(b"mdhd", 0, 0, struct.pack(">IIII", 0, 0, samplerate, 0), struct.pack(">HH", 0x55C4, 0))
-    hdlr = _full(b"hdlr", 0, 0, struct.pack(">I", 0), b"soun", b"\x00" * 12, b"SoundHandler\x00")
     mp4a = _box(b"mp4a", b"\x00" * 6, struct.pack(">H", 1), b"\x00" * 8,
                 struct.pack(">HHHH", channels, 16, 0, 0), struct.pack(">I", (samplerate << 16) & 0xFFFFFFFF),
                 _esds(audio_specific_config))
-    stbl = _box(b"stbl", _full(b"stsd", 0, 0, struct.pack(">I", 1), mp4a),
-                _full(b"stts", 0, 0, struct.pack(">I", 0)), _full(b"stsc", 0, 0, struct.pack(">I", 0)),
-                _full(b"stsz", 0, 0, struct.pack(">II", 0, 0)), _full(b"stco", 0, 0, struct.pack(">I", 0)))
-    dinf = _box(b"dinf", _full(b"dref", 0, 0, struct.pack(">I", 1), _full(b"url ", 0, 1)))
-    minf = _box(b"minf", _full(b"smhd", 0, 0, b"\x00" * 4), dinf, stbl)
-    trak = _box(b"trak", tkhd, _box(b"mdia", mdhd, hdlr, minf))
-    mvex = _box(b"mvex", _full(b"trex", 0, 0, struct.pack(">IIIII", 1, 1, 0, 0, 0)))
-    ftyp = _box(b"ftyp", b"iso6", struct.pack(">I", 0), b"iso6cmfcmp41")
-    return ftyp + _box(b"moov", mvhd, trak, mvex)
+    return _single_track_init(timescale=samplerate, volume=0x0100, width=0, height=0, handler=b"soun",
+                              handler_name=b"SoundHandler\x00",
+                              media_header=_full(b"smhd", 0, 0, b"\x00" * 4), sample_entry=mp4a)
 
 
 def audio_fragment(sequence: int, samples: list[AudioSample]) -> bytes:
