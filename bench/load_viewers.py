@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -93,7 +94,9 @@ def measure(locustfile: Path, host: str, viewers: int, seconds: float, workers: 
         ]
         commands = [main]
         if workers:
-            port = 5600 + os.getpid() % 300
+            with socket.socket() as probe:  # a free port for the master, as the harness's runner takes one
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
             main += [
                 "--master",
                 "--master-bind-host",
