@@ -170,3 +170,18 @@ def test_parts_late_past_their_deadline_fail_as_timeouts_again_and_again(
     part = result.kinds["part"]
     assert part.failures >= 4 and part.failures == part.requests, part
     assert result.kinds["blocking_reload"].failures == 0
+
+
+def test_a_viewer_behind_real_time_when_the_run_ends_still_reports_its_parts_and_stalls(
+    live_emulator: LiveEmulator, tmp_path: Path
+) -> None:
+    # Parts 1.2 s late: a viewer behind real time fetches several listed parts in one step, which Locust
+    # kills at the run's end; what it counted in that step is reported all the same.
+    live_emulator.server.llhls.faults.part_delay_s = 1.2
+    settings = LoadSettings(stream="app/stream", viewers=3, spawn_rate=3, duration_s=10)
+    result = run_load(live_emulator.target, settings, tmp_path).result
+    assert result.viewer_counts["parts"] == result.kinds["part"].requests, (
+        result.viewer_counts,
+        result.kinds,
+    )
+    assert result.viewer_counts["stalls"] > 0

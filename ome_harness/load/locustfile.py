@@ -116,6 +116,16 @@ class LlhlsViewerUser(FastHttpUser):
     @task
     def follow(self) -> None:
         self.follower.step()
+        self._report_counts()
+
+    def on_stop(self) -> None:
+        # Locust ends a run by killing a step it waited --stop-timeout for: a viewer behind real time
+        # (late parts) spends seconds in one step, and the parts and stalls it counted there are reported
+        # here, not lost (Locust calls on_stop when it kills the user's greenlet).
+        if getattr(self, "follower", None) is not None:
+            self._report_counts()
+
+    def _report_counts(self) -> None:
         counts = self.follower.counts
         # Lean on purpose: this runs after every step of every viewer (bench/README.md).
         seen, self._seen = self._seen, (counts.parts, counts.stalls, counts.resyncs)
