@@ -595,9 +595,13 @@ def _main() -> None:
         typer.echo(f"ome-harness: error: {exc}", err=True)
         sys.exit(2)
     except KeyboardInterrupt as exc:
-        # Outside the commands' own handling (e.g. while the options were read): still 128 + the signal.
-        typer.echo("ome-harness: interrupted", err=True)
-        sys.exit(Terminated.exit_code if isinstance(exc, Terminated) else 130)
+        # Outside the commands' own handling (e.g. between loading and the command's first line): 128 + the
+        # signal, named (CI saw a bare "interrupted" from a signalled `emulator`).
+        signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+        if command in INTERRUPTIBLE_COMMANDS:  # their own handling covers all they start: this came before
+            _interrupted_before_anything_started(signum)
+        typer.echo(f"ome-harness: interrupted by {signum.name}", err=True)
+        sys.exit(128 + signum)
     except Exception as exc:  # a bug of ours: still one line, the traceback only on request
         if os.environ.get("OMH_DEBUG"):
             raise

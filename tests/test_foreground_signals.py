@@ -41,6 +41,8 @@ def signalled_before(function, signum):
 
 if phase == "loading":
     os.kill(os.getpid(), first)
+elif phase == "entering the command":  # main's handlers are in place, the command's code not yet running
+    cli.app = signalled_before(cli.app, first)
 elif phase == "reading options":
     cli.configure = signalled_before(cli.configure, first)
 elif phase == "binding":
@@ -146,7 +148,8 @@ SIGNALS = [pytest.param(signal.SIGINT, True, id="SIGINT-inherited-ignored"),
 
 @pytest.mark.parametrize(("signum", "sigint_ignored"), SIGNALS)
 @pytest.mark.parametrize(("phase", "said"), [pytest.param(phase, said, id=phase) for phase, said in [
-    ("loading", BEFORE_ANYTHING), ("reading options", BEFORE_ANYTHING), ("binding", STOPPED),
+    ("loading", BEFORE_ANYTHING), ("entering the command", BEFORE_ANYTHING),
+    ("reading options", BEFORE_ANYTHING), ("binding", STOPPED),
     ("starting the media side", STOPPED), ("announcing", STOPPED)]])
 def test_a_signal_while_the_emulator_starts_ends_it_with_128_plus_the_signal_in_one_line(
         probe: LeftoverProbe, at_a_phase: Path, phase: str, said: str, signum: int,
