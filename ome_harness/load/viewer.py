@@ -121,12 +121,15 @@ class LlhlsFollower:
         if answer.status != 200:
             self._sleep(target)
             return
-        playlist = parse_media_playlist(answer.body.decode("utf-8", "replace"), self.media_url)
+        # Only the parts from the asked one on are read and resolved (the others are counted): they are
+        # the ones this viewer fetches, and parsing is most of the viewer's own CPU (bench/README.md).
+        text = answer.body.decode("utf-8", "replace")
+        playlist = parse_media_playlist(text, self.media_url, since=self.next)
         self.playlist = playlist
-        fresh = [p for p in playlist.parts if (p[0], p[1]) >= self.next]
-        if playlist.parts and self.next < playlist.parts[0][:2]:
+        fresh = playlist.parts
+        if playlist.first_part is not None and self.next < playlist.first_part:
             self.counts.resyncs += 1  # fell out of the window: a player would jump to the live edge
-            self._join_live_edge(playlist)
+            self._join_live_edge(playlist)  # every listed part is at or after `since`: all were read
             return
         if not fresh:
             self._sleep(target / 2)  # answered without the asked part: the server does not block

@@ -108,8 +108,10 @@ class MediaPlaylist:
     part_hold_back_s: float = 3.0
     target_duration_s: float | None = None
     can_block_reload: bool = False
-    # (msn, part index, absolute URI, duration) of every listed part, in order
+    # (msn, part index, absolute URI, duration) of every listed part in order (parsed with `since`: of
+    # those at or after it only; the others are counted, never resolved)
     parts: list[tuple[int, int, str, float]] = field(default_factory=list)
+    first_part: tuple[int, int] | None = None  # (msn, part index) of the first listed part
     # (msn, absolute URI) of every complete segment
     segments: list[tuple[int, str]] = field(default_factory=list)
     hint: tuple[int, int] | None = None  # (msn, part) the EXT-X-PRELOAD-HINT names
@@ -159,10 +161,22 @@ def resolver(url: str) -> Callable[[str], str]:
     return resolve
 
 
+def _path(uri: str) -> str:
+    """`urlsplit(uri).path`, the common case (an http(s) URI, or a relative one without a colon) done without
+    urlsplit: a new URI on every reload misses urlsplit's cache (profiled under Locust: bench/README.md)."""
+    head = uri.split("#", 1)[0].split("?", 1)[0]
+    if ":" not in head:
+        return head
+    if head.startswith(("http://", "https://")):
+        slash = head.find("/", head.index("//") + 2)
+        return head[slash:] if slash >= 0 else ""
+    return urlsplit(uri).path
+
+
 def hint_position(uri: str, open_msn: int, next_index: int) -> tuple[int, int]:
     """The (msn, part) a preload hint names: the next part of the open segment, or — at a segment's
     end, when the hint's URI says so as OME's does — the next segment's part 0."""
-    named = _OME_PART.search(urlsplit(uri).path)
+    named = _OME_PART.search(_path(uri))
     if named is not None:
         position = (int(named.group(1)), int(named.group(2)))
         if position == (open_msn + 1, 0):
@@ -170,38 +184,67 @@ def hint_position(uri: str, open_msn: int, next_index: int) -> tuple[int, int]:
     return open_msn, next_index
 
 
-def parse_media_playlist(text: str, url: str) -> MediaPlaylist:
-    """The parts, segments and preload hint of an LL-HLS media playlist (RFC 8216bis tags)."""
+# The lines a viewer reads, found in one pass (the others, EXTINF and PROGRAM-DATE-TIME among them, are
+# skipped in C): (tag, its value) or a URI line. A line's leading whitespace is skipped (blank lines
+# too), its end is the line's end; the parser strips the value where it matters.
+_LINES = re.compile(
+    r"^\s*(?:#EXT-X-(PART|MEDIA-SEQUENCE|TARGETDURATION|PART-INF|SERVER-CONTROL|PRELOAD-HINT):(.*)|([^#\s].*))",
+    re.M,
+)
+# Line breaks str.splitlines() knows and a multi-line pattern does not (the others are not ASCII): a
+# playlist with one is rewritten with "\n" first, so every playlist is read as splitlines() splits it.
+_OTHER_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
+# OME's part line (DURATION first, then URI: every captured playlist), its value read in one match.
+_PART_VALUE = re.compile(r'DURATION=([0-9.]+),URI="([^"]*)"')
+
+
+def parse_media_playlist(text: str, url: str, since: tuple[int, int] | None = None) -> MediaPlaylist:
+    """The parts, segments and preload hint of an LL-HLS media playlist (RFC 8216bis tags).
+
+    `since`: the (msn, part) a viewer goes on from. Parts before it are counted (the positions after them
+    and `first_part` stay right) but not read further nor resolved: Locust's viewers parse a playlist on
+    every blocking reload and fetch one or two of its ~20 parts (bench/README.md).
+    """
+    if not text.isascii() or any(other in text for other in _OTHER_BREAKS):
+        text = "\n".join(text.splitlines())
     playlist = MediaPlaylist()
     resolve = resolver(url)
+    parts = playlist.parts
     msn, index = None, 0
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith("#EXT-X-PART:"):  # first: most lines of a playlist are parts
+    for tag, value, uri_line in _LINES.findall(text):
+        if tag == "PART":  # first: most lines of a playlist are parts
             position = msn if msn is not None else playlist.media_sequence
-            common = _PART_LINE.match(line)
-            uri, duration = common.group("uri", "duration") if common else (_attribute(line, "URI"),
-                                                                          _attribute(line, "DURATION"))
-            playlist.parts.append((position, index, resolve(uri or ""), float(duration or 0)))
+            if playlist.first_part is None:
+                playlist.first_part = (position, index)
+            if since is None or (position, index) >= since:
+                common = _PART_VALUE.match(value)
+                if common:
+                    duration, uri = common.groups()
+                else:
+                    value = value.rstrip()
+                    uri, duration = _attribute(value, "URI"), _attribute(value, "DURATION")
+                parts.append((position, index, resolve(uri or ""), float(duration or 0)))
             index += 1
-        elif line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
-            playlist.media_sequence = msn = int(line.split(":", 1)[1])
-        elif line.startswith("#EXT-X-TARGETDURATION:"):
-            playlist.target_duration_s = float(line.split(":", 1)[1])
-        elif line.startswith("#EXT-X-PART-INF:"):
-            playlist.part_target_s = float(_attribute(line, "PART-TARGET") or 1.0)
-        elif line.startswith("#EXT-X-SERVER-CONTROL:"):
-            hold = _attribute(line, "PART-HOLD-BACK")
-            playlist.part_hold_back_s = float(hold) if hold else 3 * playlist.part_target_s
-            playlist.can_block_reload = _attribute(line, "CAN-BLOCK-RELOAD") == "YES"
-        elif line.startswith("#EXT-X-PRELOAD-HINT:") and _attribute(line, "TYPE") == "PART":
-            playlist.hint_uri = resolve(_attribute(line, "URI") or "")
-            open_msn = msn if msn is not None else playlist.media_sequence
-            playlist.hint = hint_position(playlist.hint_uri, open_msn, index)
-        elif line and not line.startswith("#"):
+        elif uri_line:
             position = msn if msn is not None else playlist.media_sequence
-            playlist.segments.append((position, resolve(line)))
+            playlist.segments.append((position, resolve(uri_line.rstrip())))
             msn, index = position + 1, 0
+        else:
+            value = value.rstrip()
+            if tag == "MEDIA-SEQUENCE":
+                playlist.media_sequence = msn = int(value)
+            elif tag == "TARGETDURATION":
+                playlist.target_duration_s = float(value)
+            elif tag == "PART-INF":
+                playlist.part_target_s = float(_attribute(value, "PART-TARGET") or 1.0)
+            elif tag == "SERVER-CONTROL":
+                hold = _attribute(value, "PART-HOLD-BACK")
+                playlist.part_hold_back_s = float(hold) if hold else 3 * playlist.part_target_s
+                playlist.can_block_reload = _attribute(value, "CAN-BLOCK-RELOAD") == "YES"
+            elif tag == "PRELOAD-HINT" and _attribute(value, "TYPE") == "PART":
+                playlist.hint_uri = resolve(_attribute(value, "URI") or "")
+                open_msn = msn if msn is not None else playlist.media_sequence
+                playlist.hint = hint_position(playlist.hint_uri, open_msn, index)
     return playlist
 
 
@@ -226,10 +269,18 @@ def first_variant(text: str, url: str) -> str | None:
     return None
 
 
+# A key urlencode leaves as it is (its safe characters): `_HLS_msn`, `_HLS_part`.
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.~-]+")
+
+
 def with_query(url: str, **extra: object) -> str:
     """The URL with `extra` added to (not replacing) its own query: a session token stays."""
     head, kept, fragment = _query_base(url, frozenset(extra))
-    query = "&".join(q for q in (kept, urlencode([(k, str(v)) for k, v in extra.items()])) if q)
+    if all(type(v) is int and _PLAIN_KEY.fullmatch(k) for k, v in extra.items()):
+        added = "&".join(f"{k}={v}" for k, v in extra.items())  # what urlencode writes for these
+    else:
+        added = urlencode([(k, str(v)) for k, v in extra.items()])
+    query = "&".join(q for q in (kept, added) if q)
     return head + ("?" + query if query else "") + ("#" + fragment if fragment else "")
 
 
