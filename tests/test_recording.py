@@ -348,3 +348,64 @@ def test_a_young_stream_answered_at_once_differs_from_the_captured_warm_up() -> 
         captured.key, "timeline", timeline=[e for e in captured.timeline if e.status != 201]
     )
     assert compare(captured, without_201) is None
+
+
+# -- an edge before and after a viewer (record --edge) --------------------------------------------------
+
+def test_record_an_edge_before_and_after_a_viewer(run_cli, tmp_path: Path) -> None:
+    """An emulated origin with a live stream and its edge (emulator/edge.py): `record --edge` sees the edge
+    hold nothing before the viewer, refuse the LL-HLS request without pulling, pull on request_offer, then
+    list the relayed stream — as samples/v0.20.0-media/edge/ — and touches nothing on the origin."""
+    from ome_harness.emulator.edge import EdgeOrigin
+    from ome_harness.recording.fidelity import against_emulator
+
+    quiet = {"hosts": ("127.0.0.1",), "token": TOKEN, "rtmp_port": None, "srt_port": None}
+    out = tmp_path / "rec"
+    with EmulatorServer(EmulatorSettings(llhls_port=None, **quiet)) as origin:
+        origin.state.add_stream("probe1")
+        edge_settings = EmulatorSettings(edge_of=EdgeOrigin(origin.url, TOKEN), **quiet)
+        with EmulatorServer(edge_settings) as edge:
+            playback = f"127.0.0.1:{edge.llhls_port}"
+            recorded = run_cli(
+                "record", "--api-url", f"http://127.0.0.1:{origin.port}", "--out", str(out), "--only", "edge",
+                "--edge", f"edge-1=http://127.0.0.1:{edge.port},llhls=http://{playback},webrtc=ws://{playback}",
+                env={"OMH_API__TOKEN": TOKEN}, timeout=120,
+            )
+        assert recorded.code == 0, recorded.output
+        assert [s.name for s in origin.state.streams("default", "app")] == ["probe1"]  # nothing published
+    manifest = json.loads((out / "recording.json").read_text())
+    assert [(p["name"], p["outcome"]) for p in manifest["procedures"]] == [("edge", "done")]
+    assert manifest["edge"]["name"] == "edge-1"
+    assert set(manifest["edge"]["ports"]) == {"api", "llhls", "webrtc"}
+    rec = read_recording(out)
+
+    def response(step: str):  # noqa: ANN202
+        return json.loads(rec.observations[f"edge/{step}"].body).get("response")
+
+    assert response("vhost")["origins"]["origin"][0]["pass"]["scheme"] == "ovt"
+    assert response("apps-before-any-viewer") == [] and response("apps-after-llhls-viewer") == []
+    assert rec.observations["edge/streams-before-any-viewer"].status == 404
+    assert rec.observations["edge/llhls-before-pull"].status == 404
+    offer = json.loads(rec.observations["edge/webrtc-request-offer"].text.removeprefix("reply: "))
+    assert offer["command"] == "offer" and offer["sdp"] == "<sdp>"
+    assert response("apps-after-webrtc-viewer") == ["app"]
+    assert response("streams-after-webrtc-viewer") == ["probe1"]
+    assert response("stream-detail-after-pull")["input"]["sourceType"] == "Ovt"
+    assert rec.observations["edge/stats-stream-after-pull"].status == 200
+    after = rec.observations["edge/llhls-after-pull"]
+    assert after.status == 404 and after.elapsed_s is not None and after.elapsed_s > 4  # held, as captured
+    assert rec.observations["edge/log-pull"].text.startswith("not recorded")
+    # The recording against the emulator's own pair: every answer agrees; the log cannot be compared.
+    report = against_emulator(rec, deep=True)
+    assert {f.key for f in report.findings if f.verdict != "agree"} == {"edge/log-pull"}, report.findings
+
+
+def test_without_an_edge_the_edge_procedure_is_not_run_and_two_are_refused(run_cli, tmp_path: Path) -> None:
+    with _emulator() as server:
+        recorded = _record(run_cli, server, tmp_path / "rec", "--only", "edge")
+    assert recorded.code == 0, recorded.output
+    run = json.loads((tmp_path / "rec" / "recording.json").read_text())["procedures"][0]
+    assert run["outcome"] == "not run" and run["reason"].startswith("needs an edge: --edge NAME=API_URL")
+    two = run_cli("record", "--api-url", "http://127.0.0.1:1", "--out", str(tmp_path / "two"),
+                  "--edge", "a=http://127.0.0.1:2", "--edge", "b=http://127.0.0.1:3")
+    assert two.code == 2 and "one edge per recording" in two.stderr, two.output

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 
 from ome_harness.cli_support import check_out_folder, check_url_flag, configure, fail, out_folder
 
-EDGE_HELP = "An edge to record too: NAME=API_URL[,llhls=URL,webrtc=URL] (repeatable)."
+EDGE_HELP = (
+    "An edge of the OME to record before and after a viewer: NAME=API_URL[,llhls=URL,webrtc=URL] (one per "
+    "recording; asked with the same token; the viewer asks for a stream the origin already has live)."
+)
 
 
 def record_command(
@@ -57,6 +61,8 @@ def record_command(
     for option, value in (("--api-url", api_url), ("--llhls-url", llhls_url)):
         check_url_flag(value, option)
     edges = [_parse_edge(e) for e in edge or []]
+    if len(edges) > 1:
+        fail("--edge: one edge per recording (record each edge into its own --out folder)")
     try:
         procedures = select([n.strip() for n in only.split(",") if n.strip()] if only else None)
     except ValueError as exc:
@@ -102,7 +108,6 @@ def _record(cfg, procedures, allow_mutating, out, edges, interruption) -> None: 
 
     from ome_harness.recording.files import write_recording
     from ome_harness.recording.model import Recording
-    from ome_harness.recording.procedures import PLANNED
     from ome_harness.recording.recorder import describe_target, record
     from ome_harness.recording.scrubbing import Scrubber
     from ome_harness.target.base import attach_target
@@ -113,10 +118,12 @@ def _record(cfg, procedures, allow_mutating, out, edges, interruption) -> None: 
     for base in (target.rtmp_base, target.srt_base, target.llhls_base, target.webrtc_base):
         scrub.learn_host(_host(base))
     recording = Recording(describe_target(target))
+    edge_target = _edge_target(target, edges[0]) if edges else None
     if edges:
-        recording.manifest.not_reachable.append(
-            f"edges ({', '.join(e['name'] for e in edges)}): {PLANNED['edge']} — planned, not built yet"
-        )
+        recording.manifest.edge = {
+            "name": edges[0]["name"],
+            "ports": {k: urlsplit(edges[0][k]).port for k in ("api", "llhls", "webrtc") if edges[0].get(k)},
+        }
     try:
         record(
             target,
@@ -124,6 +131,7 @@ def _record(cfg, procedures, allow_mutating, out, edges, interruption) -> None: 
             allow_mutating=allow_mutating,
             recording=recording,
             progress=lambda line: typer.echo(f"record: {scrub(line)}", err=True),
+            edge=edge_target,
         )
     except KeyboardInterrupt:
         # The procedure's own cleanup (ffmpeg, held requests) ran while this unwound.
@@ -131,6 +139,8 @@ def _record(cfg, procedures, allow_mutating, out, edges, interruption) -> None: 
         recording.manifest.interrupted_by = interruption.name or "SIGINT"
     finally:
         target.close()
+        if edge_target is not None:
+            edge_target.close()
     recording.manifest.redaction = scrub.summary()
     if (out / "recording.json").is_file():
         shutil.rmtree(out)
@@ -157,9 +167,24 @@ def _record(cfg, procedures, allow_mutating, out, edges, interruption) -> None: 
 
 
 def _host(url: str | None) -> str | None:
-    from urllib.parse import urlsplit
-
     return urlsplit(url).hostname if url else None
+
+
+def _edge_target(origin, edge: dict[str, str]):  # noqa: ANN001, ANN202
+    """The edge as a target of its own: its API, LL-HLS and signalling, the origin's token, vhost and app."""
+    from ome_harness.target.base import OmeTarget
+
+    return OmeTarget(
+        kind="url",
+        api_url=edge["api"],
+        token=origin.token,
+        vhost=origin.vhost,
+        app=origin.app,
+        connect_timeout=origin.connect_timeout,
+        read_timeout=origin.read_timeout,
+        llhls_base=edge.get("llhls"),
+        webrtc_base=edge.get("webrtc"),
+    )
 
 
 def _hosts(edge: dict[str, str]) -> list[str]:

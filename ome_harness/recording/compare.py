@@ -12,6 +12,7 @@ Values that a live server measures (bytes, times, bitrates) are never compared.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from dataclasses import dataclass
@@ -123,7 +124,7 @@ def _held(expected: Observation, got: Observation) -> Difference | None:
 
 # -- bodies -----------------------------------------------------------------------------------------
 def _bodies(want: str, have: str, expected: Observation, got: Observation, deep: bool) -> Difference | None:
-    want, have = want.strip(), have.strip()
+    want, have = _reply(want.strip()), _reply(have.strip())
     if want.startswith("#EXTM3U") or have.startswith("#EXTM3U"):
         return _playlists(want, have, deep)
     if want.startswith("<") and want.endswith(">") and " bytes of " in want:  # a binary body: its type
@@ -150,6 +151,23 @@ def _bodies(want: str, have: str, expected: Observation, got: Observation, deep:
 
 
 _NOT_JSON = object()
+REPLY = "reply: "
+
+
+def _reply(text: str) -> str:
+    """A signalling reply written `reply: {...}` (edge_webrtc_request_offer.txt: a Python dict; record: JSON)
+    as JSON, so its fields are compared like any answer's."""
+    if not text.startswith(REPLY):
+        return text
+    line = text.removeprefix(REPLY).splitlines()[0]
+    try:
+        return json.dumps(json.loads(line))
+    except ValueError:
+        pass
+    try:
+        return json.dumps(ast.literal_eval(line))
+    except (ValueError, SyntaxError, TypeError):
+        return text
 
 
 def _json(text: str) -> Any:

@@ -8,17 +8,23 @@ the run saw that the recording does not hold (informational: the recording is th
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ome_harness.recording.compare import CannotCompare, Difference, compare
 from ome_harness.recording.model import Recording
 from ome_harness.recording.procedures import PLANNED, PROCEDURES, Procedure
 
+if TYPE_CHECKING:
+    from ome_harness.emulator.server import EmulatorServer, EmulatorSettings
+    from ome_harness.target.base import OmeTarget
+
 Verdict = Literal["agree", "differ", "cannot run", "not recorded"]
+EDGE_VIEWED_STREAM = "probe1"
 
 
 @dataclass
@@ -153,7 +159,9 @@ def emulator_run(
         llhls_part_s=float(manifest.llhls.get("part_s") or 0.5),
         faults=faults,
     )
-    with EmulatorServer(settings) as server:
+    procedures = procedures if procedures is not None else procedures_of(expected)[0]
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(EmulatorServer(settings))
         target = OmeTarget(
             kind="emulator",
             api_url=server.url,
@@ -164,13 +172,43 @@ def emulator_run(
             emulator=server,
             **server.target_addresses(),
         )
+        stack.callback(target.close)
+        edge = None
+        if any(p.name == "edge" for p in procedures):
+            edge = stack.enter_context(_emulated_edge(server, settings))
+        return record(target, procedures, allow_mutating=True, progress=progress, edge=edge)
+
+
+@contextlib.contextmanager
+def _emulated_edge(origin: EmulatorServer, settings: EmulatorSettings) -> Iterator[OmeTarget]:
+    """An emulated edge of `origin` (emulator/edge.py: it pulls through the origin's REST API, not OVT) and a
+    live stream on the origin for its viewer: `probe1`, as the captured edge's origin had
+    (edge_log_pull.txt)."""
+    from ome_harness.emulator.edge import EdgeOrigin
+    from ome_harness.emulator.server import EmulatorServer
+    from ome_harness.target.base import OmeTarget
+
+    if origin.state.stream(settings.vhost, settings.apps[0], EDGE_VIEWED_STREAM) is None:
+        origin.state.add_stream(EDGE_VIEWED_STREAM, vhost=settings.vhost, app=settings.apps[0])
+    edge_settings = dataclasses.replace(
+        settings, rtmp_port=None, srt_port=None, llhls_port=0, faults=(),
+        edge_of=EdgeOrigin(origin.url, settings.token),
+    )
+    with EmulatorServer(edge_settings) as edge:
+        playback = edge.target_addresses()["llhls_base"]
+        target = OmeTarget(
+            kind="emulator",
+            api_url=edge.url,
+            token=settings.token,
+            vhost=settings.vhost,
+            app=settings.apps[0],
+            launched=True,
+            emulator=edge,
+            llhls_base=playback,
+            webrtc_base=playback.replace("http://", "ws://", 1) if playback else None,
+        )
         try:
-            return record(
-                target,
-                procedures if procedures is not None else procedures_of(expected)[0],
-                allow_mutating=True,
-                progress=progress,
-            )
+            yield target
         finally:
             target.close()
 

@@ -204,7 +204,7 @@ def parse(text: str, key: str, file: str = "") -> Observation:
         i += 1
     body = []
     for line in lines[i + 1 :]:
-        if line.startswith("# ") and body == []:
+        if line.startswith("# ") and not any(b.strip() for b in body):
             break  # an annotated capture (edge/*.txt): its comments follow the answer
         body.append(line)
     observation.body = "\n".join(body).strip()

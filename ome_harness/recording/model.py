@@ -78,6 +78,8 @@ class Manifest:
     not_reachable: list[str] = field(default_factory=list)
     inferred: list[str] = field(default_factory=list)  # what a hand-made folder's reader had to guess
     interrupted_by: str | None = None
+    # The edge recorded with --edge (its name and ports), empty when none was.
+    edge: dict[str, Any] = field(default_factory=dict)
     format: int = FORMAT_VERSION
 
     def to_json(self) -> dict[str, Any]:

@@ -75,23 +75,27 @@ def record(
     allow_mutating: bool,
     progress: Callable[[str], None] = lambda line: None,
     recording: Recording | None = None,
+    edge: OmeTarget | None = None,
 ) -> Recording:
     """Run each procedure within its deadline; a failing server is recorded, never a reason to stop.
 
-    `recording` may be passed in so that what was observed before an interruption is still there."""
+    `recording` may be passed in so that what was observed before an interruption is still there;
+    `edge`: an edge of `target` (record --edge), for the procedures that need one."""
     recording = recording or Recording(describe_target(target))
     segment_s = recording.manifest.llhls.get("segment_s") or 6.0
     part_s = recording.manifest.llhls.get("part_s") or 0.5
     for procedure in procedures:
         run = ProcedureRun(procedure.name, procedure.version, "not run")
         recording.manifest.procedures.append(run)
-        missing = [m for m in procedure.needs if not getattr(target, f"{m}_base")]
+        missing = [m for m in procedure.needs if m != "edge" and not getattr(target, f"{m}_base")]
         if procedure.mutating and not allow_mutating:
             run.reason = "publishes its own test stream: needs --allow-mutating"
+        elif "edge" in procedure.needs and edge is None:
+            run.reason = "needs an edge: --edge NAME=API_URL[,llhls=URL,webrtc=URL]"
         elif missing:
             run.reason = f"needs the {', '.join(missing)} address (--{missing[0]}-url)"
         else:
-            _run_one(target, procedure, recording, run, segment_s, part_s)
+            _run_one(target, procedure, recording, run, segment_s, part_s, edge)
         progress(
             f"{procedure.name} v{procedure.version}: {run.outcome}"
             + (f" ({run.reason})" if run.reason else "")
@@ -106,6 +110,7 @@ def _run_one(
     run: ProcedureRun,
     segment_s: float,
     part_s: float,
+    edge: OmeTarget | None = None,
 ) -> None:
     session = Session(
         target,
@@ -114,6 +119,7 @@ def _run_one(
         Deadline(procedure.deadline_s),
         segment_s=float(segment_s),
         part_s=float(part_s),
+        edge=edge,
     )
     started = time.monotonic()
     try:

@@ -47,6 +47,8 @@ class Session:
     own_streams: list[str] = field(default_factory=list)
     segment_s: float = 6.0
     part_s: float = 0.5
+    # The edge of `target` named by `record --edge` (procedures/edge.py); None when none was named.
+    edge: OmeTarget | None = None
     _media: httpx.Client | None = None
 
     # -- time ---------------------------------------------------------------------------------
