@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from media_support import TOKEN
+from ome_samples import SAMPLES, require_samples
 
 from ome_harness.container.server_xml_render import render_server_xml
 from ome_harness.emulator import EmulatorServer, EmulatorSettings
@@ -24,6 +25,7 @@ from ome_harness.emulator.api import OME_LOG_PATH
 from ome_harness.media.encoder import FfmpegEncoder
 from ome_harness.ome.client import auth_header
 from ome_harness.polling import Ready, poll_until
+from ome_harness.recording.table import NOT_RECORDED, table_markdown
 from ome_harness.scte35.insertion import available_paths, splice_insert_body
 from ome_harness.testing import require
 
@@ -195,7 +197,65 @@ def test_the_table_names_the_versions_verified_and_every_row_has_a_checker():
     assert not unchecked, f"rows of docs/real-ome.md without a checker in {Path(__file__).name}: {unchecked}"
 
 
-@pytest.mark.parametrize(("row", "version"), [(r, v) for r in TABLE for v in VERSIONS])
+def _doc_table(text: str) -> str:
+    """The doc's table as written: the first run of `|` lines under HEADING."""
+    lines = text.split(HEADING, 1)[1].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return "\n".join(lines[start:end]) + "\n"
+
+
+def test_the_table_is_the_one_the_recordings_give():
+    require_samples()
+    assert _doc_table(DOC.read_text()) == table_markdown(SAMPLES), (
+        "docs/real-ome.md's table is not what the recordings give: "
+        "run `python -m ome_harness.recording.table` and paste its output"
+    )
+
+
+def _samples_copy(tmp_path: Path) -> Path:
+    """A writable copy of the samples folder (the shared one is read-only)."""
+    import shutil
+
+    require_samples()
+    copy = tmp_path / "samples"
+    shutil.copytree(SAMPLES, copy, copy_function=shutil.copyfile,
+                    ignore=lambda folder, names: [n for n in names if n.endswith(".md")])
+    for path in [copy, *copy.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return copy
+
+
+def _row(table: str, row_id: str) -> list[str]:
+    line = next(line for line in table.splitlines() if line.startswith(f"| {row_id} |"))
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
+def test_a_recording_wins_over_a_stated_fact_and_a_missing_one_says_not_recorded(tmp_path):
+    samples = _samples_copy(tmp_path)
+    v021 = samples / "v0.21.0-media"
+    # A v0.21.0 recording of a short break that OME took (no such capture exists: made up for the test).
+    (v021 / "cue_2s_api.http").write_text((v021 / "sendEvent_id3v2_accepted.http").read_text())
+    (v021 / "sendEvent_cue_refused.http").unlink()  # no recording of `cue` on v0.21.0 any more
+    table = table_markdown(samples)
+    short = _row(table, "scte35-api-short-break")
+    assert short[3] == "200" and "v0.21.0: `v0.21.0-media/cue_2s_api.http`" in short[4], short
+    cue = _row(table, "cue-api")
+    assert cue[3] == NOT_RECORDED and "v0.21.0: not recorded" in cue[4], cue
+    assert _row(table, "cue-api")[2] == "200"  # v0.20.0 unchanged
+
+
+def test_a_recording_that_changes_makes_the_table_change(tmp_path):
+    samples = _samples_copy(tmp_path)
+    log = samples / "v0.20.0-media" / "cue_2s_ome_log.txt"
+    kept = [line for line in log.read_text().splitlines() if "Duration of the marker" not in line]
+    log.write_text("\n".join(kept))
+    # Without the log's "dropped" line the row falls to the chunklist after the short break: no cut.
+    assert _row(table_markdown(samples), "scte35-api-short-break")[2] == "200 no cut"
+
+
+@pytest.mark.parametrize(("row", "version"), [(r, v) for r in TABLE for v in VERSIONS
+                                              if TABLE[r][v] != NOT_RECORDED])
 def test_the_emulator_does_what_the_table_says_the_real_version_does(row, version, tmp_path):
     _TMP[:] = [tmp_path]
     settings = EmulatorSettings(
