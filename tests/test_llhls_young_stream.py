@@ -18,7 +18,7 @@ from media_support import TOKEN, free_ports, llhls_url, rtmp_url
 from ome_samples import SAMPLES, load, require_samples
 
 from ome_harness.emulator import EmulatorServer, EmulatorSettings
-from ome_harness.emulator.llhls import Timeline
+from ome_harness.emulator.llhls_timeline import Timeline
 from ome_harness.emulator.state import EmulatedStream
 from ome_harness.load.viewer import Answer, LlhlsFollower
 from ome_harness.media.encoder import EncoderSettings, FfmpegEncoder

@@ -464,7 +464,7 @@ def _layout_after_cut(durations: list[float], segment_s: float) -> list[float]:
 
 
 def test_the_emulators_cut_layout_follows_the_real_10s_break():
-    from ome_harness.emulator.llhls import Timeline
+    from ome_harness.emulator.llhls_timeline import Timeline
     from ome_harness.emulator.state import EmulatedStream
 
     chunklist = MEDIA_V020 / "cue_10s_chunklist_after_26s.m3u8"
