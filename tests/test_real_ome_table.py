@@ -269,3 +269,13 @@ def test_the_emulator_does_what_the_table_says_the_real_version_does(row, versio
     with EmulatorServer(settings) as server:
         server.state.add_stream("sim")
         assert CHECKERS[row](server) == TABLE[row][version], f"{row} on {version}"
+
+
+def test_the_table_printer_prints_the_table_and_refuses_a_missing_folder_in_one_line(tmp_path):
+    require_samples()
+    printed = subprocess.run([sys.executable, "-m", "ome_harness.recording.table", str(SAMPLES)],
+                             capture_output=True, text=True, timeout=60)
+    assert printed.returncode == 0 and printed.stdout == table_markdown(SAMPLES), printed.stderr
+    missing = subprocess.run([sys.executable, "-m", "ome_harness.recording.table", str(tmp_path / "none")],
+                             capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1, missing.stderr
