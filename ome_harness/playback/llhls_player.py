@@ -119,9 +119,6 @@ class MediaPlaylist:
 
 
 _ATTRIBUTE_PATTERNS: dict[str, re.Pattern[str]] = {}
-# A part line as OME writes it (DURATION first, then URI: every captured playlist), read in one match;
-# any other order goes through _attribute, with the same result.
-_PART_LINE = re.compile(r'#EXT-X-PART:DURATION=(?P<duration>[0-9.]+),URI="(?P<uri>[^"]*)"')
 
 
 def _attribute(line: str, name: str) -> str | None:
@@ -194,7 +191,8 @@ _LINES = re.compile(
 # Line breaks str.splitlines() knows and a multi-line pattern does not (the others are not ASCII): a
 # playlist with one is rewritten with "\n" first, so every playlist is read as splitlines() splits it.
 _OTHER_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
-# OME's part line (DURATION first, then URI: every captured playlist), its value read in one match.
+# OME's part line (DURATION first, then URI: every captured playlist), its value read in one match; any
+# other order goes through _attribute, with the same result.
 _PART_VALUE = re.compile(r'DURATION=([0-9.]+),URI="([^"]*)"')
 
 
