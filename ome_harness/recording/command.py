@@ -4,12 +4,17 @@ commands.py; nothing here imports the CLI)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 import typer
 
 from ome_harness.cli_support import check_out_folder, check_url_flag, configure, fail, out_folder
+
+if TYPE_CHECKING:
+    from ome_harness.config import HarnessConfig
+    from ome_harness.container.stop_signals import Interruption
+    from ome_harness.recording.procedures import Procedure
 
 EDGE_HELP = (
     "An edge of the OME to record before and after a viewer: NAME=API_URL[,llhls=URL,webrtc=URL] (one per "
@@ -103,7 +108,8 @@ def _check_recording_folder(out: Path) -> None:
         fail(f"--out {out}: the folder holds files that are not a recording; choose an empty folder")
 
 
-def _record(cfg, procedures, allow_mutating, out, edges, interruption) -> None:  # noqa: ANN001
+def _record(cfg: HarnessConfig, procedures: list[Procedure], allow_mutating: bool, out: Path,
+            edges: list[dict[str, str]], interruption: Interruption) -> None:
     import shutil
 
     from ome_harness.recording.files import write_recording
