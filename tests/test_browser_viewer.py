@@ -13,6 +13,7 @@ from media_support import llhls_url
 from ome_harness.playback.browser import (
     NEEDS,
     PATH_LLHLS,
+    BrowserViewing,
     missing_prerequisites,
     mixed_content,
     watch_in_browser,
@@ -112,3 +113,14 @@ def test_the_browser_steps_fail_with_what_the_viewer_saw():
         expect_smooth(frozen)
     with pytest.raises(AssertionError, match="first frame 12.00 s after page load"):
         expect_first_frame_within(BrowserViewing(path=PATH_LLHLS, source_url="u", first_frame_s=12.0), 10)
+
+
+def test_a_waiting_without_a_freeze_is_a_figure_and_a_freeze_is_a_problem() -> None:
+    # hls.js at the live edge raises `waiting` when a part comes a little late (a healthy emulator run did,
+    # about once in six); a viewer notices only a picture that stops for more than FREEZE_MS.
+    waited = BrowserViewing(path=PATH_LLHLS, source_url="http://127.0.0.1:3333/app/cam/llhls.m3u8",
+                            first_frame_s=1.0, frames=90, playback_rate=0.98, waiting_after_first_frame=1)
+    assert waited.problems() == []
+    assert "waited for data 1 time(s) after the first frame" in waited.figures()
+    waited.freezes = [(2.0, 2.6)]
+    assert waited.problems() == ["1 freeze(s) over 250 ms, longest 0.60 s"]

@@ -148,9 +148,9 @@ class BrowserViewing:
         if self.freezes:
             longest = max(b - a for a, b in self.freezes)
             found.append(f"{len(self.freezes)} freeze(s) over {FREEZE_MS} ms, longest {longest:.2f} s")
-        if self.waiting_after_first_frame:
-            found.append(f"the player waited for data {self.waiting_after_first_frame} time(s) after its "
-                         "first frame")
+        # A `waiting` after the first frame is a figure, not a problem by itself: hls.js at the live edge
+        # raises one whenever a part comes a little late, and a viewer notices only when the picture stops
+        # (a freeze, above). Counted as a problem, it failed a healthy emulator run about once in six.
         return found
 
     def figures(self) -> str:
@@ -160,8 +160,10 @@ class BrowserViewing:
             return "no frame shown" + (f" (final state {self.final_state})" if self.final_state else "")
         rate = f", playback {self.playback_rate:.2f}× wall clock" if self.playback_rate is not None else ""
         latency = f", hls.js latency {self.latency_s:.2f} s" if self.latency_s is not None else ""
+        waited = (f", waited for data {self.waiting_after_first_frame} time(s) after the first frame"
+                  if self.waiting_after_first_frame else "")
         return (f"first frame {self.first_frame_s:.2f} s after page load, {self.frames} frames shown{rate}"
-                f"{latency}, {len(self.freezes)} freeze(s), {self.dropped_frames} dropped")
+                f"{latency}, {len(self.freezes)} freeze(s){waited}, {self.dropped_frames} dropped")
 
 
 class BrowserViewer:
