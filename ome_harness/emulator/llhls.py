@@ -1,12 +1,13 @@
 """LL-HLS playlists for ingested streams, at OME's paths, with OME v0.20's SCTE-35 behaviour.
 
 The video and AAC audio tracks of an RTMP publish are served as real fMP4 (init, parts, segments:
-fmp4.py; the audio rendition lists the video's parts, each holding the AAC frames that arrived while
-it was open); SRT-ingested media answers tiny placeholders. Blocking reloads are held until the
-asked part is listed (docs/playback.md has every fact and gap). The timeline (llhls_timeline.py)
-comes from the encoder's own frames (timestamps and keyframes): segments close on the first keyframe
-past each multiple of the segment duration (a fixed grid: a cut does not move it), parts close
-every part target. As measured on a real v0.20.0 (samples/v0.20.0-media/cue_*):
+fmp4.py). The audio rendition lists the video's parts, each holding the AAC frames that arrived while it
+was open: OME's own audio part boundaries are not recorded. SRT-ingested media answers tiny
+placeholders. Blocking reloads are held until the asked part is listed (docs/playback.md has every fact
+and gap). The timeline (llhls_timeline.py) comes from the encoder's own frames (timestamps and
+keyframes): segments close on the first keyframe past each multiple of the segment duration (a fixed
+grid: a cut does not move it), parts close every part target. As measured on a real v0.20.0
+(samples/v0.20.0-media/cue_*):
 - a cue-out whose break is not longer than 1.5 × the segment duration is refused in OME's log
   only (`Duration of the marker must be greater than 9000.000000 ms`): no cut. The emulator
   keeps that line in `EmulatorState.ome_log` (emulator only, served at OME_LOG_PATH);
